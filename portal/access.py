@@ -1,0 +1,39 @@
+"""Access helpers: each returns what the user may see or raises 404 (the object's
+existence is not revealed to outsiders) or 403 (a member whose role is too low)."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest
+from django_htmx.middleware import HtmxDetails
+
+from portal.models import Membership, Role, Team
+
+
+class AuthedRequest(HttpRequest):
+    user: AbstractBaseUser | AnonymousUser
+    htmx: HtmxDetails
+
+
+def membership_or_404(user, team: Team | int, needed: Role = Role.VIEWER) -> Membership:
+    team_id = team.pk if isinstance(team, Team) else team
+    membership = (
+        Membership.objects.select_related("team").filter(team_id=team_id, user=user).first()
+    )
+    if membership is None:
+        raise Http404("No such team.")
+    if not membership.allows(needed):
+        raise PermissionDenied("Your role in this team does not allow this.")
+    return membership
+
+
+def team_or_404(user, slug: str, needed: Role = Role.VIEWER) -> Team:
+    team = Team.objects.filter(slug=slug).first()
+    if team is None:
+        raise Http404("No such team.")
+    return membership_or_404(user, team, needed).team
+
+
+def visible_team_ids(user) -> list[int]:
+    return list(Membership.objects.filter(user=user).values_list("team_id", flat=True))

@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from portal.access import AuthedRequest, team_or_404
+from portal.models import Membership
+from slos.budget import BudgetStatus
+from slos.models import SLO
+from slos.selectors import slos_with_budgets
+
+
+@require_GET
+def home(request: AuthedRequest) -> HttpResponse:
+    rows = slos_with_budgets(SLO.objects.visible_to(request.user), at=timezone.now())
+    burning = [
+        row for row in rows if row.budget.status in {BudgetStatus.AT_RISK, BudgetStatus.EXHAUSTED}
+    ]
+    memberships = Membership.objects.filter(user=request.user).select_related("team")
+    return render(
+        request,
+        "portal/home.html",
+        {"rows": rows, "burning": burning, "memberships": memberships},
+    )
+
+
+@require_GET
+def team_list(request: AuthedRequest) -> HttpResponse:
+    memberships = Membership.objects.filter(user=request.user).select_related("team")
+    return render(request, "portal/team_list.html", {"memberships": memberships})
+
+
+@require_GET
+def team_detail(request: AuthedRequest, slug: str) -> HttpResponse:
+    team = team_or_404(request.user, slug)
+    membership = team.memberships.get(user=request.user)
+    return render(
+        request,
+        "portal/team_detail.html",
+        {
+            "team": team,
+            "membership": membership,
+            "members": team.memberships.select_related("user").order_by("user__username"),
+            "services": team.services.all(),
+            "data_sources": team.data_sources.all(),
+        },
+    )

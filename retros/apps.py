@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class RetrosConfig(AppConfig):
+    name = "retros"
+    verbose_name = "Retros"

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class SlosConfig(AppConfig):
+    name = "slos"
+    verbose_name = "SLOs"

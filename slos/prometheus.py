@@ -1,0 +1,125 @@
+"""A small client for the Prometheus HTTP API. Every query is evaluated at explicit
+times; answers are parsed strictly, and anything unexpected becomes a PrometheusError
+with a message a person can act on."""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+WINDOW_PLACEHOLDER = "$window"
+# Prometheus refuses a range query returning more than 11,000 points per series.
+MAX_POINTS_PER_QUERY = 10_000
+
+
+class PrometheusError(Exception):
+    """The metric source could not answer, or answered something unusable."""
+
+
+class _Series(BaseModel):
+    metric: dict[str, str]
+    values: list[tuple[float, str]]
+
+
+class _MatrixData(BaseModel):
+    resultType: Literal["matrix"]
+    result: list[_Series]
+
+
+class _Success(BaseModel):
+    status: Literal["success"]
+    data: _MatrixData
+
+
+class _Failure(BaseModel):
+    status: Literal["error"]
+    errorType: str = ""
+    error: str = ""
+
+
+def render_query(query: str, window: str) -> str:
+    return query.replace(WINDOW_PLACEHOLDER, window)
+
+
+@dataclass
+class PrometheusClient:
+    base_url: str
+    timeout: float = 30.0
+    attempts: int = 3
+    backoff_seconds: float = 0.5
+    sleep: Callable[[float], None] = time.sleep
+
+    def query_range(
+        self, query: str, *, start: datetime, end: datetime, step_seconds: int
+    ) -> dict[datetime, float]:
+        """Values of a query that must return at most one series, keyed by evaluation
+        time. Missing points are missing keys (no data), never zero."""
+        params = {
+            "query": query,
+            "start": f"{start.timestamp():.3f}",
+            "end": f"{end.timestamp():.3f}",
+            "step": str(step_seconds),
+        }
+        payload = self._get("/api/v1/query_range", params)
+        try:
+            failure = _Failure.model_validate(payload)
+        except ValidationError:
+            pass
+        else:
+            raise PrometheusError(f"Prometheus rejected the query: {failure.error}")
+        try:
+            answer = _Success.model_validate(payload)
+        except ValidationError as exc:
+            raise PrometheusError(
+                "Prometheus answered with something that is not a range-query result "
+                f"({exc.error_count()} problem(s), first: {exc.errors()[0]['msg']})."
+            ) from exc
+        series = answer.data.result
+        if len(series) > 1:
+            raise PrometheusError(
+                f"The query returned {len(series)} series; it must return one. Wrap it in sum(...)."
+            )
+        values: dict[datetime, float] = {}
+        for series_item in series:
+            for timestamp, raw in series_item.values:
+                value = float(raw)
+                if math.isnan(value) or math.isinf(value):
+                    continue
+                values[datetime.fromtimestamp(timestamp, tz=UTC)] = value
+        return values
+
+    def _get(self, path: str, params: dict[str, str]) -> object:
+        url = self.base_url.rstrip("/") + path
+        last_error = ""
+        for attempt in range(self.attempts):
+            if attempt:
+                delay = self.backoff_seconds * 2 ** (attempt - 1)
+                self.sleep(delay + random.uniform(0, delay / 2))
+            try:
+                response = httpx.get(url, params=params, timeout=self.timeout)
+            except httpx.TimeoutException:
+                last_error = f"timed out after {self.timeout:g} s"
+                continue
+            except httpx.TransportError as exc:
+                last_error = f"could not connect ({exc.__class__.__name__}: {exc})"
+                continue
+            if response.status_code >= 500:
+                last_error = f"HTTP {response.status_code}"
+                continue
+            try:
+                return response.json()
+            except ValueError as exc:
+                raise PrometheusError(
+                    f"Prometheus answered HTTP {response.status_code} with a body that is not JSON."
+                ) from exc
+        raise PrometheusError(
+            f"Prometheus at {self.base_url} failed after {self.attempts} attempts: {last_error}."
+        )

@@ -1,0 +1,8 @@
+from django.urls import path
+
+from toil import views
+
+app_name = "toil"
+urlpatterns = [
+    path("", views.backlog_list, name="list"),
+]
