@@ -19,7 +19,7 @@ install: $(STAMP)
 run: install
 	env -u DATABASE_URL -u CELERY_BROKER_URL $(BIN)/python manage.py migrate --noinput
 	env -u DATABASE_URL -u CELERY_BROKER_URL $(BIN)/python manage.py seed_demo
-	env -u DATABASE_URL -u CELERY_BROKER_URL $(BIN)/python manage.py runserver 127.0.0.1:8000
+	env -u DATABASE_URL -u CELERY_BROKER_URL $(BIN)/python manage.py runserver 127.0.0.1:8000 --insecure
 
 test: install
 	$(BIN)/python tests/preflight.py > $(VENV)/test-database-url

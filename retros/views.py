@@ -1,10 +1,46 @@
-from django.http import HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from __future__ import annotations
 
-from portal.access import AuthedRequest
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from portal.access import AuthedRequest, membership_or_404, team_or_404
+from portal.models import Membership, Role
+from retros import services
+from retros.models import RetroSession
 
 
 @require_GET
 def retro_list(request: AuthedRequest) -> HttpResponse:
-    return render(request, "retros/list.html", {})
+    memberships = Membership.objects.filter(user=request.user).select_related("team")
+    sessions = RetroSession.objects.visible_to(request.user).select_related("team", "started_by")
+    return render(
+        request,
+        "retros/list.html",
+        {
+            "startable_teams": [m.team for m in memberships if m.allows(Role.MEMBER)],
+            "sessions": sessions,
+        },
+    )
+
+
+@require_POST
+def retro_start(request: AuthedRequest, slug: str) -> HttpResponse:
+    team = team_or_404(request.user, slug, Role.MEMBER)
+    session = services.retro_start(team=team, user=request.user, at=timezone.now())
+    messages.success(request, _("Retro started; the budgets below are frozen as of now."))
+    return redirect("retros:detail", pk=session.pk)
+
+
+@require_GET
+def retro_detail(request: AuthedRequest, pk: int) -> HttpResponse:
+    session = get_object_or_404(RetroSession.objects.select_related("team", "started_by"), pk=pk)
+    membership_or_404(request.user, session.team_id)
+    return render(
+        request,
+        "retros/detail.html",
+        {"session": session, "snapshots": session.snapshots.all()},
+    )

@@ -20,10 +20,7 @@ class DataSourceForm(forms.ModelForm):
         self.team = team
 
     def clean_url(self) -> str:
-        url: str = self.cleaned_data["url"]
-        if not url.startswith(("http://", "https://")):
-            raise forms.ValidationError(_("The URL must start with http:// or https://."))
-        return url.rstrip("/")
+        return self.cleaned_data["url"].strip().rstrip("/")
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()
@@ -49,6 +46,13 @@ class ServiceForm(forms.ModelForm):
 
 
 class SLOForm(forms.ModelForm):
+    target = forms.DecimalField(
+        label=_("target"),
+        help_text=_("As a percentage, e.g. 99.9."),
+        decimal_places=5,
+        widget=forms.NumberInput(attrs={"step": "0.001", "min": "50", "max": "99.999"}),
+    )
+
     class Meta:
         model = SLO
         fields = [
@@ -74,7 +78,6 @@ class SLOForm(forms.ModelForm):
         self.fields["service"].queryset = Service.objects.filter(team=team)
         self.fields["data_source"].queryset = DataSource.objects.filter(team=team)
         self.fields["data_source"].required = True
-        self.fields["target"].widget.attrs.update({"step": "0.001", "min": "50", "max": "99.999"})
 
     def _clean_query(self, field: str) -> str:
         query = self.cleaned_data[field].strip()
@@ -98,7 +101,10 @@ class SLOForm(forms.ModelForm):
         target: Decimal = self.cleaned_data["target"]
         if not Decimal("50") <= target < Decimal("100"):
             raise forms.ValidationError(
-                _("The target is a percentage below 100, e.g. 99.9 (100% leaves no budget).")
+                _(
+                    "The target is a percentage from 50 up to, but not including, 100, "
+                    "e.g. 99.9 (100% leaves no error budget)."
+                )
             )
         return target
 

@@ -1,14 +1,28 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Count, Q, Sum
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import Team
+
+
+def validate_http_url(value: str) -> None:
+    """Like URLValidator, but internal host names without a dot (http://prometheus:9090)
+    are fine: metric sources usually live on a private network."""
+    parts = urlsplit(value)
+    try:
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        raise ValidationError(_("The port in this URL is not a number from 0 to 65535.")) from None
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ValidationError(_("Enter an http:// or https:// URL with a host name."))
 
 
 class DataSourceKind(models.TextChoices):
@@ -21,7 +35,12 @@ class DataSource(models.Model):
     kind = models.CharField(
         _("kind"), max_length=20, choices=DataSourceKind.choices, default=DataSourceKind.PROMETHEUS
     )
-    url = models.URLField(_("URL"), help_text=_("Base URL of the Prometheus HTTP API."))
+    url = models.CharField(
+        _("URL"),
+        max_length=500,
+        validators=[validate_http_url],
+        help_text=_("Base URL of the Prometheus HTTP API, e.g. http://prometheus:9090."),
+    )
     timeout_seconds = models.FloatField(
         _("timeout (seconds)"),
         default=30.0,
@@ -153,6 +172,9 @@ class HourlyBucket(models.Model):
             models.UniqueConstraint(fields=["slo", "hour"], name="bucket_unique_slo_hour")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.slo_id} @ {self.hour:%Y-%m-%d %H:00}: {self.good:g}/{self.valid:g}"
+
 
 class PullStatus(models.TextChoices):
     RUNNING = "running", _("running")
@@ -177,3 +199,6 @@ class PullRun(models.Model):
 
     class Meta:
         ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"{self.data_source} {self.started_at:%Y-%m-%d %H:%M} {self.status}"

@@ -88,3 +88,17 @@ def slo(service, data_source):
 
 def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=UTC)
+
+
+@pytest.fixture(scope="session")
+def prometheus(tmp_path_factory):
+    """A real Prometheus holding generated request counters (see tests/prom.py)."""
+    from tests.prom import PrometheusServer, generate_series
+    from tests.realparts import PROMETHEUS, PROMTOOL, executable, require
+
+    require(executable(PROMETHEUS) and executable(PROMTOOL), "Prometheus (Debian package)")
+    server = PrometheusServer(tmp_path_factory.mktemp("prometheus"), generate_series())
+    server.load()
+    server.start()
+    yield server
+    server.stop()

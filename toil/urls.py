@@ -5,4 +5,5 @@ from toil import views
 app_name = "toil"
 urlpatterns = [
     path("", views.backlog_list, name="list"),
+    path("new/<slug:slug>/", views.backlog_item_create, name="create"),
 ]

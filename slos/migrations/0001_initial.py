@@ -2,6 +2,7 @@
 
 import django.core.validators
 import django.db.models.deletion
+import slos.models
 from django.conf import settings
 from django.db import migrations, models
 
@@ -22,7 +23,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('name', models.CharField(max_length=100, verbose_name='name')),
                 ('kind', models.CharField(choices=[('prometheus', 'Prometheus')], default='prometheus', max_length=20, verbose_name='kind')),
-                ('url', models.URLField(help_text='Base URL of the Prometheus HTTP API.', verbose_name='URL')),
+                ('url', models.CharField(help_text='Base URL of the Prometheus HTTP API, e.g. http://prometheus:9090.', max_length=500, validators=[slos.models.validate_http_url], verbose_name='URL')),
                 ('timeout_seconds', models.FloatField(default=30.0, validators=[django.core.validators.MinValueValidator(0.5), django.core.validators.MaxValueValidator(300)], verbose_name='timeout (seconds)')),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
                 ('team', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='data_sources', to='portal.team')),
