@@ -10,6 +10,18 @@ class Team(models.Model):
     slug = models.SlugField(_("slug"), max_length=60, unique=True)
     time_zone = models.CharField(_("time zone"), max_length=64, default="UTC")
     mission = models.TextField(_("mission"), blank=True)
+    budget_at_risk_below = models.DecimalField(
+        _("error budget at risk below (%)"),
+        max_digits=5,
+        decimal_places=2,
+        default=25,
+        help_text=_("An SLO with less budget left than this is shown as at risk."),
+    )
+    no_data_after_hours = models.PositiveSmallIntegerField(
+        _("flag no data after (hours)"),
+        default=3,
+        help_text=_("A series silent for this many hours raises a no-data flag."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="Membership", related_name="teams"

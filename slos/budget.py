@@ -6,8 +6,9 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 HOUR = timedelta(hours=1)
 
@@ -44,6 +45,10 @@ class Budget:
     coverage: float
     data_error: bool
     status: BudgetStatus
+    burn_rate_1d: float | None = None
+    burn_rate_7d: float | None = None
+    time_to_exhaustion: timedelta | None = None
+    excluded_hours: int = 0
 
     @property
     def error_budget_remaining_percent(self) -> float | None:
@@ -79,19 +84,33 @@ def burn_rate(*, good: float, valid: float, target: float) -> float | None:
     return (1 - good / valid) / (1 - target)
 
 
+def _burn(totals: WindowTotals | None, target: float) -> float | None:
+    if totals is None:
+        return None
+    return burn_rate(good=totals.good, valid=totals.valid, target=target)
+
+
 def compute_budget(
     totals: WindowTotals,
     *,
     target: float,
     window: timedelta,
     at_risk_below: float = 0.25,
+    last_day: WindowTotals | None = None,
+    last_week: WindowTotals | None = None,
+    excluded_hours: int = 0,
+    data_error: bool = False,
 ) -> Budget:
+    """The budget over a window whose whole length is `window` (for a calendar window,
+    the whole period: the budget is for the period, events are not extrapolated)."""
     if not 0 < target < 1:
         raise ValueError("target must be a fraction strictly between 0 and 1")
     error_budget = 1 - target
     good, valid = totals.good, totals.valid
     coverage = totals.hours_with_data / totals.hours_in_window if totals.hours_in_window else 0.0
-    data_error = good > valid
+    data_error = data_error or good > valid
+    burn_1d = _burn(last_day, target)
+    burn_7d = _burn(last_week, target)
     allowed_bad = error_budget * valid
     bad = valid - good
     if valid <= 0:
@@ -111,6 +130,9 @@ def compute_budget(
             coverage=coverage,
             data_error=data_error,
             status=BudgetStatus.NO_DATA,
+            burn_rate_1d=burn_1d,
+            burn_rate_7d=burn_7d,
+            excluded_hours=excluded_hours,
         )
     sli = good / valid
     rate = (1 - sli) / error_budget
@@ -137,6 +159,14 @@ def compute_budget(
         coverage=coverage,
         data_error=data_error,
         status=status,
+        burn_rate_1d=burn_1d,
+        burn_rate_7d=burn_7d,
+        time_to_exhaustion=time_to_exhaustion(
+            error_budget_remaining=remaining,
+            window=window,
+            current_burn_rate=burn_1d if burn_1d is not None else rate,
+        ),
+        excluded_hours=excluded_hours,
     )
 
 
@@ -178,3 +208,97 @@ def budget_burndown(rows: Iterable[HourRow], *, target: float) -> list[BurndownP
         spent += row.valid - row.good
         points.append(BurndownPoint(row.hour + HOUR, 1 - spent / allowed_bad))
     return points
+
+
+class Period(StrEnum):
+    MONTH = "month"
+    QUARTER = "quarter"
+
+
+@dataclass(frozen=True)
+class Window:
+    """Hours [start, end) that hold the window's data so far; `length` is the whole
+    window (for a calendar window, the whole period, which may not have ended yet)."""
+
+    start: datetime
+    end: datetime
+    length: timedelta
+
+    @property
+    def hours(self) -> int:
+        return max(0, int((self.end - self.start) / HOUR))
+
+
+def rolling_window(at: datetime, days: int) -> Window:
+    end = align_to_hour(at)
+    return Window(start=end - timedelta(days=days), end=end, length=timedelta(days=days))
+
+
+def _add_months(year: int, month: int, months: int) -> tuple[int, int]:
+    index = year * 12 + (month - 1) + months
+    return index // 12, index % 12 + 1
+
+
+def calendar_window(at: datetime, period: Period | str, time_zone: str) -> Window:
+    """The current month or quarter in the team's time zone. Boundaries are taken to the
+    UTC hour that contains them (zones with half-hour offsets start half an hour early)."""
+    zone = ZoneInfo(time_zone)
+    local = at.astimezone(zone)
+    months = 3 if Period(period) == Period.QUARTER else 1
+    first_month = local.month if months == 1 else 3 * ((local.month - 1) // 3) + 1
+    start_local = datetime(local.year, first_month, 1, tzinfo=zone)
+    end_year, end_month = _add_months(local.year, first_month, months)
+    end_local = datetime(end_year, end_month, 1, tzinfo=zone)
+    start = align_to_hour(start_local.astimezone(UTC))
+    period_end = align_to_hour(end_local.astimezone(UTC))
+    return Window(start=start, end=min(align_to_hour(at), period_end), length=period_end - start)
+
+
+def excluded_hours(window: Window, intervals: Iterable[tuple[datetime, datetime]]) -> set[datetime]:
+    """Hour starts in the window that overlap any excluded interval [start, end)."""
+    hours: set[datetime] = set()
+    for start, end in intervals:
+        hour = max(align_to_hour(start), window.start)
+        while hour < min(end, window.end):
+            hours.add(hour)
+            hour += HOUR
+    return hours
+
+
+@dataclass(frozen=True)
+class MonthTotals:
+    month: date
+    good: float
+    valid: float
+
+
+@dataclass(frozen=True)
+class MonthCompliance:
+    month: date
+    good: float
+    valid: float
+    sli: float | None
+    met: bool | None
+    budget_spent: float | None
+
+
+def monthly_compliance(months: Iterable[MonthTotals], *, target: float) -> list[MonthCompliance]:
+    """Per calendar month: the SLI, whether the target was met and the budget spent
+    (1.0 = the whole month's budget; over 1 means the SLO was missed)."""
+    result = []
+    for item in months:
+        if item.valid <= 0:
+            result.append(MonthCompliance(item.month, item.good, item.valid, None, None, None))
+            continue
+        sli = item.good / item.valid
+        result.append(
+            MonthCompliance(
+                month=item.month,
+                good=item.good,
+                valid=item.valid,
+                sli=sli,
+                met=sli >= target,
+                budget_spent=(1 - sli) / (1 - target),
+            )
+        )
+    return result

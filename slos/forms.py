@@ -7,7 +7,6 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.models import Team
 from slos.models import SLO, DataSource, Service
-from slos.prometheus import WINDOW_PLACEHOLDER
 
 
 class DataSourceForm(forms.ModelForm):
@@ -47,7 +46,7 @@ class ServiceForm(forms.ModelForm):
 
 class SLOForm(forms.ModelForm):
     target = forms.DecimalField(
-        label=_("target"),
+        label=_("Target"),
         help_text=_("As a percentage, e.g. 99.9."),
         decimal_places=5,
         widget=forms.NumberInput(attrs={"step": "0.001", "min": "50", "max": "99.999"}),
@@ -60,16 +59,33 @@ class SLOForm(forms.ModelForm):
             "data_source",
             "name",
             "why",
+            "owner",
+            "sli_kind",
+            "ratio_of",
             "good_query",
+            "bad_query",
             "valid_query",
+            "histogram_metric",
+            "histogram_labels",
+            "gauge_query",
+            "threshold_op",
+            "threshold",
             "target",
+            "budgeting_method",
+            "timeslice_target",
+            "timeslice_minutes",
+            "window_kind",
             "window_days",
+            "calendar_period",
             "provisional",
+            "review_interval_days",
         ]
         widgets = {
             "why": forms.Textarea(attrs={"rows": 2}),
             "good_query": forms.Textarea(attrs={"rows": 2, "spellcheck": "false"}),
             "valid_query": forms.Textarea(attrs={"rows": 2, "spellcheck": "false"}),
+            "bad_query": forms.Textarea(attrs={"rows": 2, "spellcheck": "false"}),
+            "gauge_query": forms.Textarea(attrs={"rows": 2, "spellcheck": "false"}),
         }
 
     def __init__(self, *args, team: Team, **kwargs):
@@ -78,24 +94,7 @@ class SLOForm(forms.ModelForm):
         self.fields["service"].queryset = Service.objects.filter(team=team)
         self.fields["data_source"].queryset = DataSource.objects.filter(team=team)
         self.fields["data_source"].required = True
-
-    def _clean_query(self, field: str) -> str:
-        query = self.cleaned_data[field].strip()
-        if WINDOW_PLACEHOLDER not in query:
-            raise forms.ValidationError(
-                _(
-                    "The query must contain %(placeholder)s where the range goes, e.g. "
-                    "sum(increase(http_requests_total[%(placeholder)s]))."
-                ),
-                params={"placeholder": WINDOW_PLACEHOLDER},
-            )
-        return query
-
-    def clean_good_query(self) -> str:
-        return self._clean_query("good_query")
-
-    def clean_valid_query(self) -> str:
-        return self._clean_query("valid_query")
+        self.fields["owner"].queryset = team.members.order_by("username")
 
     def clean_target(self) -> Decimal:
         target: Decimal = self.cleaned_data["target"]

@@ -14,6 +14,8 @@ from django.utils import timezone
 from slos.budget import HOUR, align_to_hour, window_hours
 from slos.models import SLO, DataSource, HourlyBucket, PullRun, PullStatus
 from slos.prometheus import MAX_POINTS_PER_QUERY, PrometheusClient, PrometheusError, render_query
+from slos.selectors import slo_window
+from slos.sli import EventQueries, gauge_slice_is_good, slice_is_good
 
 
 @dataclass(frozen=True)
@@ -31,9 +33,14 @@ def last_complete_hour_end(moment: datetime) -> datetime:
 
 
 def missing_hours(slo: SLO, *, until: datetime) -> list[datetime]:
-    wanted = window_hours(until, timedelta(days=slo.window_days))
+    """Hours of the SLO's window (its rolling length, or the calendar period so far)
+    that have no row yet."""
+    window = slo_window(slo, at=until)
+    wanted = window_hours(window.end, window.end - window.start)
+    if not wanted:
+        return []
     have = set(
-        HourlyBucket.objects.filter(slo=slo, hour__gte=wanted[0], hour__lt=until).values_list(
+        HourlyBucket.objects.filter(slo=slo, hour__gte=wanted[0], hour__lt=window.end).values_list(
             "hour", flat=True
         )
     )
@@ -56,31 +63,117 @@ def client_for(source: DataSource) -> PrometheusClient:
     return PrometheusClient(base_url=source.url, timeout=source.timeout_seconds)
 
 
+def _events(
+    client: PrometheusClient,
+    queries: EventQueries,
+    *,
+    window: str,
+    start: datetime,
+    end: datetime,
+    step: timedelta,
+) -> dict[datetime, tuple[float, float]]:
+    """(good, valid) at each evaluation time where every query answered."""
+
+    def fetch(query: str) -> dict[datetime, float]:
+        return client.query_range(
+            render_query(query, window),
+            start=start,
+            end=end,
+            step_seconds=int(step.total_seconds()),
+        )
+
+    valid = fetch(queries.valid)
+    if queries.good is not None:
+        good = fetch(queries.good)
+    else:
+        bad = fetch(queries.bad or "")
+        good = {moment: valid[moment] - bad[moment] for moment in bad if moment in valid}
+    return {moment: (good[moment], valid[moment]) for moment in valid if moment in good}
+
+
+def _hour_rows(slo: SLO, run: list[datetime], client: PrometheusClient) -> list[HourlyBucket]:
+    """Fetch the hours of one contiguous run and build their rows. An hour is stored only
+    when the source answered for it: no answer is no data, never good."""
+    queries = slo.event_queries()
+    if not slo.uses_timeslices:
+        # The increase over [1h] evaluated at H + 1h covers the hour starting at H.
+        events = _events(
+            client, queries, window="1h", start=run[0] + HOUR, end=run[-1] + HOUR, step=HOUR
+        )
+        return [
+            HourlyBucket(
+                slo=slo, hour=hour, good=events[hour + HOUR][0], valid=events[hour + HOUR][1]
+            )
+            for hour in run
+            if hour + HOUR in events
+        ]
+    slice_length = timedelta(minutes=slo.timeslice_minutes)
+    window = f"{slo.timeslice_minutes}m"
+    slice_ends = [slice_length * index for index in range(1, HOUR // slice_length + 1)]
+    start, end = run[0] + slice_length, run[-1] + HOUR
+    rows = []
+    if queries is None:
+        values = client.query_range(
+            render_query(slo.gauge_query, window),
+            start=start,
+            end=end,
+            step_seconds=int(slice_length.total_seconds()),
+        )
+        for hour in run:
+            present = [values[hour + offset] for offset in slice_ends if hour + offset in values]
+            good = sum(
+                gauge_slice_is_good(value=value, op=slo.threshold_op, threshold=slo.threshold)
+                for value in present
+            )
+            if present:
+                rows.append(
+                    HourlyBucket(
+                        slo=slo,
+                        hour=hour,
+                        good=good,
+                        valid=len(present),
+                        good_slices=good,
+                        total_slices=len(present),
+                    )
+                )
+        return rows
+    events = _events(client, queries, window=window, start=start, end=end, step=slice_length)
+    target = slo.timeslice_target_fraction or 0.0
+    for hour in run:
+        slices = [events[hour + offset] for offset in slice_ends if hour + offset in events]
+        slices = [(good, valid) for good, valid in slices if valid > 0]
+        if not slices:
+            continue
+        rows.append(
+            HourlyBucket(
+                slo=slo,
+                hour=hour,
+                good=sum(good for good, _ in slices),
+                valid=sum(valid for _, valid in slices),
+                good_slices=sum(
+                    slice_is_good(good=good, valid=valid, timeslice_target=target)
+                    for good, valid in slices
+                ),
+                total_slices=len(slices),
+            )
+        )
+    return rows
+
+
 def slo_pull(*, slo: SLO, until: datetime, client: PrometheusClient) -> SLOPullOutcome:
     """Fetch and store every missing hour of the SLO's window ending at `until`."""
     hours = missing_hours(slo, until=until)
+    per_hour = HOUR // timedelta(minutes=slo.timeslice_minutes) if slo.uses_timeslices else 1
     stored = 0
     try:
-        for run in contiguous_runs(hours, MAX_POINTS_PER_QUERY):
-            # The increase over [1h] evaluated at H + 1h covers the hour starting at H.
-            start, end = run[0] + HOUR, run[-1] + HOUR
-            good = client.query_range(
-                render_query(slo.good_query, "1h"), start=start, end=end, step_seconds=3600
-            )
-            valid = client.query_range(
-                render_query(slo.valid_query, "1h"), start=start, end=end, step_seconds=3600
-            )
-            rows = [
-                HourlyBucket(slo=slo, hour=hour, good=good[hour + HOUR], valid=valid[hour + HOUR])
-                for hour in run
-                if hour + HOUR in good and hour + HOUR in valid
-            ]
+        for run in contiguous_runs(hours, MAX_POINTS_PER_QUERY // per_hour):
+            rows = _hour_rows(slo, run, client)
             with transaction.atomic():
                 HourlyBucket.objects.bulk_create(
                     rows,
                     update_conflicts=True,
                     unique_fields=["slo", "hour"],
-                    update_fields=["good", "valid", "pulled_at"],
+                    update_fields=["good", "valid", "good_slices", "total_slices", "pulled_at"],
                 )
             stored += len(rows)
     except PrometheusError as exc:

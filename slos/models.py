@@ -1,16 +1,21 @@
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import re
+from datetime import date
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Count, Q, Sum
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import Team
+from slos.prometheus import WINDOW_PLACEHOLDER
+from slos.sli import EventQueries, histogram_queries
+
+METRIC_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 
 
 def validate_http_url(value: str) -> None:
@@ -32,6 +37,7 @@ class DataSourceKind(models.TextChoices):
 class DataSource(models.Model):
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="data_sources")
     name = models.CharField(_("name"), max_length=100)
+    openslo_name = models.SlugField(_("OpenSLO name"), max_length=63, blank=True)
     kind = models.CharField(
         _("kind"), max_length=20, choices=DataSourceKind.choices, default=DataSourceKind.PROMETHEUS
     )
@@ -61,6 +67,7 @@ class DataSource(models.Model):
 class Service(models.Model):
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="services")
     name = models.CharField(_("name"), max_length=100)
+    openslo_name = models.SlugField(_("OpenSLO name"), max_length=63, blank=True)
     description = models.TextField(_("description"), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -75,31 +82,47 @@ class Service(models.Model):
 
 
 class SLIKind(models.TextChoices):
-    RATIO = "ratio", _("Ratio (good / valid events)")
+    RATIO = "ratio", _("Ratio of event counts")
+    HISTOGRAM = "histogram", _("Threshold on a histogram (le bucket over count)")
+    GAUGE = "gauge", _("Threshold on a gauge, per timeslice")
 
 
-WINDOW_CHOICES = [(7, _("7 days")), (28, _("28 days")), (30, _("30 days"))]
+class RatioOf(models.TextChoices):
+    GOOD = "good", _("good events / valid events")
+    BAD = "bad", _("1 − bad events / valid events")
+
+
+class ThresholdOp(models.TextChoices):
+    LT = "lt", "<"
+    LTE = "lte", "≤"
+    GT = "gt", ">"
+    GTE = "gte", "≥"
+
+
+class BudgetingMethod(models.TextChoices):
+    OCCURRENCES = "occurrences", _("Occurrences (count events)")
+    TIMESLICES = "timeslices", _("Timeslices (count good slices of time)")
+
+
+class WindowKind(models.TextChoices):
+    ROLLING = "rolling", _("Rolling")
+    CALENDAR = "calendar", _("Calendar")
+
+
+class CalendarPeriod(models.TextChoices):
+    MONTH = "month", _("Month")
+    QUARTER = "quarter", _("Quarter")
+
+
+TIMESLICE_MINUTES = [1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60]
 
 
 class SLOQuerySet(models.QuerySet):
     def visible_to(self, user) -> SLOQuerySet:
         return self.filter(service__team__memberships__user=user)
 
-    def with_window_totals(self, window_end: datetime) -> SLOQuerySet:
-        """Annotate Σgood, Σvalid and the hours with data over each SLO's rolling window
-        ending at `window_end`, in the same query (one query for any number of SLOs)."""
-        in_window = Q()
-        for days, _label in WINDOW_CHOICES:
-            in_window |= Q(
-                window_days=days,
-                buckets__hour__gte=window_end - timedelta(days=days),
-                buckets__hour__lt=window_end,
-            )
-        return self.annotate(
-            window_good=Sum("buckets__good", filter=in_window),
-            window_valid=Sum("buckets__valid", filter=in_window),
-            window_hours_with_data=Count("buckets", filter=in_window),
-        )
+    def due_for_review(self, on: date) -> SLOQuerySet:
+        return self.filter(next_review_on__lte=on).order_by("next_review_on")
 
 
 class SLO(models.Model):
@@ -108,20 +131,69 @@ class SLO(models.Model):
         DataSource, on_delete=models.PROTECT, related_name="slos", null=True, blank=True
     )
     name = models.CharField(_("name"), max_length=120)
+    openslo_name = models.SlugField(
+        _("OpenSLO name"), max_length=63, blank=True, help_text=_("metadata.name in OpenSLO.")
+    )
     why = models.TextField(
         _("why it matters"), blank=True, help_text=_("What the team hearing said about it.")
     )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="owned_slos",
+    )
+    # The indicator.
     sli_kind = models.CharField(
         _("SLI kind"), max_length=20, choices=SLIKind.choices, default=SLIKind.RATIO
     )
+    ratio_of = models.CharField(
+        _("ratio of"), max_length=4, choices=RatioOf.choices, default=RatioOf.GOOD
+    )
     good_query = models.TextField(
         _("good events query"),
+        blank=True,
         help_text=_("PromQL counting good events, with $window where the range goes."),
+    )
+    bad_query = models.TextField(
+        _("bad events query"),
+        blank=True,
+        help_text=_("PromQL counting bad events, with $window where the range goes."),
     )
     valid_query = models.TextField(
         _("valid events query"),
+        blank=True,
         help_text=_("PromQL counting all valid events, with $window where the range goes."),
     )
+    histogram_metric = models.CharField(
+        _("histogram metric"),
+        max_length=200,
+        blank=True,
+        help_text=_("Histogram name without _bucket, e.g. http_request_duration_seconds."),
+    )
+    histogram_labels = models.CharField(
+        _("histogram label matchers"),
+        max_length=500,
+        blank=True,
+        help_text=_('Label matchers without braces, e.g. job="api",route="/clock-in".'),
+    )
+    gauge_query = models.TextField(
+        _("gauge query"),
+        blank=True,
+        help_text=_("PromQL returning one value per timeslice, e.g. max_over_time(lag[$window])."),
+    )
+    threshold_op = models.CharField(
+        _("comparison"), max_length=3, choices=ThresholdOp.choices, blank=True
+    )
+    threshold = models.FloatField(
+        _("threshold"),
+        null=True,
+        blank=True,
+        help_text=_("The histogram bucket (le) counted as good, or the gauge's limit."),
+    )
+    # The objective.
     target = models.DecimalField(
         _("target"),
         max_digits=7,
@@ -129,10 +201,46 @@ class SLO(models.Model):
         help_text=_("As a percentage, e.g. 99.9."),
         validators=[MinValueValidator(50), MaxValueValidator(99.999)],
     )
-    window_days = models.PositiveSmallIntegerField(
-        _("rolling window"), choices=WINDOW_CHOICES, default=28
+    budgeting_method = models.CharField(
+        _("budgeting method"),
+        max_length=12,
+        choices=BudgetingMethod.choices,
+        default=BudgetingMethod.OCCURRENCES,
     )
+    timeslice_target = models.DecimalField(
+        _("timeslice target"),
+        max_digits=7,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        help_text=_("A slice is good when its SLI reaches this percentage, e.g. 95."),
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+    )
+    timeslice_minutes = models.PositiveSmallIntegerField(
+        _("timeslice length (minutes)"),
+        choices=[(minutes, f"{minutes}m") for minutes in TIMESLICE_MINUTES],
+        default=5,
+    )
+    window_kind = models.CharField(
+        _("window"), max_length=10, choices=WindowKind.choices, default=WindowKind.ROLLING
+    )
+    window_days = models.PositiveSmallIntegerField(
+        _("rolling window (days)"),
+        default=28,
+        validators=[MinValueValidator(1), MaxValueValidator(90)],
+    )
+    calendar_period = models.CharField(
+        _("calendar period"),
+        max_length=10,
+        choices=CalendarPeriod.choices,
+        default=CalendarPeriod.MONTH,
+    )
+    # The registry.
     provisional = models.BooleanField(_("provisional"), default=True)
+    review_interval_days = models.PositiveSmallIntegerField(
+        _("review every (days)"), default=90, validators=[MinValueValidator(7)]
+    )
+    next_review_on = models.DateField(_("next review"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = SLOQuerySet.as_manager()
@@ -152,8 +260,176 @@ class SLO(models.Model):
         return float(self.target) / 100
 
     @property
+    def timeslice_target_fraction(self) -> float | None:
+        return None if self.timeslice_target is None else float(self.timeslice_target) / 100
+
+    @property
     def team(self) -> Team:
         return self.service.team
+
+    @property
+    def uses_timeslices(self) -> bool:
+        return self.budgeting_method == BudgetingMethod.TIMESLICES
+
+    def clean(self) -> None:
+        """The fields each kind of SLI and budgeting method needs, with messages that say
+        what to fill in. Forms, the OpenSLO import and the API all come through here."""
+        errors: dict[str, str] = {}
+
+        def need(field: str, message: str) -> None:
+            value = getattr(self, field)
+            if value is None or (isinstance(value, str) and not value.strip()):
+                errors.setdefault(field, message)
+
+        def need_window(field: str) -> None:
+            value = getattr(self, field) or ""
+            if value and WINDOW_PLACEHOLDER not in value:
+                errors.setdefault(
+                    field,
+                    _(
+                        "The query must contain $window where the range goes, e.g. "
+                        "sum(increase(http_requests_total[$window]))."
+                    ),
+                )
+
+        if self.sli_kind == SLIKind.RATIO:
+            need("valid_query", _("A ratio SLI needs a query for valid events."))
+            if self.ratio_of == RatioOf.BAD:
+                need("bad_query", _("Counting bad events needs a query for bad events."))
+            else:
+                need("good_query", _("Counting good events needs a query for good events."))
+            for field in ["good_query", "bad_query", "valid_query"]:
+                need_window(field)
+        elif self.sli_kind == SLIKind.HISTOGRAM:
+            need("histogram_metric", _("Name the histogram, e.g. http_request_duration_seconds."))
+            if self.histogram_metric and not METRIC_NAME.fullmatch(self.histogram_metric):
+                errors.setdefault(
+                    "histogram_metric",
+                    _("A metric name has letters, digits, _ and : only (no _bucket suffix)."),
+                )
+            need("threshold", _("Give the histogram bucket (le) that counts as good."))
+        elif self.sli_kind == SLIKind.GAUGE:
+            need("gauge_query", _("A gauge SLI needs a query returning the gauge's value."))
+            need("threshold_op", _("Choose how the gauge compares with the threshold."))
+            need("threshold", _("Give the threshold the gauge is compared with."))
+            if self.budgeting_method != BudgetingMethod.TIMESLICES:
+                errors.setdefault(
+                    "budgeting_method",
+                    _("A gauge is judged per timeslice: choose the Timeslices method."),
+                )
+        if self.budgeting_method == BudgetingMethod.TIMESLICES:
+            need("timeslice_target", _("Timeslices need a timeslice target, e.g. 95."))
+        if errors:
+            raise ValidationError(errors)
+
+    def event_queries(self) -> EventQueries | None:
+        """The event-count queries to pull; None for a gauge SLI (judged per slice)."""
+        if self.sli_kind == SLIKind.HISTOGRAM:
+            return histogram_queries(
+                self.histogram_metric, self.histogram_labels, float(self.threshold or 0)
+            )
+        if self.sli_kind == SLIKind.GAUGE:
+            return None
+        if self.ratio_of == RatioOf.BAD:
+            return EventQueries(valid=self.valid_query, bad=self.bad_query)
+        return EventQueries(valid=self.valid_query, good=self.good_query)
+
+
+class ReviewDecision(models.TextChoices):
+    KEEP = "keep", _("Keep")
+    TIGHTEN = "tighten", _("Tighten")
+    LOOSEN = "loosen", _("Loosen")
+    RETIRE = "retire", _("Retire")
+
+
+class SLOReview(models.Model):
+    """A periodic review of an SLO; keeps the history of its target."""
+
+    slo = models.ForeignKey(SLO, on_delete=models.CASCADE, related_name="reviews")
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    reviewed_at = models.DateTimeField()
+    decision = models.CharField(_("decision"), max_length=10, choices=ReviewDecision.choices)
+    note = models.TextField(_("note"), blank=True)
+    old_target = models.DecimalField(max_digits=7, decimal_places=5)
+    new_target = models.DecimalField(max_digits=7, decimal_places=5)
+
+    class Meta:
+        ordering = ["-reviewed_at"]
+
+    def __str__(self) -> str:
+        return f"{self.slo} reviewed {self.reviewed_at:%Y-%m-%d}: {self.decision}"
+
+
+class BudgetPolicyStep(models.Model):
+    """What the team does once the remaining error budget falls below a level."""
+
+    slo = models.ForeignKey(SLO, on_delete=models.CASCADE, related_name="policy_steps")
+    below_percent = models.DecimalField(
+        _("when remaining budget is below (%)"),
+        max_digits=6,
+        decimal_places=2,
+        validators=[MinValueValidator(-1000), MaxValueValidator(100)],
+    )
+    action = models.TextField(_("the team will"))
+
+    class Meta:
+        ordering = ["-below_percent"]
+        constraints = [
+            models.UniqueConstraint(fields=["slo", "below_percent"], name="policy_unique_level")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.slo} below {self.below_percent}%: {self.action[:40]}"
+
+
+class AnnotationKind(models.TextChoices):
+    DEPLOY = "deploy", _("Deploy")
+    INCIDENT = "incident", _("Incident")
+    MAINTENANCE = "maintenance", _("Maintenance")
+    NOTE = "note", _("Note")
+
+
+class Annotation(models.Model):
+    """A time range on the charts. For one SLO, a whole service (slo empty) or the whole
+    team (both empty). A maintenance marked excluded removes its hours from budgets."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="annotations")
+    service = models.ForeignKey(
+        Service, on_delete=models.CASCADE, null=True, blank=True, related_name="annotations"
+    )
+    slo = models.ForeignKey(
+        SLO, on_delete=models.CASCADE, null=True, blank=True, related_name="annotations"
+    )
+    kind = models.CharField(_("kind"), max_length=12, choices=AnnotationKind.choices)
+    starts_at = models.DateTimeField(_("starts"))
+    ends_at = models.DateTimeField(_("ends"))
+    text = models.CharField(_("text"), max_length=300)
+    excluded = models.BooleanField(
+        _("exclude from the error budget"),
+        default=False,
+        help_text=_("Only for maintenance: its hours count neither as good nor as bad."),
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["starts_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=F("starts_at")), name="annotation_ends_after_start"
+            ),
+            models.CheckConstraint(
+                condition=Q(excluded=False) | Q(kind="maintenance"),
+                name="annotation_only_maintenance_excluded",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.text}"
 
 
 class HourlyBucket(models.Model):

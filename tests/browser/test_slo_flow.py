@@ -49,7 +49,7 @@ def test_log_in_create_an_slo_pull_and_see_the_budget(page, prometheus, transact
     page.get_by_label("Name").fill("Clock-in availability")
     page.get_by_label("Good events query").fill(GOOD_QUERY)
     page.get_by_label("Valid events query").fill(VALID_QUERY)
-    page.get_by_label("Target").fill("99.9")
+    page.get_by_label("Target", exact=True).fill("99.9")
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("heading", name=re.compile("Clock-in availability"))).to_be_visible()
     expect(page.locator("#budget-remaining")).to_have_text("no data")

@@ -28,8 +28,8 @@ def add_slos(service, count: int) -> None:
             service=service,
             data_source=None,
             name=f"SLO {index}",
-            good_query="good",
-            valid_query="valid",
+            good_query="sum(increase(ok[$window]))",
+            valid_query="sum(increase(all[$window]))",
             target=Decimal("99.5"),
         )
 

@@ -84,8 +84,8 @@ def test_one_snapshot_per_slo_of_the_team_only(owner, slo, other_team):
         service=slo.service,
         data_source=None,
         name="Clock-in latency",
-        good_query="good",
-        valid_query="valid",
+        good_query="sum(increase(ok[$window]))",
+        valid_query="sum(increase(all[$window]))",
         target=slo.target,
     )
     elsewhere = slo_services.service_create(team=other_team, name="Elsewhere")
@@ -93,8 +93,8 @@ def test_one_snapshot_per_slo_of_the_team_only(owner, slo, other_team):
         service=elsewhere,
         data_source=None,
         name="Not ours",
-        good_query="good",
-        valid_query="valid",
+        good_query="sum(increase(ok[$window]))",
+        valid_query="sum(increase(all[$window]))",
         target=slo.target,
     )
 

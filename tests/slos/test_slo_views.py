@@ -27,6 +27,13 @@ def slo_form(service, data_source, **overrides):
         "target": "99.5",
         "window_days": "28",
         "provisional": "on",
+        "sli_kind": "ratio",
+        "ratio_of": "good",
+        "budgeting_method": "occurrences",
+        "timeslice_minutes": "5",
+        "window_kind": "rolling",
+        "calendar_period": "month",
+        "review_interval_days": "90",
     }
     data.update(overrides)
     return data
@@ -57,7 +64,13 @@ def test_a_member_creates_an_slo(client, teammate, team, service, data_source):
         ({"target": "abc"}, "Enter a number"),
         ({"target": "12"}, "from 50 up to"),
         ({"name": ""}, "This field is required"),
-        ({"window_days": "13"}, "Select a valid choice"),
+        ({"window_days": "91"}, "less than or equal to 90"),
+        ({"valid_query": ""}, "needs a query for valid events"),
+        ({"ratio_of": "bad"}, "needs a query for bad events"),
+        ({"sli_kind": "histogram"}, "Name the histogram"),
+        ({"sli_kind": "histogram", "histogram_metric": "x_bucket{"}, "metric name has"),
+        ({"sli_kind": "gauge"}, "choose the Timeslices method"),
+        ({"budgeting_method": "timeslices"}, "need a timeslice target"),
     ],
 )
 def test_bad_slo_values_are_refused_with_a_message(
