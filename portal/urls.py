@@ -10,6 +10,7 @@ urlpatterns = [
     path("slos/", include("slos.urls")),
     path("retros/", include("retros.urls")),
     path("backlog/", include("toil.urls")),
+    path("api/", include("portal.api")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
 ]

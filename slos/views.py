@@ -125,3 +125,7 @@ def slo_create(request: AuthedRequest, slug: str) -> HttpResponse:
 
     form = SLOForm(request.POST or None, team=team)
     return _form_page(request, form=form, team=team, title=_("New SLO"), save=save)
+
+
+def slo_what_if(request: AuthedRequest, pk: int) -> HttpResponse:
+    raise Http404("Not built yet.")
