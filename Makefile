@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install lint check clean
+.PHONY: run test install lint check clean bench
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,3 +34,7 @@ lint:
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles static/vendor/plotly
+
+# Benchmarks print tables; they need PostgreSQL (DATABASE_URL, default portal_bench).
+bench: install
+	$(BIN)/python bench/budgets.py

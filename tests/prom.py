@@ -57,25 +57,66 @@ class Series:
 
 
 def generate_series(seed: int = 7) -> list[Series]:
+    """Request counters (with an incident and a counter reset), a latency histogram
+    (bucket le=0.5 and count) and a queue-lag gauge that spikes now and then."""
     rng = random.Random(seed)
     ok = Series("http_requests_total", {"job": "api", "code": "200"})
     errors = Series("http_requests_total", {"job": "api", "code": "500"})
-    ok_value = error_value = 0
+    fast = Series("http_request_duration_seconds_bucket", {"job": "api", "le": "0.5"})
+    slow_total = Series("http_request_duration_seconds_count", {"job": "api"})
+    lag = Series("queue_lag_seconds", {"job": "worker"})
+    ok_value = error_value = fast_value = count_value = 0
     moment = DATA_END - timedelta(days=DATA_DAYS)
     while moment <= DATA_END:
         ok_step = rng.randint(60, 140)
         error_step = 30 if INCIDENT[0] < moment <= INCIDENT[1] else rng.choice([0, 0, 0, 1])
         ok_value = ok_step if moment == RESET_AT else ok_value + ok_step
         error_value += error_step
+        count_step = ok_step + error_step
+        fast_value += count_step - rng.choice([0, 0, 1, 2, 5])
+        count_value += count_step
         ok.samples.append((moment, ok_value))
         errors.samples.append((moment, error_value))
+        fast.samples.append((moment, fast_value))
+        slow_total.samples.append((moment, count_value))
+        lag.samples.append((moment, rng.choice([1, 2, 3, 4, 45]) if rng.random() < 0.1 else 2))
         moment += STEP
-    return [ok, errors]
+    return [ok, errors, fast, slow_total, lag]
+
+
+def find(series: list[Series], name: str, **labels: str) -> list[Series]:
+    return [
+        item
+        for item in series
+        if item.name == name and all(item.labels.get(k) == v for k, v in labels.items())
+    ]
+
+
+def value_at(item: Series, moment: datetime) -> int | None:
+    """The sample at exactly `moment` (samples sit on the 5-minute grid)."""
+    index = int((moment - item.samples[0][0]) / STEP)
+    if 0 <= index < len(item.samples) and item.samples[index][0] == moment:
+        return item.samples[index][1]
+    return None
+
+
+FAMILIES = {
+    "http_requests_total": ("http_requests", "counter"),
+    "http_request_duration_seconds_bucket": ("http_request_duration_seconds", "histogram"),
+    "http_request_duration_seconds_count": ("http_request_duration_seconds", "histogram"),
+    "queue_lag_seconds": ("queue_lag_seconds", "gauge"),
+}
 
 
 def to_openmetrics(series: list[Series]) -> str:
-    lines = ["# HELP http_requests_total Requests served.", "# TYPE http_requests counter"]
+    """OpenMetrics text, one family after another (each family's samples together)."""
+    lines = []
+    declared = set()
     for item in series:
+        family, kind = FAMILIES[item.name]
+        if family not in declared:
+            lines.append(f"# TYPE {family} {kind}")
+            declared.add(family)
         for moment, value in item.samples:
             lines.append(f"{item.selector()} {value} {int(moment.timestamp())}")
     lines.append("# EOF")
@@ -84,10 +125,10 @@ def to_openmetrics(series: list[Series]) -> str:
 
 def expected_hour(series: list[Series], hour: datetime) -> tuple[int, int]:
     """(good, valid) for the hour starting at `hour`, computed from the samples."""
-    good = sum(
-        s.increase(hour, hour + HOUR) for s in series if not s.labels["code"].startswith("5")
-    )
-    valid = sum(s.increase(hour, hour + HOUR) for s in series)
+    end = hour + HOUR
+    requests = find(series, "http_requests_total")
+    good = sum(s.increase(hour, end) for s in requests if not s.labels["code"].startswith("5"))
+    valid = sum(s.increase(hour, end) for s in requests)
     return good, valid
 
 

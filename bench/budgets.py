@@ -1,0 +1,158 @@
+"""Benchmark: every budget of 1,000 SLOs × 90 days of hourly rows on PostgreSQL.
+
+Times the list page's work (slos_with_budgets over all SLOs) against one raw SQL
+aggregate over the same rows, in the same run, and prints both with their ratio.
+Targets: ≤ 2 s, and ≤ 1.5× the raw aggregate.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal_bench .venv/bin/python bench/budgets.py
+
+The database is created, migrated and filled on the first run (about a minute) and
+reused afterwards; --refill starts over."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/portal_bench")
+
+SLOS = 1000
+DAYS = 90
+AT = datetime(2026, 11, 1, 0, 30, tzinfo=UTC)
+
+
+def ensure_database() -> None:
+    import psycopg
+    from django.conf import settings
+
+    config = settings.DATABASES["default"]
+    if config["ENGINE"] != "django.db.backends.postgresql":
+        sys.exit("bench/budgets.py runs on PostgreSQL: set DATABASE_URL=postgres://...")
+    with psycopg.connect(
+        host=config["HOST"] or "127.0.0.1",
+        port=config["PORT"] or 5432,
+        user=config["USER"] or "postgres",
+        password=config["PASSWORD"] or None,
+        dbname="postgres",
+        autocommit=True,
+    ) as conn:
+        exists = conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", [config["NAME"]]
+        ).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{config["NAME"]}"')
+
+
+def fill(refill: bool) -> None:
+    from django.core.management import call_command
+    from django.db import connection
+
+    from portal.models import Team
+    from slos.models import SLO, DataSource, HourlyBucket, Service
+
+    call_command("migrate", verbosity=0)
+    if refill:
+        Team.objects.filter(slug="bench").delete()
+    if HourlyBucket.objects.filter(slo__service__team__slug="bench").exists():
+        return
+    print(f"filling {SLOS} SLOs × {DAYS} days of hourly rows…", flush=True)
+    team = Team.objects.create(name="Bench", slug="bench")
+    source = DataSource.objects.create(team=team, name="Prometheus", url="http://127.0.0.1:9")
+    services = [Service.objects.create(team=team, name=f"Service {i}") for i in range(20)]
+    slos = SLO.objects.bulk_create(
+        SLO(
+            service=services[index % 20],
+            data_source=source,
+            name=f"SLO {index}",
+            good_query="sum(increase(ok[$window]))",
+            valid_query="sum(increase(all[$window]))",
+            target="99.9",
+            window_days=28,
+        )
+        for index in range(SLOS)
+    )
+    end = AT.replace(minute=0)
+    table = HourlyBucket._meta.db_table
+    with connection.cursor() as cursor:
+        with cursor.copy(
+            f"COPY {table} (slo_id, hour, good, valid, good_slices, total_slices, pulled_at) "
+            "FROM STDIN"
+        ) as copy:
+            for slo in slos:
+                for hour_index in range(1, DAYS * 24 + 1):
+                    valid = 1000 + (slo.pk * 7 + hour_index * 13) % 500
+                    bad = (slo.pk + hour_index) % 3
+                    copy.write_row(
+                        (slo.pk, end - timedelta(hours=hour_index), valid - bad, valid, 0, 0, AT)
+                    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {table}")
+
+
+def timed(function, repeats: int) -> tuple[float, object]:
+    samples, result = [], None
+    for _ in range(repeats):
+        started = time.perf_counter()
+        result = function()
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples), result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--refill", action="store_true")
+    args = parser.parse_args()
+    ensure_database()
+    import django
+
+    django.setup()
+    fill(args.refill)
+
+    from django.db import connection
+
+    from slos.models import SLO
+    from slos.selectors import slos_with_budgets
+
+    slos = SLO.objects.filter(service__team__slug="bench")
+    end = AT.replace(minute=0)
+
+    def portal() -> int:
+        return len(slos_with_budgets(slos, at=AT))
+
+    def raw() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT b.slo_id, SUM(b.good), SUM(b.valid), COUNT(*) "
+                "FROM slos_hourlybucket b JOIN slos_slo s ON s.id = b.slo_id "
+                "JOIN slos_service v ON v.id = s.service_id JOIN portal_team t ON t.id = v.team_id "
+                "WHERE t.slug = 'bench' AND b.hour >= %s AND b.hour < %s GROUP BY b.slo_id",
+                [end - timedelta(days=28), end],
+            )
+            return len(cursor.fetchall())
+
+    portal(), raw()  # warm caches
+    portal_time, budgets = timed(portal, args.repeats)
+    raw_time, rows = timed(raw, args.repeats)
+    assert budgets == rows == SLOS, (budgets, rows)
+    ratio = portal_time / raw_time
+    print()
+    print(f"{'what':<44} {'median s':>9} {'target':>10}")
+    print(f"{'-' * 44} {'-' * 9} {'-' * 10}")
+    print(
+        f"{'every budget (slos_with_budgets), 1,000 SLOs':<44} {portal_time:>9.3f} {'≤ 2.000':>10}"
+    )
+    print(f"{'raw SQL aggregate, same rows':<44} {raw_time:>9.3f} {'':>10}")
+    print(f"{'ratio portal / raw':<44} {ratio:>9.2f} {'≤ 1.50':>10}")
+    print(f"\nrows in window: {SLOS} SLOs × 672 h; repeats: {args.repeats} (median)")
+
+
+if __name__ == "__main__":
+    main()
