@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from portal.models import Membership, Team
+from portal.models import ApiToken, Membership, Team
 
 
 class MembershipInline(admin.TabularInline):
@@ -21,3 +21,9 @@ class TeamAdmin(admin.ModelAdmin):
 class MembershipAdmin(admin.ModelAdmin):
     list_display = ["user", "team", "role"]
     list_filter = ["role", "team"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ["user", "name", "prefix", "created_at", "last_used_at", "revoked_at"]
+    readonly_fields = ["token_hash", "prefix", "created_at", "last_used_at"]

@@ -60,3 +60,29 @@ class Membership(models.Model):
 
     def allows(self, needed: Role) -> bool:
         return ROLE_RANK[Role(self.role)] >= ROLE_RANK[needed]
+
+
+class ApiToken(models.Model):
+    """A personal token for the JSON API. Only its SHA-256 digest is stored; the token
+    itself is shown once, when it is created. `prefix` lets the owner tell tokens apart."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(_("name"), max_length=100)
+    prefix = models.CharField(_("prefix"), max_length=16)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API token")
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
