@@ -1,12 +1,18 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from django import forms
+from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import Team
-from slos.models import SLO, DataSource, Service
+from slos import services
+from slos.models import SLO, AnnotationKind, DataSource, ReviewDecision, Service
 
 
 class DataSourceForm(forms.ModelForm):
@@ -44,7 +50,103 @@ class ServiceForm(forms.ModelForm):
         return name
 
 
+@dataclass(frozen=True)
+class Fieldset:
+    legend: str
+    explanation: str
+    fields: list[forms.BoundField]
+
+
+def _grouped(form: forms.BaseForm, groups: list[tuple[str, str, list[str]]]) -> list[Fieldset]:
+    placed = {name for _legend, _explanation, names in groups for name in names}
+    fieldsets = [
+        Fieldset(str(legend), str(explanation), [form[n] for n in names if n in form.fields])
+        for legend, explanation, names in groups
+    ]
+    leftover = [form[name] for name in form.fields if name not in placed]
+    if leftover:
+        fieldsets.append(Fieldset(str(_("More")), "", leftover))
+    return [fieldset for fieldset in fieldsets if fieldset.fields]
+
+
+def _checked_target(target: Decimal) -> Decimal:
+    if not Decimal("50") <= target < Decimal("100"):
+        raise forms.ValidationError(
+            _(
+                "The target is a percentage from 50 up to, but not including, 100, "
+                "e.g. 99.9 (100% leaves no error budget)."
+            )
+        )
+    return target
+
+
 class SLOForm(forms.ModelForm):
+    FIELDSETS = [
+        (
+            _("What and why"),
+            _("The user-facing feature this SLO protects, and what the team hearing said."),
+            ["service", "data_source", "name", "why", "owner"],
+        ),
+        (
+            _("Indicator (SLI)"),
+            _("How good service is measured. Fill in the group below that matches the kind."),
+            ["sli_kind"],
+        ),
+        (
+            _("Ratio of event counts"),
+            _(
+                "For the kind “Ratio”: counters of good (or bad) events and of all valid "
+                "events, e.g. requests answered without a 5xx."
+            ),
+            ["ratio_of", "good_query", "bad_query", "valid_query"],
+        ),
+        (
+            _("Threshold on a histogram"),
+            _(
+                "For the kind “Histogram”: requests faster than a bucket boundary are good, "
+                "e.g. le=0.3 for 300 ms. Give the threshold below."
+            ),
+            ["histogram_metric", "histogram_labels"],
+        ),
+        (
+            _("Threshold on a gauge"),
+            _(
+                "For the kind “Gauge”: a value per timeslice compared with a threshold, e.g. "
+                "queue lag under 60 s. Needs the Timeslices budgeting method."
+            ),
+            ["gauge_query", "threshold_op"],
+        ),
+        (
+            _("Threshold"),
+            _("For histograms and gauges only; leave empty for a ratio."),
+            ["threshold"],
+        ),
+        (
+            _("Objective"),
+            _(
+                "The target and how the budget is counted: events, or good slices of time "
+                "(a slice is good when its own SLI reaches the timeslice target)."
+            ),
+            ["target", "budgeting_method", "timeslice_target", "timeslice_minutes"],
+        ),
+        (
+            _("Window"),
+            _(
+                "Rolling: the last N days. Calendar: the current month or quarter in the "
+                "team's time zone."
+            ),
+            ["window_kind", "window_days", "calendar_period"],
+        ),
+        (
+            _("Registry"),
+            _(
+                "A provisional SLO was set without much data; the team revisits every SLO "
+                "at its review interval."
+            ),
+            ["provisional", "review_interval_days"],
+        ),
+    ]
+
     target = forms.DecimalField(
         label=_("Target"),
         help_text=_("As a percentage, e.g. 99.9."),
@@ -97,20 +199,321 @@ class SLOForm(forms.ModelForm):
         self.fields["owner"].queryset = team.members.order_by("username")
 
     def clean_target(self) -> Decimal:
-        target: Decimal = self.cleaned_data["target"]
-        if not Decimal("50") <= target < Decimal("100"):
-            raise forms.ValidationError(
-                _(
-                    "The target is a percentage from 50 up to, but not including, 100, "
-                    "e.g. 99.9 (100% leaves no error budget)."
-                )
-            )
-        return target
+        return _checked_target(self.cleaned_data["target"])
 
     def clean(self):
         cleaned = super().clean()
         service = cleaned.get("service")
         name = cleaned.get("name")
-        if service and name and SLO.objects.filter(service=service, name=name.strip()).exists():
+        same_name = SLO.objects.filter(service=service, name=(name or "").strip())
+        if self.instance.pk is not None:
+            same_name = same_name.exclude(pk=self.instance.pk)
+        if service and name and same_name.exists():
             self.add_error("name", _("This service already has an SLO of that name."))
         return cleaned
+
+    def fieldsets(self) -> list[Fieldset]:
+        """The fields in groups, for the page: one group per part of the definition and
+        one per SLI kind, each with a line saying when it applies."""
+        return _grouped(self, self.FIELDSETS)
+
+
+def _with_note_after_target(name: str) -> list[str]:
+    return [name, "target_change_note"] if name == "target" else [name]
+
+
+class SLOEditForm(SLOForm):
+    """The create form, pre-filled, plus the reason for a target change: the SLO's
+    history keeps every change of target with who, when and why."""
+
+    FIELDSETS = [
+        (
+            legend,
+            explanation,
+            [next_name for name in names for next_name in _with_note_after_target(name)],
+        )
+        for legend, explanation, names in SLOForm.FIELDSETS
+    ]
+
+    target_change_note = forms.CharField(
+        label=_("Why the target changes"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Needed only when you change the target; kept in the SLO's history."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.original_target = self.instance.target
+
+    def clean(self):
+        cleaned = super().clean()
+        target = cleaned.get("target")
+        note = cleaned.get("target_change_note", "").strip()
+        cleaned["target_change_note"] = note
+        if target is not None and target != self.original_target and not note:
+            self.add_error(
+                "target_change_note",
+                _(
+                    "You changed the target from %(old)s%% to %(new)s%%: say why, so the "
+                    "SLO's history explains the change."
+                )
+                % {"old": _plain(self.original_target), "new": _plain(target)},
+            )
+        return cleaned
+
+
+def _plain(value: Decimal) -> str:
+    return format(Decimal(value).normalize(), "f")
+
+
+class SLOReviewForm(forms.Form):
+    decision = forms.ChoiceField(
+        label=_("Decision"),
+        choices=ReviewDecision.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Choose a decision: keep, tighten, loosen or retire.")},
+    )
+    new_target = forms.DecimalField(
+        label=_("New target"),
+        required=False,
+        decimal_places=5,
+        help_text=_(
+            "As a percentage. Higher to tighten, lower to loosen; unchanged to keep or retire."
+        ),
+        widget=forms.NumberInput(attrs={"step": "0.001", "min": "50", "max": "99.999"}),
+    )
+    note = forms.CharField(
+        label=_("Note"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("What the team saw and decided. Needed unless you keep the SLO as it is."),
+    )
+
+    def __init__(self, *args, slo: SLO, **kwargs):
+        kwargs.setdefault("initial", {"new_target": slo.target})
+        super().__init__(*args, **kwargs)
+        self.slo = slo
+
+    def clean_new_target(self) -> Decimal | None:
+        target = self.cleaned_data["new_target"]
+        if target is None:
+            return None
+        SLO._meta.get_field("target").run_validators(_checked_target(target))
+        return target
+
+    def clean_note(self) -> str:
+        return self.cleaned_data["note"].strip()
+
+    def clean(self):
+        cleaned = super().clean()
+        decision = cleaned.get("decision")
+        if decision is None or "new_target" not in cleaned:
+            return cleaned
+        if decision in {ReviewDecision.KEEP, ReviewDecision.RETIRE} and (
+            cleaned["new_target"] is None
+        ):
+            cleaned["new_target"] = self.slo.target
+        error = services.review_target_error(
+            decision=decision, old_target=self.slo.target, new_target=cleaned["new_target"]
+        )
+        if error:
+            self.add_error("new_target", error)
+        if decision != ReviewDecision.KEEP and not cleaned.get("note"):
+            self.add_error(
+                "note",
+                _("Say why the team decided to %(decision)s this SLO; the history keeps it.")
+                % {"decision": ReviewDecision(decision).label.lower()},
+            )
+        return cleaned
+
+
+class PolicyStepForm(forms.Form):
+    below_percent = forms.DecimalField(
+        label=_("When remaining budget is below (%)"),
+        max_digits=6,
+        decimal_places=2,
+        min_value=services.POLICY_LEVEL_MIN,
+        max_value=services.POLICY_LEVEL_MAX,
+        widget=forms.NumberInput(
+            attrs={
+                "step": "0.01",
+                "min": "-1000",
+                "max": "100",
+                "aria-label": _("When remaining budget is below (%)"),
+            }
+        ),
+        error_messages={
+            "required": _("Give the level: the remaining budget in %, e.g. 25."),
+            "min_value": _("A level is a remaining budget from -1000%% to 100%%."),
+            "max_value": _("A level is a remaining budget from -1000%% to 100%%."),
+        },
+    )
+    action = forms.CharField(
+        label=_("The team will"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2, "aria-label": _("The team will")}),
+        error_messages={"required": _("Say what the team does at this level.")},
+    )
+
+    def clean_action(self) -> str:
+        action = self.cleaned_data["action"].strip()
+        if not action:
+            raise forms.ValidationError(_("Say what the team does at this level."))
+        return action
+
+
+class BasePolicyStepFormSet(forms.BaseFormSet):
+    def clean(self) -> None:
+        super().clean()
+        if any(self.errors):
+            return
+        seen: set[Decimal] = set()
+        for form in self.forms:
+            if self.can_delete and self._should_delete_form(form):
+                continue
+            level = form.cleaned_data.get("below_percent")
+            if level is None:
+                continue
+            if level in seen:
+                form.add_error(
+                    "below_percent",
+                    _("The level %(level)s%% appears twice: give each level once.")
+                    % {"level": _plain(level)},
+                )
+            seen.add(level)
+
+    def steps(self) -> list[services.PolicyStep]:
+        """The steps to keep, for the service (call after is_valid)."""
+        return [
+            services.PolicyStep(
+                below_percent=form.cleaned_data["below_percent"],
+                action=form.cleaned_data["action"],
+            )
+            for form in self.forms
+            if form.cleaned_data
+            and not (self.can_delete and self._should_delete_form(form))
+            and form.cleaned_data.get("below_percent") is not None
+        ]
+
+
+PolicyStepFormSet = forms.formset_factory(
+    PolicyStepForm,
+    formset=BasePolicyStepFormSet,
+    extra=3,
+    can_delete=True,
+    max_num=20,
+    validate_max=True,
+)
+
+
+class AnnotationScope(models.TextChoices):
+    SLO = "slo", _("This SLO")
+    SERVICE = "service", _("Every SLO of its service")
+    TEAM = "team", _("Every SLO of the team")
+
+
+DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
+
+
+class AnnotationForm(forms.Form):
+    """Times are typed in the team's time zone and cleaned into aware datetimes."""
+
+    scope = forms.ChoiceField(
+        label=_("Shown on"),
+        choices=AnnotationScope.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Choose where the annotation shows.")},
+    )
+    kind = forms.ChoiceField(
+        label=_("Kind"),
+        choices=AnnotationKind.choices,
+        error_messages={"required": _("Choose a kind: deploy, incident, maintenance or note.")},
+    )
+    starts_at = forms.DateTimeField(
+        label=_("Starts"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=DATETIME_LOCAL),
+        error_messages={
+            "required": _("Give the start, e.g. 2026-11-02 09:30."),
+            "invalid": _("Enter the start as a date and time, e.g. 2026-11-02 09:30."),
+        },
+    )
+    ends_at = forms.DateTimeField(
+        label=_("Ends"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=DATETIME_LOCAL),
+        error_messages={
+            "required": _("Give the end, e.g. 2026-11-02 10:30."),
+            "invalid": _("Enter the end as a date and time, e.g. 2026-11-02 10:30."),
+        },
+    )
+    text = forms.CharField(
+        label=_("Text"),
+        max_length=300,
+        error_messages={"required": _("Say what happened, in a few words.")},
+    )
+    excluded = forms.BooleanField(
+        label=_("Exclude from the error budget"),
+        required=False,
+        help_text=_("Only for planned maintenance: its hours count neither as good nor as bad."),
+    )
+
+    def __init__(self, *args, slo: SLO, at: datetime, **kwargs):
+        self.slo = slo
+        self.zone = ZoneInfo(slo.service.team.time_zone)
+        local_now = at.astimezone(self.zone).replace(second=0, microsecond=0)
+        kwargs.setdefault(
+            "initial",
+            {"scope": AnnotationScope.SLO, "starts_at": local_now.strftime(DATETIME_LOCAL)},
+        )
+        super().__init__(*args, **kwargs)
+        self.fields["scope"].choices = [
+            (AnnotationScope.SLO, _("This SLO: %(name)s") % {"name": slo.name}),
+            (
+                AnnotationScope.SERVICE,
+                _("Every SLO of the service %(name)s") % {"name": slo.service.name},
+            ),
+            (
+                AnnotationScope.TEAM,
+                _("Every SLO of the team %(name)s") % {"name": slo.service.team.name},
+            ),
+        ]
+        zone_name = slo.service.team.time_zone
+        for name in ["starts_at", "ends_at"]:
+            self.fields[name].help_text = _("In the team's time zone, %(zone)s.") % {
+                "zone": zone_name
+            }
+
+    def full_clean(self) -> None:
+        # Naive times typed in the form are read in the team's zone, not the server's.
+        with timezone.override(self.zone):
+            super().full_clean()
+
+    def clean_text(self) -> str:
+        return self.cleaned_data["text"].strip()
+
+    def clean(self):
+        cleaned = super().clean()
+        errors = services.annotation_errors(
+            kind=cleaned.get("kind", ""),
+            starts_at=cleaned.get("starts_at"),
+            ends_at=cleaned.get("ends_at"),
+            excluded=bool(cleaned.get("excluded")),
+        )
+        for field, message in errors.items():
+            self.add_error(field, message)
+        return cleaned
+
+    def annotation_data(self) -> dict:
+        """The cleaned form as annotation_create's keywords (call after is_valid)."""
+        data = self.cleaned_data
+        scope = data["scope"]
+        return {
+            "team": self.slo.service.team,
+            "slo": self.slo if scope == AnnotationScope.SLO else None,
+            "service": self.slo.service if scope == AnnotationScope.SERVICE else None,
+            "kind": data["kind"],
+            "starts_at": data["starts_at"],
+            "ends_at": data["ends_at"],
+            "text": data["text"],
+            "excluded": data["excluded"],
+        }
