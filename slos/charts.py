@@ -1,35 +1,340 @@
 """Pure figure builders: plain values in, a plotly figure out. Pages embed the figure's
-JSON with json_script and static/js/charts.js draws it."""
+JSON with json_script and static/js/charts.js draws it.
+
+plotly.js has no time zones: it draws a date string at the wall time written in it. So
+every time is handed over as the team's local wall time, and the SLO's charts share
+one x range (the window) so that a deploy lines up across them."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
 import plotly.graph_objects as go
+from django.utils.translation import gettext as _
 
 from slos.budget import BurndownPoint
 
+KIND_COLOURS = {
+    "deploy": "#1565c0",
+    "incident": "#c62828",
+    "maintenance": "#616161",
+    "note": "#6a1b9a",
+}
+KIND_SYMBOLS = {"deploy": "▲", "incident": "✖", "maintenance": "⚒", "note": "✎"}
+NO_DATA_FILL = "rgba(117, 117, 117, 0.10)"
+LINE_COLOUR = "#1565c0"
+TARGET_COLOUR = "#2e7d32"
+BAD_COLOUR = "#c62828"
+WARN_COLOUR = "#ef6c00"
+GRID_COLOUR = "#eceff1"
+# Shorter than this, an annotation is drawn as a line at its start (a deploy, a note).
+INSTANT = timedelta(hours=1)
+LABEL_CHARS = 28
 
-def _layout(figure: go.Figure, *, y_title: str) -> go.Figure:
-    figure.update_layout(
-        margin={"l": 50, "r": 20, "t": 30, "b": 40},
-        height=320,
-        yaxis_title=y_title,
-        hovermode="x unified",
-        template="plotly_white",
-        showlegend=False,
-    )
-    return figure
+
+@dataclass(frozen=True)
+class Mark:
+    """An annotation on the charts: a deploy, an incident, maintenance or a note."""
+
+    kind: str
+    starts_at: datetime
+    ends_at: datetime
+    text: str
+    excluded: bool = False
 
 
-def budget_burndown_figure(points: list[BurndownPoint], *, title: str) -> go.Figure:
-    figure = go.Figure(
-        go.Scatter(
-            x=[point.hour.isoformat() for point in points],
-            y=[round(point.error_budget_remaining * 100, 4) for point in points],
-            mode="lines",
-            name=title,
-            line={"shape": "hv"},
+@dataclass(frozen=True)
+class DayValue:
+    """A value for one day of the window; None is a day without data."""
+
+    day: date
+    value: float | None
+    hours_with_data: int = 0
+    hours: int = 24
+
+
+@dataclass(frozen=True)
+class ChartFrame:
+    """What every chart of one SLO shares: the x range, the zone, the annotations and
+    the stretches of the window without data."""
+
+    start: datetime
+    end: datetime
+    time_zone: str
+    marks: Sequence[Mark] = ()
+    no_data: Sequence[tuple[datetime, datetime]] = ()
+
+    def local(self, moment: datetime) -> str:
+        return moment.astimezone(ZoneInfo(self.time_zone)).strftime("%Y-%m-%d %H:%M")
+
+    def noon(self, day: date) -> str:
+        return datetime.combine(day, time(12)).strftime("%Y-%m-%d %H:%M")
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= LABEL_CHARS else text[: LABEL_CHARS - 1] + "…"
+
+
+def _mark_hover(mark: Mark, frame: ChartFrame) -> str:
+    when = f"{frame.local(mark.starts_at)} – {frame.local(mark.ends_at)}"
+    excluded = "<br>" + _("excluded from the error budget") if mark.excluded else ""
+    return f"<b>{mark.text}</b><br>{when}{excluded}"
+
+
+def _decorations(frame: ChartFrame, *, labels: bool = True) -> tuple[list[dict], list[dict]]:
+    """Shapes and texts: the hours without data shaded, and the annotations."""
+    shapes: list[dict] = []
+    annotations: list[dict] = []
+    for start, end in frame.no_data:
+        shapes.append(
+            {
+                "type": "rect",
+                "xref": "x",
+                "yref": "paper",
+                "x0": frame.local(start),
+                "x1": frame.local(end),
+                "y0": 0,
+                "y1": 1,
+                "fillcolor": NO_DATA_FILL,
+                "line": {"width": 0},
+                "layer": "below",
+            }
         )
+        if labels and end - start >= timedelta(hours=12):
+            annotations.append(
+                {
+                    "x": frame.local(start + (end - start) / 2),
+                    "y": 0.5,
+                    "xref": "x",
+                    "yref": "paper",
+                    "text": _("no data"),
+                    "showarrow": False,
+                    "font": {"size": 11, "color": "#757575"},
+                }
+            )
+    for index, mark in enumerate(frame.marks):
+        colour = KIND_COLOURS.get(mark.kind, "#424242")
+        x0 = frame.local(max(mark.starts_at, frame.start))
+        if mark.ends_at - mark.starts_at <= INSTANT:
+            shapes.append(
+                {
+                    "type": "line",
+                    "xref": "x",
+                    "yref": "paper",
+                    "x0": x0,
+                    "x1": x0,
+                    "y0": 0,
+                    "y1": 1,
+                    "line": {"color": colour, "width": 1.5, "dash": "dot"},
+                }
+            )
+        else:
+            shapes.append(
+                {
+                    "type": "rect",
+                    "xref": "x",
+                    "yref": "paper",
+                    "x0": x0,
+                    "x1": frame.local(min(mark.ends_at, frame.end)),
+                    "y0": 0,
+                    "y1": 1,
+                    # Excluded maintenance is shaded darker: those hours are not counted.
+                    "fillcolor": colour,
+                    "opacity": 0.35 if mark.excluded else 0.12,
+                    "line": {"width": 0},
+                    "layer": "below",
+                }
+            )
+        symbol = KIND_SYMBOLS.get(mark.kind, "•")
+        text = f"{symbol} {_short(mark.text)}"
+        if mark.excluded:
+            text += " " + _("(excluded)")
+        annotations.append(
+            {
+                "x": x0,
+                # Staggered so that neighbouring labels do not sit on each other.
+                "y": 1.0 - 0.07 * (index % 3),
+                "xref": "x",
+                "yref": "paper",
+                "xanchor": "left",
+                "yanchor": "top",
+                "text": text if labels else symbol,
+                "hovertext": _mark_hover(mark, frame),
+                "showarrow": False,
+                "font": {"size": 10, "color": colour},
+                "bgcolor": "rgba(255, 255, 255, 0.8)",
+            }
+        )
+    return shapes, annotations
+
+
+def _hline(
+    y: float, *, colour: str, text: str, dash: str = "dash", label_below: bool = False
+) -> tuple[dict, dict]:
+    line = {
+        "type": "line",
+        "xref": "paper",
+        "x0": 0,
+        "x1": 1,
+        "y0": y,
+        "y1": y,
+        "line": {"color": colour, "width": 1.5, "dash": dash},
+    }
+    label = {
+        "xref": "paper",
+        "x": 1,
+        "y": y,
+        "xanchor": "right",
+        "yanchor": "top" if label_below else "bottom",
+        "text": text,
+        "showarrow": False,
+        "font": {"size": 10, "color": colour},
+    }
+    return line, label
+
+
+def _figure(
+    trace: dict,
+    *,
+    y_title: str,
+    title: str,
+    frame: ChartFrame | None,
+    lines: Sequence[tuple[dict, dict]] = (),
+    labels: bool = True,
+    yaxis: dict | None = None,
+) -> go.Figure:
+    """One figure, built in one go: plotly validates each update in full, so a figure
+    assembled by many updates costs many times as much."""
+    shapes = [line for line, _label in lines]
+    annotations = [label for _line, label in lines]
+    xaxis: dict = {"gridcolor": GRID_COLOUR, "type": "date"}
+    if frame is not None:
+        marks, texts = _decorations(frame, labels=labels)
+        shapes += marks
+        annotations += texts
+        xaxis["range"] = [frame.local(frame.start), frame.local(frame.end)]
+    layout = {
+        # No template: plotly.js's own defaults are plain and light, and the templates
+        # cost more to validate than the rest of the figure.
+        "template": "none",
+        "margin": {"l": 60, "r": 20, "t": 40 if title else 20, "b": 40},
+        "height": 320,
+        "hovermode": "x unified",
+        "showlegend": False,
+        "font": {"color": "#37474f"},
+        "plot_bgcolor": "white",
+        "paper_bgcolor": "white",
+        "xaxis": xaxis,
+        "yaxis": {"title": {"text": y_title}, "gridcolor": GRID_COLOUR, **(yaxis or {})},
+        "shapes": shapes,
+        "annotations": annotations,
+    }
+    if title:
+        layout["title"] = {"text": title, "font": {"size": 14}}
+    return go.Figure(data=[trace], layout=layout)
+
+
+def budget_burndown_figure(
+    points: list[BurndownPoint], *, title: str, frame: ChartFrame | None = None
+) -> go.Figure:
+    """Error budget remaining (%) at the end of each hour with data."""
+    to_x = frame.local if frame is not None else (lambda moment: moment.isoformat())
+    trace = {
+        "type": "scatter",
+        "x": [to_x(point.hour) for point in points],
+        "y": [round(point.error_budget_remaining * 100, 4) for point in points],
+        "mode": "lines",
+        "name": _("budget remaining (%)"),
+        "line": {"shape": "hv", "color": LINE_COLOUR},
+        "hovertemplate": "%{y:.1f}%<extra></extra>",
+    }
+    return _figure(
+        trace,
+        y_title=_("error budget remaining (%)"),
+        title=title,
+        frame=frame,
+        lines=[_hline(0, colour=BAD_COLOUR, text=_("budget spent"), dash="dot")],
+        yaxis={"ticksuffix": "%"},
     )
-    figure.add_hline(y=0, line_dash="dot", line_color="#c62828")
-    figure.update_layout(title={"text": title, "font": {"size": 14}})
-    return _layout(figure, y_title="error budget remaining (%)")
+
+
+def sli_by_day_figure(
+    days: Sequence[DayValue], *, target: float, title: str, frame: ChartFrame
+) -> go.Figure:
+    """The SLI of each day (%) against the target. A day without data is a gap."""
+    trace = {
+        "type": "scatter",
+        "x": [frame.noon(day.day) for day in days],
+        "y": [None if day.value is None else round(day.value * 100, 5) for day in days],
+        "customdata": [[day.hours_with_data, day.hours] for day in days],
+        "mode": "lines+markers",
+        "name": _("SLI per day (%)"),
+        "connectgaps": False,
+        "line": {"color": LINE_COLOUR},
+        "marker": {
+            "size": 7,
+            "color": [
+                BAD_COLOUR if day.value is not None and day.value < target else LINE_COLOUR
+                for day in days
+            ],
+        },
+        "hovertemplate": _("SLI %{y:.3f}% (%{customdata[0]} of %{customdata[1]} hours with data)")
+        + "<extra></extra>",
+    }
+    target_line = _hline(
+        target * 100,
+        colour=TARGET_COLOUR,
+        text=_("target %(target)s%%") % {"target": f"{target * 100:g}"},
+        # The days mostly sit just above the target: the label goes underneath.
+        label_below=True,
+    )
+    return _figure(
+        trace,
+        y_title=_("SLI (%)"),
+        title=title,
+        frame=frame,
+        lines=[target_line],
+        yaxis={"ticksuffix": "%", "tickformat": ".2f"},
+    )
+
+
+def burn_rate_figure(
+    days: Sequence[DayValue],
+    *,
+    title: str,
+    frame: ChartFrame,
+    references: Sequence[tuple[float, str]] = (),
+) -> go.Figure:
+    """Each day's burn rate (1× spends the budget exactly over the window), with
+    reference lines, e.g. at 1× and at the alerting factors."""
+    alarm = max([1.0, *(value for value, _label in references)])
+
+    def colour(value: float | None) -> str:
+        if value is not None and value > 1:
+            return BAD_COLOUR if alarm > 1 and value >= alarm else WARN_COLOUR
+        return LINE_COLOUR
+
+    trace = {
+        "type": "bar",
+        "x": [frame.noon(day.day) for day in days],
+        "y": [None if day.value is None else round(day.value, 4) for day in days],
+        "name": _("burn rate per day"),
+        "marker": {"color": [colour(day.value) for day in days]},
+        "width": 1000 * 60 * 60 * 24 * 0.8,
+        "hovertemplate": "%{y:.2f}×<extra></extra>",
+    }
+    return _figure(
+        trace,
+        y_title=_("burn rate (×)"),
+        title=title,
+        frame=frame,
+        lines=[
+            _hline(value, colour=BAD_COLOUR if value > 1 else TARGET_COLOUR, text=label)
+            for value, label in references
+        ],
+        labels=False,
+        yaxis={"ticksuffix": "×", "rangemode": "tozero"},
+    )

@@ -1,27 +1,341 @@
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django import forms
 from django.contrib import messages
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.vary import vary_on_headers
 
 from portal.access import AuthedRequest, membership_or_404, team_or_404
-from portal.models import Role
+from portal.models import Membership, Role
 from slos import services
-from slos.budget import budget_burndown
-from slos.charts import budget_burndown_figure
+from slos.budget import (
+    Budget,
+    BudgetStatus,
+    MonthCompliance,
+    MonthTotals,
+    budget_burndown,
+    monthly_compliance,
+)
+from slos.charts import (
+    ChartFrame,
+    DayValue,
+    Mark,
+    budget_burndown_figure,
+    burn_rate_figure,
+    sli_by_day_figure,
+)
 from slos.forms import DataSourceForm, ServiceForm, SLOForm
-from slos.models import SLO, PullRun
-from slos.selectors import slo_window_rows, slos_with_budgets
-from slos.tasks import pull_source
+from slos.models import SLO, Annotation, BudgetPolicyStep, SLOReview
+from slos.selectors import SLOPage, slo_page, slos_with_budgets
 
 
 def _slo_or_404(request: AuthedRequest, pk: int, needed: Role = Role.VIEWER) -> SLO:
     slo = get_object_or_404(SLO.objects.select_related("service__team", "data_source"), pk=pk)
     membership_or_404(request.user, slo.service.team_id, needed)
     return slo
+
+
+def _slo_and_membership(request: AuthedRequest, pk: int) -> tuple[SLO, Membership]:
+    slo = get_object_or_404(
+        SLO.objects.select_related("service__team", "data_source", "owner"), pk=pk
+    )
+    return slo, membership_or_404(request.user, slo.service.team_id)
+
+
+class WhatIfForm(forms.Form):
+    target = forms.DecimalField(
+        label=_lazy("What if the target were (%)"),
+        decimal_places=5,
+        min_value=50,
+        error_messages={
+            "required": _lazy("Enter a target to try, e.g. 99.5."),
+            "invalid": _lazy("Enter the target as a number, e.g. 99.5."),
+            "min_value": _lazy(
+                "A target below %(limit_value)s%% is not an objective: "
+                "enter %(limit_value)s or more."
+            ),
+            "max_decimal_places": _lazy("Use at most 5 decimal places, e.g. 99.995."),
+        },
+    )
+
+    def clean_target(self) -> Decimal:
+        target = self.cleaned_data["target"]
+        if target >= 100:
+            raise forms.ValidationError(
+                _("A target must be below 100%: at 100% there is no error budget at all.")
+            )
+        return target
+
+
+STATUS_LABELS = {
+    BudgetStatus.HEALTHY: _lazy("Healthy"),
+    BudgetStatus.AT_RISK: _lazy("At risk"),
+    BudgetStatus.EXHAUSTED: _lazy("Budget exhausted"),
+    BudgetStatus.NO_DATA: _lazy("No data"),
+}
+# The SRE Workbook's slow-burn ticket: 10% of a 30-day budget spent in one day.
+TICKET_BUDGET_FRACTION = 0.10
+
+
+def percent_text(fraction: float) -> str:
+    """A fraction as a percentage with two significant digits below 1% (0.0002 →
+    "0.02"), at most two decimals above, and never in scientific notation."""
+    value = abs(fraction) * 100
+    sign = "-" if fraction < 0 else ""
+    if value == 0:
+        return "0"
+    decimals = 2 if value >= 1 else min(10, 1 - math.floor(math.log10(value)))
+    text = f"{value:.{decimals}f}"
+    return sign + (text.rstrip("0").rstrip(".") if "." in text else text)
+
+
+def target_text(target: Decimal) -> str:
+    """A target as people write it: 99.9, not 99.90000."""
+    return f"{target.normalize():f}"
+
+
+@dataclass(frozen=True)
+class ReviewRow:
+    review: SLOReview
+    old_target: str
+    new_target: str
+
+    @property
+    def changed(self) -> bool:
+        return self.old_target != self.new_target
+
+
+def duration_text(span: timedelta) -> str:
+    """The two largest units of a duration: "3 days 4 hours", "5 hours 10 minutes"."""
+    minutes = max(0, round(span.total_seconds() / 60))
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    parts = [
+        ngettext("%(count)d day", "%(count)d days", days) % {"count": days} if days else "",
+        ngettext("%(count)d hour", "%(count)d hours", hours) % {"count": hours} if hours else "",
+        ngettext("%(count)d minute", "%(count)d minutes", minutes) % {"count": minutes}
+        if minutes and not days
+        else "",
+    ]
+    return " ".join([part for part in parts if part][:2]) or _("less than a minute")
+
+
+@dataclass(frozen=True)
+class PolicyView:
+    crossed: list[BudgetPolicyStep]
+    not_crossed: list[BudgetPolicyStep]
+
+
+def policy_view(steps: list[BudgetPolicyStep], budget: Budget) -> PolicyView:
+    """The steps whose level the remaining budget has fallen below, and the rest."""
+    left = budget.error_budget_remaining_percent
+    crossed = [step for step in steps if left is not None and left < float(step.below_percent)]
+    return PolicyView(crossed, [step for step in steps if step not in crossed])
+
+
+@dataclass(frozen=True)
+class BudgetView:
+    """A budget with what the page says about it, at the SLO's target or another."""
+
+    target_percent: Decimal
+    target_text: str
+    budget: Budget
+    status_label: str
+    error_ratio: str | None
+    error_budget: str
+    bad_events_over: float
+    exhaustion_in: str | None
+    exhaustion_at: datetime | None
+    policy: PolicyView
+
+
+def budget_view(
+    budget: Budget, *, target_percent: Decimal, steps: list[BudgetPolicyStep], at: datetime
+) -> BudgetView:
+    exhaustion = budget.time_to_exhaustion
+    return BudgetView(
+        target_percent=target_percent,
+        target_text=target_text(target_percent),
+        budget=budget,
+        status_label=str(STATUS_LABELS[budget.status]),
+        error_ratio=percent_text(budget.bad_events / budget.valid) if budget.valid > 0 else None,
+        error_budget=percent_text(budget.error_budget),
+        bad_events_over=max(0.0, -budget.bad_events_left),
+        exhaustion_in=duration_text(exhaustion) if exhaustion is not None else None,
+        exhaustion_at=at + timedelta(minutes=round(exhaustion / timedelta(minutes=1)))
+        if exhaustion is not None
+        else None,
+        policy=policy_view(steps, budget),
+    )
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    month: date
+    current: bool
+    compliance: MonthCompliance
+
+    @property
+    def sli_percent(self) -> float | None:
+        return None if self.compliance.sli is None else self.compliance.sli * 100
+
+    @property
+    def spent_percent(self) -> float | None:
+        spent = self.compliance.budget_spent
+        return None if spent is None else spent * 100
+
+
+def history_rows(history: list[MonthCompliance], *, target: float) -> list[HistoryRow]:
+    """The months again at `target` (met and spent depend on it; the SLI does not)."""
+    again = monthly_compliance(
+        [MonthTotals(item.month, item.good, item.valid) for item in history], target=target
+    )
+    return [
+        HistoryRow(month=item.month, current=index == 0, compliance=item)
+        for index, item in enumerate(again)
+    ]
+
+
+@dataclass(frozen=True)
+class WhatIf:
+    view: BudgetView
+    months_met: int
+    months_with_data: int
+    figure: dict | None
+
+
+def _marks(annotations: list[Annotation]) -> list[Mark]:
+    return [
+        Mark(
+            kind=note.kind,
+            starts_at=note.starts_at,
+            ends_at=note.ends_at,
+            text=note.text,
+            excluded=note.excluded,
+        )
+        for note in annotations
+    ]
+
+
+def _figures(page: SLOPage, *, frame: ChartFrame, target: float) -> dict[str, dict | None]:
+    data = page.data
+    if not data.rows:
+        return {"sli": None, "burndown": None, "burn": None}
+    points = budget_burndown(data.rows, target=target)
+    window_days = data.window.length / timedelta(days=1)
+    ticket = TICKET_BUDGET_FRACTION * window_days
+    sli = [DayValue(day.day, day.sli, day.hours_with_data, day.hours) for day in data.days]
+    burn = [
+        DayValue(day.day, None if day.sli is None else (1 - day.sli) / (1 - target))
+        for day in data.days
+    ]
+    return {
+        "sli": sli_by_day_figure(
+            sli, target=target, title=_("SLI per day against the target"), frame=frame
+        ).to_plotly_json(),
+        "burndown": budget_burndown_figure(
+            points, title=_("Error budget over the window"), frame=frame
+        ).to_plotly_json()
+        if points
+        else None,
+        "burn": burn_rate_figure(
+            burn,
+            title=_("Burn rate per day"),
+            frame=frame,
+            references=[
+                (1.0, _("1×: the budget lasts the window")),
+                (
+                    round(ticket, 2),
+                    _("%(factor)s×: 10%% of the budget in a day (ticket)")
+                    % {"factor": f"{ticket:.3g}"},
+                ),
+            ],
+        ).to_plotly_json(),
+    }
+
+
+def _what_if(
+    page: SLOPage, form: WhatIfForm, *, frame: ChartFrame, at_risk_below: float, at: datetime
+) -> WhatIf | None:
+    if not form.is_bound or not form.is_valid():
+        return None
+    target_percent = form.cleaned_data["target"]
+    target = float(target_percent) / 100
+    budget = page.data.budget_at(target, at_risk_below=at_risk_below)
+    months = history_rows(page.history, target=target)
+    points = budget_burndown(page.data.rows, target=target)
+    return WhatIf(
+        view=budget_view(budget, target_percent=target_percent, steps=page.policy_steps, at=at),
+        months_met=sum(1 for row in months if row.compliance.met),
+        months_with_data=sum(1 for row in months if row.compliance.met is not None),
+        figure=budget_burndown_figure(
+            points,
+            title=_("Error budget over the window at %(target)s%%")
+            % {"target": target_text(target_percent)},
+            frame=frame,
+        ).to_plotly_json()
+        if points
+        else None,
+    )
+
+
+def _page_context(
+    slo: SLO, membership: Membership, *, at: datetime, form: WhatIfForm, charts: bool = True
+) -> dict:
+    """What slo_detail.html shows; `charts=False` skips the three main figures (the
+    what-if region alone does not draw them)."""
+    page = slo_page(slo, at=at)
+    team = slo.service.team
+    data = page.data
+    at_risk_below = float(team.budget_at_risk_below) / 100
+    frame = ChartFrame(
+        start=data.window.start,
+        end=data.window.end,
+        time_zone=team.time_zone,
+        marks=_marks(data.annotations),
+        no_data=data.no_data,
+    )
+    today = at.astimezone(ZoneInfo(team.time_zone)).date()
+    current = budget_view(
+        page.budget.budget, target_percent=slo.target, steps=page.policy_steps, at=at
+    )
+    return {
+        "slo": slo,
+        "team": team,
+        "budget": page.budget.budget,
+        "current": current,
+        "data": data,
+        "coverage_percent": page.budget.budget.coverage * 100,
+        "no_data_hours": data.totals.hours_in_window - data.totals.hours_with_data,
+        "figures": _figures(page, frame=frame, target=slo.target_fraction) if charts else {},
+        "history": history_rows(page.history, target=slo.target_fraction),
+        "reviews": [
+            ReviewRow(review, target_text(review.old_target), target_text(review.new_target))
+            for review in page.reviews
+        ],
+        "review_overdue": slo.next_review_on is not None and slo.next_review_on < today,
+        "review_due_today": slo.next_review_on == today,
+        "last_run": page.last_run,
+        "silent_hours": data.silent_hours,
+        "silent_flag": data.silent_hours is not None
+        and data.silent_hours >= team.no_data_after_hours,
+        "stale": slo.last_pull_status in {"failed", "partial"},
+        "can_edit": membership.allows(Role.MEMBER),
+        "form": form,
+        "what_if": _what_if(page, form, frame=frame, at_risk_below=at_risk_below, at=at),
+    }
 
 
 @require_GET
@@ -32,48 +346,25 @@ def slo_list(request: AuthedRequest) -> HttpResponse:
 
 @require_GET
 def slo_detail(request: AuthedRequest, pk: int) -> HttpResponse:
-    slo = _slo_or_404(request, pk)
-    now = timezone.now()
-    row = slos_with_budgets(SLO.objects.filter(pk=slo.pk), at=now)[0]
-    points = budget_burndown(slo_window_rows(slo, at=now), target=slo.target_fraction)
-    figure = budget_burndown_figure(points, title=_("Error budget over the window"))
-    last_run = PullRun.objects.filter(data_source_id=slo.data_source_id).first()
-    membership = membership_or_404(request.user, slo.service.team_id)
-    return render(
-        request,
-        "slos/slo_detail.html",
-        {
-            "slo": slo,
-            "budget": row.budget,
-            "figure": figure.to_plotly_json(),
-            "has_points": bool(points),
-            "last_run": last_run,
-            "can_edit": membership.allows(Role.MEMBER),
-        },
-    )
+    slo, membership = _slo_and_membership(request, pk)
+    context = _page_context(slo, membership, at=timezone.now(), form=WhatIfForm())
+    return render(request, "slos/slo_detail.html", context)
 
 
-@require_POST
-def slo_pull_now(request: AuthedRequest, pk: int) -> HttpResponse:
-    slo = _slo_or_404(request, pk, Role.MEMBER)
-    if slo.data_source_id is None:
-        raise Http404("This SLO has no data source.")
-    requested_at = timezone.now()
-    pull_source.delay(slo.data_source_id, requested_at.isoformat(), [slo.pk])
-    # With in-process tasks the run has finished by now; with a worker it is queued.
-    run = PullRun.objects.filter(
-        data_source_id=slo.data_source_id, started_at__gte=requested_at, finished_at__isnull=False
-    ).first()
-    outcome = next((o for o in run.outcomes if o["slo_id"] == slo.pk), None) if run else None
-    if outcome is None:
-        messages.info(request, _("Pull queued; the numbers update when it finishes."))
-    elif outcome["status"] == "ok":
-        messages.success(
-            request, _("Pulled: %(count)d hour(s) stored.") % {"count": outcome["hours_stored"]}
-        )
-    else:
-        messages.error(request, _("Pull failed: %(reason)s") % {"reason": outcome["message"]})
-    return redirect("slos:detail", pk=slo.pk)
+@require_GET
+@vary_on_headers("HX-Request")
+def slo_what_if(request: AuthedRequest, pk: int) -> HttpResponse:
+    """The budget at another target, computed from the same hours; nothing is saved, so
+    viewers may use it. htmx gets the what-if region; a plain GET the whole page."""
+    slo, membership = _slo_and_membership(request, pk)
+    form = WhatIfForm(request.GET)
+    partial = bool(request.htmx) and not request.htmx.history_restore_request
+    context = _page_context(slo, membership, at=timezone.now(), form=form, charts=not partial)
+    if partial:
+        # 200 even for bad input: htmx swaps only successful answers, and the message
+        # belongs in the region.
+        return render(request, "slos/slo_detail.html#what_if", context)
+    return render(request, "slos/slo_detail.html", context, status=200 if form.is_valid() else 400)
 
 
 def _form_page(request: AuthedRequest, *, form, team, title: str, save) -> HttpResponse:
@@ -125,7 +416,3 @@ def slo_create(request: AuthedRequest, slug: str) -> HttpResponse:
 
     form = SLOForm(request.POST or None, team=team)
     return _form_page(request, form=form, team=team, title=_("New SLO"), save=save)
-
-
-def slo_what_if(request: AuthedRequest, pk: int) -> HttpResponse:
-    raise Http404("Not built yet.")
