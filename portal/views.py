@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+from django.contrib import messages
 from django.http import HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
 
 from portal.access import AuthedRequest, team_or_404
-from portal.models import Membership
+from portal.forms import TeamSettingsForm
+from portal.models import Membership, Role
 from slos.budget import BudgetStatus
 from slos.models import SLO
 from slos.selectors import slos_with_budgets
@@ -46,4 +49,20 @@ def team_detail(request: AuthedRequest, slug: str) -> HttpResponse:
             "services": team.services.all(),
             "data_sources": team.data_sources.all(),
         },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def team_settings(request: AuthedRequest, slug: str) -> HttpResponse:
+    team = team_or_404(request.user, slug, Role.ADMIN)
+    form = TeamSettingsForm(request.POST or None, instance=team)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, _("Team settings saved."))
+        return redirect("team_detail", slug=team.slug)
+    return render(
+        request,
+        "portal/team_settings.html",
+        {"form": form, "team": team},
+        status=400 if form.is_bound else 200,
     )

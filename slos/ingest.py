@@ -4,18 +4,27 @@ duplicates. A source that fails leaves the stored data exactly as it was."""
 
 from __future__ import annotations
 
+import time
+from collections import defaultdict
 from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from itertools import islice
 
 from django.db import transaction
+from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from slos.budget import HOUR, align_to_hour, window_hours
-from slos.models import SLO, DataSource, HourlyBucket, PullRun, PullStatus
+from slos.models import SLO, DataSource, HourlyBucket, PullRun, PullStatus, PullTrigger
 from slos.prometheus import MAX_POINTS_PER_QUERY, PrometheusClient, PrometheusError, render_query
 from slos.selectors import slo_window
 from slos.sli import EventQueries, gauge_slice_is_good, slice_is_good
+
+PULL_LEASE = timedelta(minutes=30)
+PULL_CONCURRENCY = 4
 
 
 @dataclass(frozen=True)
@@ -32,19 +41,48 @@ def last_complete_hour_end(moment: datetime) -> datetime:
     return align_to_hour(moment)
 
 
-def missing_hours(slo: SLO, *, until: datetime) -> list[datetime]:
-    """Hours of the SLO's window (its rolling length, or the calendar period so far)
-    that have no row yet."""
-    window = slo_window(slo, at=until)
-    wanted = window_hours(window.end, window.end - window.start)
-    if not wanted:
-        return []
-    have = set(
-        HourlyBucket.objects.filter(slo=slo, hour__gte=wanted[0], hour__lt=window.end).values_list(
-            "hour", flat=True
+def hours_to_pull(slos: list[SLO], *, until: datetime) -> dict[int, list[datetime]]:
+    """For each SLO, the hours of its window (its rolling length, or the calendar period
+    so far) that have no row yet or whose row is stale. One aggregate query per distinct
+    window finds the SLOs whose rows are fresh and contiguous (only their edges can be
+    missing); only SLOs with holes list their hours."""
+    windows = {slo.pk: slo_window(slo, at=until) for slo in slos}
+    groups: dict[tuple[datetime, datetime], list[int]] = defaultdict(list)
+    for slo_id, window in windows.items():
+        groups[(window.start, window.end)].append(slo_id)
+    summary = {}
+    for (start, end), ids in groups.items():
+        summary.update(
+            (row["slo_id"], row)
+            for row in HourlyBucket.objects.filter(slo_id__in=ids, hour__gte=start, hour__lt=end)
+            .values("slo_id")
+            .annotate(
+                first=Min("hour"),
+                last=Max("hour"),
+                fresh=Count("id", filter=Q(stale=False)),
+                total=Count("id"),
+            )
         )
-    )
-    return [hour for hour in wanted if hour not in have]
+    result: dict[int, list[datetime]] = {}
+    for slo_id, window in windows.items():
+        wanted = window_hours(window.end, window.end - window.start)
+        row = summary.get(slo_id)
+        if row is None:
+            result[slo_id] = wanted
+        elif row["fresh"] == row["total"] == int((row["last"] - row["first"]) / HOUR) + 1:
+            result[slo_id] = [hour for hour in wanted if not row["first"] <= hour <= row["last"]]
+        else:
+            have = set(
+                HourlyBucket.objects.filter(
+                    slo_id=slo_id, hour__gte=window.start, hour__lt=window.end, stale=False
+                ).values_list("hour", flat=True)
+            )
+            result[slo_id] = [hour for hour in wanted if hour not in have]
+    return result
+
+
+def missing_hours(slo: SLO, *, until: datetime) -> list[datetime]:
+    return hours_to_pull([slo], until=until)[slo.pk]
 
 
 def contiguous_runs(hours: list[datetime], max_len: int) -> Iterator[list[datetime]]:
@@ -60,7 +98,13 @@ def contiguous_runs(hours: list[datetime], max_len: int) -> Iterator[list[dateti
 
 
 def client_for(source: DataSource) -> PrometheusClient:
-    return PrometheusClient(base_url=source.url, timeout=source.timeout_seconds)
+    return PrometheusClient(
+        base_url=source.url,
+        timeout=source.timeout_seconds,
+        headers=source.request_headers(),
+        auth=source.request_auth(),
+        verify=source.verify_tls,
+    )
 
 
 def _events(
@@ -160,50 +204,196 @@ def _hour_rows(slo: SLO, run: list[datetime], client: PrometheusClient) -> list[
     return rows
 
 
-def slo_pull(*, slo: SLO, until: datetime, client: PrometheusClient) -> SLOPullOutcome:
-    """Fetch and store every missing hour of the SLO's window ending at `until`."""
-    hours = missing_hours(slo, until=until)
+def fetch_rows(
+    slo: SLO, hours: list[datetime], client: PrometheusClient
+) -> tuple[list[list[HourlyBucket]], str]:
+    """Fetch the given hours in chunks within Prometheus's point limit. Network only (no
+    database), so it can run in a worker thread. Returns the chunks fetched before any
+    error, and the error's message ('' when all went well)."""
     per_hour = HOUR // timedelta(minutes=slo.timeslice_minutes) if slo.uses_timeslices else 1
-    stored = 0
+    chunks: list[list[HourlyBucket]] = []
     try:
         for run in contiguous_runs(hours, MAX_POINTS_PER_QUERY // per_hour):
-            rows = _hour_rows(slo, run, client)
-            with transaction.atomic():
-                HourlyBucket.objects.bulk_create(
-                    rows,
-                    update_conflicts=True,
-                    unique_fields=["slo", "hour"],
-                    update_fields=["good", "valid", "good_slices", "total_slices", "pulled_at"],
-                )
-            stored += len(rows)
+            chunks.append(_hour_rows(slo, run, client))
     except PrometheusError as exc:
+        return chunks, str(exc)
+    return chunks, ""
+
+
+def store_rows(rows: list[HourlyBucket]) -> None:
+    """Upsert on (slo, hour): a rerun overwrites, never duplicates; stale rows refresh."""
+    with transaction.atomic():
+        HourlyBucket.objects.bulk_create(
+            rows,
+            update_conflicts=True,
+            unique_fields=["slo", "hour"],
+            update_fields=["good", "valid", "good_slices", "total_slices", "stale", "pulled_at"],
+            batch_size=1000,
+        )
+
+
+def slo_pull(*, slo: SLO, until: datetime, client: PrometheusClient) -> SLOPullOutcome:
+    """Fetch and store every missing or stale hour of the SLO's window ending at `until`."""
+    hours = missing_hours(slo, until=until)
+    chunks, error = fetch_rows(slo, hours, client)
+    return _store_outcome(slo, hours, chunks, error, at=timezone.now())
+
+
+def _store_outcome(
+    slo: SLO, hours: list[datetime], chunks: list[list[HourlyBucket]], error: str, *, at: datetime
+) -> SLOPullOutcome:
+    stored = 0
+    for chunk in chunks:
+        store_rows(chunk)
+        stored += len(chunk)
+    if error:
         status = PullStatus.PARTIAL if stored else PullStatus.FAILED
-        return SLOPullOutcome(slo.pk, slo.name, status, len(hours), stored, str(exc))
-    return SLOPullOutcome(slo.pk, slo.name, PullStatus.OK, len(hours), stored)
+    else:
+        status = PullStatus.OK
+    changes = {"last_pull_at": at, "last_pull_status": status, "last_pull_error": error}
+    if status == PullStatus.OK:
+        changes["last_success_at"] = at
+    SLO.objects.filter(pk=slo.pk).update(**changes)
+    return SLOPullOutcome(slo.pk, slo.name, status, len(hours), stored, error)
+
+
+def lock_acquire(source: DataSource, *, now: datetime) -> bool:
+    """Take the source's pull lease with a compare-and-set update: True if we got it."""
+    free = Q(pull_lock_until__isnull=True) | Q(pull_lock_until__lt=now)
+    return bool(
+        DataSource.objects.filter(free, pk=source.pk).update(pull_lock_until=now + PULL_LEASE)
+    )
+
+
+def lock_release(source: DataSource) -> None:
+    DataSource.objects.filter(pk=source.pk).update(pull_lock_until=None)
+
+
+def _run_status(outcomes: list[SLOPullOutcome]) -> str:
+    statuses = {outcome.status for outcome in outcomes}
+    if not outcomes or statuses == {PullStatus.OK}:
+        return PullStatus.OK
+    if statuses == {PullStatus.FAILED}:
+        return PullStatus.FAILED
+    return PullStatus.PARTIAL
 
 
 def data_source_pull(
-    *, data_source: DataSource, until: datetime, slo_ids: list[int] | None = None, user=None
+    *,
+    data_source: DataSource,
+    until: datetime,
+    slo_ids: list[int] | None = None,
+    user=None,
+    trigger: str = PullTrigger.NIGHTLY,
+    concurrency: int = PULL_CONCURRENCY,
 ) -> PullRun:
-    """Pull every SLO of a source (or the given ones) and record the run."""
+    """Pull every SLO of a source (or the given ones) and record the run. Fetches run in
+    up to `concurrency` threads; rows are written here, chunk by chunk, as they arrive.
+    A second pull of the same source while one runs is recorded as skipped."""
     until = last_complete_hour_end(until)
-    run = PullRun.objects.create(
-        data_source=data_source, started_at=timezone.now(), until=until, triggered_by=user
-    )
-    slos = SLO.objects.filter(data_source=data_source).order_by("pk")
+    now = timezone.now()
+    slos = SLO.objects.filter(data_source=data_source).select_related("service__team")
     if slo_ids is not None:
         slos = slos.filter(pk__in=slo_ids)
-    client = client_for(data_source)
-    outcomes = [slo_pull(slo=slo, until=until, client=client) for slo in slos]
-    statuses = {outcome.status for outcome in outcomes}
-    if not outcomes or statuses == {PullStatus.OK}:
-        run.status = PullStatus.OK
-    elif statuses == {PullStatus.FAILED}:
-        run.status = PullStatus.FAILED
     else:
-        run.status = PullStatus.PARTIAL
+        slos = slos.active()
+    slos = list(slos.order_by("pk"))
+    run = PullRun.objects.create(
+        data_source=data_source,
+        slo=slos[0] if slo_ids is not None and len(slos) == 1 else None,
+        trigger=trigger,
+        started_at=now,
+        until=until,
+        triggered_by=user,
+    )
+    if not data_source.is_pulled:
+        return _finish(run, [], PullStatus.OK, _("This source is not pulled: data is pushed."))
+    if not lock_acquire(data_source, now=now):
+        return _finish(run, [], PullStatus.SKIPPED, _("Another pull of this source is running."))
+    # Runs whose worker died hold no lease any more: say what became of them.
+    PullRun.objects.filter(
+        data_source=data_source, status=PullStatus.RUNNING, started_at__lt=now
+    ).exclude(pk=run.pk).update(
+        status=PullStatus.FAILED, finished_at=now, message=_("Interrupted before it finished.")
+    )
+    try:
+        pending = hours_to_pull(slos, until=until)
+        PullRun.objects.filter(pk=run.pk).update(
+            hours_missing=sum(len(hours) for hours in pending.values())
+        )
+        outcomes = _pull_concurrently(data_source, slos, pending, run, concurrency)
+    finally:
+        lock_release(data_source)
+    status = _run_status(outcomes)
+    source_changes = {"last_error": "; ".join(o.message for o in outcomes if o.message)[:2000]}
+    if status == PullStatus.OK:
+        source_changes["last_success_at"] = timezone.now()
+    DataSource.objects.filter(pk=data_source.pk).update(**source_changes)
+    return _finish(run, outcomes, status, "")
+
+
+def _pull_concurrently(
+    source: DataSource,
+    slos: list[SLO],
+    pending: dict[int, list[datetime]],
+    run: PullRun,
+    concurrency: int,
+) -> list[SLOPullOutcome]:
+    client = client_for(source)
+    outcomes: list[SLOPullOutcome] = []
+    done_hours = 0
+    last_progress = time.monotonic()
+    todo = [slo for slo in slos if pending[slo.pk]]
+    outcomes.extend(
+        SLOPullOutcome(slo.pk, slo.name, PullStatus.OK, 0, 0) for slo in slos if not pending[slo.pk]
+    )
+    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+        # A sliding window of futures keeps memory bounded on a large backfill.
+        queue = iter(todo)
+        in_flight = {}
+        for slo in islice(queue, concurrency * 2):
+            in_flight[pool.submit(fetch_rows, slo, pending[slo.pk], client)] = slo
+        while in_flight:
+            finished, _still_running = wait(in_flight, return_when=FIRST_COMPLETED)
+            for future in finished:
+                slo = in_flight.pop(future)
+                chunks, error = future.result()
+                outcomes.append(
+                    _store_outcome(slo, pending[slo.pk], chunks, error, at=timezone.now())
+                )
+                done_hours += len(pending[slo.pk])
+                following = next(queue, None)
+                if following is not None:
+                    in_flight[pool.submit(fetch_rows, following, pending[following.pk], client)] = (
+                        following
+                    )
+            if time.monotonic() - last_progress > 1:
+                last_progress = time.monotonic()
+                PullRun.objects.filter(pk=run.pk).update(hours_done=done_hours)
+                DataSource.objects.filter(pk=source.pk).update(
+                    pull_lock_until=timezone.now() + PULL_LEASE
+                )
+    client.close()
+    order = {slo.pk: index for index, slo in enumerate(slos)}
+    return sorted(outcomes, key=lambda outcome: order[outcome.slo_id])
+
+
+def _finish(run: PullRun, outcomes: list[SLOPullOutcome], status: str, message: str) -> PullRun:
+    run.status = status
+    run.message = message
     run.hours_stored = sum(outcome.hours_stored for outcome in outcomes)
+    run.hours_done = run.hours_missing = sum(outcome.hours_missing for outcome in outcomes)
     run.outcomes = [asdict(outcome) for outcome in outcomes]
     run.finished_at = timezone.now()
-    run.save(update_fields=["status", "hours_stored", "outcomes", "finished_at"])
+    run.save(
+        update_fields=[
+            "status",
+            "message",
+            "hours_stored",
+            "hours_done",
+            "hours_missing",
+            "outcomes",
+            "finished_at",
+        ]
+    )
     return run

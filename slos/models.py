@@ -31,7 +31,15 @@ def validate_http_url(value: str) -> None:
 
 
 class DataSourceKind(models.TextChoices):
-    PROMETHEUS = "prometheus", _("Prometheus")
+    PROMETHEUS = "prometheus", _("Prometheus (pulled nightly)")
+    PUSH = "push", _("Push API (the team sends hourly counts)")
+    CSV = "csv", _("CSV upload")
+
+
+class AuthKind(models.TextChoices):
+    NONE = "none", _("None")
+    BEARER = "bearer", _("Bearer token")
+    BASIC = "basic", _("Basic auth")
 
 
 class DataSource(models.Model):
@@ -44,6 +52,7 @@ class DataSource(models.Model):
     url = models.CharField(
         _("URL"),
         max_length=500,
+        blank=True,
         validators=[validate_http_url],
         help_text=_("Base URL of the Prometheus HTTP API, e.g. http://prometheus:9090."),
     )
@@ -52,6 +61,23 @@ class DataSource(models.Model):
         default=30.0,
         validators=[MinValueValidator(0.5), MaxValueValidator(300)],
     )
+    verify_tls = models.BooleanField(_("verify TLS certificates"), default=True)
+    auth_kind = models.CharField(
+        _("authentication"), max_length=10, choices=AuthKind.choices, default=AuthKind.NONE
+    )
+    # Secrets: stored, never shown back in full (see masked()).
+    bearer_token = models.CharField(_("bearer token"), max_length=2000, blank=True)
+    basic_username = models.CharField(_("basic auth user"), max_length=200, blank=True)
+    basic_password = models.CharField(_("basic auth password"), max_length=500, blank=True)
+    extra_headers = models.JSONField(_("extra headers"), default=dict, blank=True)
+    # Push sources: the token is shown once; only its hash and first characters are kept.
+    push_token_hash = models.CharField(max_length=64, blank=True, editable=False, db_index=True)
+    push_token_prefix = models.CharField(max_length=12, blank=True, editable=False)
+    # A lease, taken with a compare-and-set update, so two pulls never overlap; a pull
+    # whose worker died frees it when it expires.
+    pull_lock_until = models.DateTimeField(null=True, blank=True, editable=False)
+    last_success_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_error = models.TextField(blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -62,6 +88,36 @@ class DataSource(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        if self.kind == DataSourceKind.PROMETHEUS and not self.url:
+            raise ValidationError({"url": _("A Prometheus source needs the URL of its API.")})
+        if self.auth_kind == AuthKind.BEARER and not self.bearer_token:
+            raise ValidationError({"bearer_token": _("Give the bearer token.")})
+        if self.auth_kind == AuthKind.BASIC and not self.basic_username:
+            raise ValidationError({"basic_username": _("Give the basic auth user name.")})
+        if not isinstance(self.extra_headers, dict) or not all(
+            isinstance(key, str) and isinstance(value, str)
+            for key, value in self.extra_headers.items()
+        ):
+            raise ValidationError(
+                {"extra_headers": _('Extra headers are a JSON object of strings: {"X-Org": "1"}.')}
+            )
+
+    @property
+    def is_pulled(self) -> bool:
+        return self.kind == DataSourceKind.PROMETHEUS
+
+    def request_headers(self) -> dict[str, str]:
+        headers = dict(self.extra_headers or {})
+        if self.auth_kind == AuthKind.BEARER:
+            headers["Authorization"] = f"Bearer {self.bearer_token}"
+        return headers
+
+    def request_auth(self) -> tuple[str, str] | None:
+        if self.auth_kind == AuthKind.BASIC:
+            return (self.basic_username, self.basic_password)
+        return None
 
 
 class Service(models.Model):
@@ -120,6 +176,9 @@ TIMESLICE_MINUTES = [1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60]
 class SLOQuerySet(models.QuerySet):
     def visible_to(self, user) -> SLOQuerySet:
         return self.filter(service__team__memberships__user=user)
+
+    def active(self) -> SLOQuerySet:
+        return self.filter(retired_at__isnull=True)
 
     def due_for_review(self, on: date) -> SLOQuerySet:
         return self.filter(next_review_on__lte=on).order_by("next_review_on")
@@ -237,10 +296,28 @@ class SLO(models.Model):
     )
     # The registry.
     provisional = models.BooleanField(_("provisional"), default=True)
+    last_pull_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_pull_status = models.CharField(max_length=10, blank=True, editable=False)
+    last_pull_error = models.TextField(blank=True, editable=False)
+    last_success_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_(
+            "When a pull last succeeded: the data is stale since then if later ones failed."
+        ),
+    )
     review_interval_days = models.PositiveSmallIntegerField(
         _("review every (days)"), default=90, validators=[MinValueValidator(7)]
     )
     next_review_on = models.DateField(_("next review"), null=True, blank=True)
+    retired_at = models.DateTimeField(
+        _("retired"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("Set by a review that retires the SLO: no longer pulled nor reviewed."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = SLOQuerySet.as_manager()
@@ -276,7 +353,13 @@ class SLO(models.Model):
         what to fill in. Forms, the OpenSLO import and the API all come through here."""
         errors: dict[str, str] = {}
 
+        # Pushed and uploaded data arrive as counts: there is no query to check.
+        pulled = self.data_source is None or self.data_source.is_pulled
+        queries = {"good_query", "bad_query", "valid_query", "gauge_query", "histogram_metric"}
+
         def need(field: str, message: str) -> None:
+            if field in queries and not pulled:
+                return
             value = getattr(self, field)
             if value is None or (isinstance(value, str) and not value.strip()):
                 errors.setdefault(field, message)
@@ -441,6 +524,8 @@ class HourlyBucket(models.Model):
     valid = models.FloatField()
     good_slices = models.PositiveIntegerField(default=0)
     total_slices = models.PositiveIntegerField(default=0)
+    # Marked when the SLO's definition changes: the next pull fetches the hour again.
+    stale = models.BooleanField(default=False)
     pulled_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -457,18 +542,35 @@ class PullStatus(models.TextChoices):
     OK = "ok", _("ok")
     PARTIAL = "partial", _("partial")
     FAILED = "failed", _("failed")
+    SKIPPED = "skipped", _("skipped: another pull of this source was running")
+
+
+class PullTrigger(models.TextChoices):
+    NIGHTLY = "nightly", _("nightly")
+    BACKFILL = "backfill", _("backfill")
+    MANUAL = "manual", _("pull now")
 
 
 class PullRun(models.Model):
-    """One pull of one data source; `outcomes` holds one entry per SLO."""
+    """One pull of one data source (or of one SLO of it); `outcomes` holds one entry per
+    SLO. hours_missing / hours_done show progress while it runs."""
 
     data_source = models.ForeignKey(DataSource, on_delete=models.CASCADE, related_name="runs")
+    slo = models.ForeignKey(
+        "SLO", null=True, blank=True, on_delete=models.CASCADE, related_name="runs"
+    )
+    trigger = models.CharField(
+        max_length=10, choices=PullTrigger.choices, default=PullTrigger.NIGHTLY
+    )
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
     until = models.DateTimeField(help_text=_("End of the last complete hour pulled."))
     status = models.CharField(max_length=10, choices=PullStatus.choices, default=PullStatus.RUNNING)
+    hours_missing = models.PositiveIntegerField(default=0)
+    hours_done = models.PositiveIntegerField(default=0)
     hours_stored = models.PositiveIntegerField(default=0)
     outcomes = models.JSONField(default=list)
+    message = models.TextField(blank=True)
     triggered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
@@ -478,3 +580,28 @@ class PullRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.data_source} {self.started_at:%Y-%m-%d %H:%M} {self.status}"
+
+    @property
+    def duration(self):
+        return None if self.finished_at is None else self.finished_at - self.started_at
+
+    @property
+    def progress_percent(self) -> int:
+        if not self.hours_missing:
+            return 100 if self.finished_at else 0
+        return min(100, round(100 * self.hours_done / self.hours_missing))
+
+    def count_outcomes(self, status: str) -> int:
+        return sum(1 for outcome in self.outcomes if outcome.get("status") == status)
+
+    @property
+    def count_ok(self) -> int:
+        return self.count_outcomes(PullStatus.OK)
+
+    @property
+    def count_partial(self) -> int:
+        return self.count_outcomes(PullStatus.PARTIAL)
+
+    @property
+    def count_failed(self) -> int:
+        return self.count_outcomes(PullStatus.FAILED)

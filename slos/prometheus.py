@@ -8,7 +8,7 @@ import math
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -51,11 +51,30 @@ def render_query(query: str, window: str) -> str:
 
 @dataclass
 class PrometheusClient:
+    """One connection pool per pull, shared by its threads (httpx.Client is thread-safe)."""
+
     base_url: str
     timeout: float = 30.0
     attempts: int = 3
     backoff_seconds: float = 0.5
+    headers: dict[str, str] = field(default_factory=dict)
+    auth: tuple[str, str] | None = None
+    verify: bool = True
     sleep: Callable[[float], None] = time.sleep
+    _http: httpx.Client | None = field(default=None, init=False, repr=False)
+
+    @property
+    def http(self) -> httpx.Client:
+        if self._http is None:
+            self._http = httpx.Client(
+                headers=self.headers, auth=self.auth, verify=self.verify, timeout=self.timeout
+            )
+        return self._http
+
+    def close(self) -> None:
+        if self._http is not None:
+            self._http.close()
+            self._http = None
 
     def query_range(
         self, query: str, *, start: datetime, end: datetime, step_seconds: int
@@ -104,7 +123,7 @@ class PrometheusClient:
                 delay = self.backoff_seconds * 2 ** (attempt - 1)
                 self.sleep(delay + random.uniform(0, delay / 2))
             try:
-                response = httpx.get(url, params=params, timeout=self.timeout)
+                response = self.http.get(url, params=params)
             except httpx.TimeoutException:
                 last_error = f"timed out after {self.timeout:g} s"
                 continue
@@ -114,6 +133,11 @@ class PrometheusClient:
             if response.status_code >= 500:
                 last_error = f"HTTP {response.status_code}"
                 continue
+            if response.status_code in {401, 403}:
+                raise PrometheusError(
+                    f"Prometheus refused the credentials (HTTP {response.status_code}); "
+                    "check the source's authentication."
+                )
             try:
                 return response.json()
             except ValueError as exc:

@@ -9,13 +9,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth
 
 from slos.budget import (
+    HOUR,
     Budget,
     HourRow,
     MonthCompliance,
@@ -29,7 +30,15 @@ from slos.budget import (
     monthly_compliance,
     rolling_window,
 )
-from slos.models import SLO, Annotation, HourlyBucket, WindowKind
+from slos.models import (
+    SLO,
+    Annotation,
+    BudgetPolicyStep,
+    HourlyBucket,
+    PullRun,
+    SLOReview,
+    WindowKind,
+)
 
 DAY = timedelta(days=1)
 WEEK = timedelta(days=7)
@@ -216,4 +225,223 @@ def slo_monthly_history(slo: SLO, *, at: datetime, months: int = 12) -> list[Mon
             for row in per_month
         ],
         target=slo.target_fraction,
+    )
+
+
+# The SLO page. Everything it shows is read here in a fixed number of queries, whatever
+# the number of hours, annotations, reviews or policy steps.
+
+
+@dataclass(frozen=True)
+class DayTotals:
+    """One day (team time zone) of the window; hours with no data are not counted."""
+
+    day: date
+    good: float
+    valid: float
+    hours_with_data: int
+    hours: int
+
+    @property
+    def sli(self) -> float | None:
+        return self.good / self.valid if self.valid > 0 else None
+
+
+@dataclass(frozen=True)
+class SLOWindowData:
+    """The SLO's window as the page draws it: the hourly rows (excluded hours left out),
+    the same rows per day, the hours without data, and the annotations in the window.
+    The sums are the ones `slos_with_budgets` makes, so a budget at any other target is
+    `budget_at(target)` with nothing read again."""
+
+    window: Window
+    rows: list[HourRow]
+    totals: WindowTotals
+    last_day: WindowTotals
+    last_week: WindowTotals
+    excluded_hours: int
+    data_error: bool
+    days: list[DayTotals]
+    no_data: list[tuple[datetime, datetime]]
+    annotations: list[Annotation]
+
+    @property
+    def silent_hours(self) -> int | None:
+        """Hours since the last hour with data, up to the window's end; None if none."""
+        if not self.rows:
+            return None
+        return int((self.window.end - (self.rows[-1].hour + HOUR)) / HOUR)
+
+    def budget_at(self, target: float, *, at_risk_below: float) -> Budget:
+        return compute_budget(
+            self.totals,
+            target=target,
+            window=self.window.length,
+            at_risk_below=at_risk_below,
+            last_day=self.last_day,
+            last_week=self.last_week,
+            excluded_hours=self.excluded_hours,
+            data_error=self.data_error,
+        )
+
+
+def _scope_filter(slo: SLO) -> Q:
+    return (
+        Q(slo=slo)
+        | Q(slo__isnull=True, service_id=slo.service_id)
+        | Q(slo__isnull=True, service__isnull=True, team_id=slo.service.team_id)
+    )
+
+
+def slo_annotations(slo: SLO, *, start: datetime, end: datetime) -> list[Annotation]:
+    """Annotations overlapping [start, end) on the SLO, its service or its whole team,
+    oldest first. One query."""
+    return list(
+        Annotation.objects.filter(
+            _scope_filter(slo), starts_at__lt=end, ends_at__gt=start
+        ).order_by("starts_at", "pk")
+    )
+
+
+def _runs(hours: list[datetime]) -> list[tuple[datetime, datetime]]:
+    """Consecutive hour starts merged into [start, end) intervals."""
+    runs: list[tuple[datetime, datetime]] = []
+    for hour in hours:
+        if runs and runs[-1][1] == hour:
+            runs[-1] = (runs[-1][0], hour + HOUR)
+        else:
+            runs.append((hour, hour + HOUR))
+    return runs
+
+
+def slo_window_data(slo: SLO, *, at: datetime) -> SLOWindowData:
+    """The SLO's window as of `at`, for the charts and the what-if. Two queries: the
+    annotations, then the hourly rows of the window (and of the last week, which a
+    short or calendar window may not hold)."""
+    window = slo_window(slo, at=at)
+    end = window.end
+    span_start = min(window.start, end - WEEK)
+    annotations = slo_annotations(slo, start=span_start, end=end)
+    span = Window(start=span_start, end=end, length=end - span_start)
+    excluded = excluded_hours(
+        span, [(note.starts_at, note.ends_at) for note in annotations if note.excluded]
+    )
+    values = (
+        HourlyBucket.objects.filter(slo=slo, hour__gte=span_start, hour__lt=end)
+        .order_by("hour")
+        .values_list("hour", "good", "valid", "good_slices", "total_slices")
+    )
+    rows: list[HourRow] = []
+    in_window: list[HourRow] = []
+    data_error = False
+    for hour, good, valid, good_slices, total_slices in values:
+        if hour in excluded:
+            continue
+        row = (
+            HourRow(hour, float(good_slices), float(total_slices))
+            if slo.uses_timeslices
+            else HourRow(hour, float(good), float(valid))
+        )
+        rows.append(row)
+        if hour >= window.start:
+            in_window.append(row)
+            data_error = data_error or good > valid
+
+    def totals(since: datetime, hours_in_window: int) -> WindowTotals:
+        chosen = [row for row in rows if row.hour >= since]
+        return WindowTotals(
+            good=sum(row.good for row in chosen),
+            valid=sum(row.valid for row in chosen),
+            hours_with_data=len(chosen),
+            hours_in_window=hours_in_window,
+        )
+
+    excluded_in_window = sum(1 for hour in excluded if hour >= window.start)
+    zone = ZoneInfo(slo.service.team.time_zone)
+    with_data = {row.hour for row in in_window}
+    window_hours = [window.start + HOUR * index for index in range(window.hours)]
+    by_day: dict[date, list[HourRow]] = defaultdict(list)
+    hours_per_day: dict[date, int] = defaultdict(int)
+    for hour in window_hours:
+        if hour not in excluded:
+            hours_per_day[hour.astimezone(zone).date()] += 1
+    for row in in_window:
+        by_day[row.hour.astimezone(zone).date()].append(row)
+    days = [
+        DayTotals(
+            day=day,
+            good=sum(row.good for row in by_day[day]),
+            valid=sum(row.valid for row in by_day[day]),
+            hours_with_data=len(by_day[day]),
+            hours=hours,
+        )
+        for day, hours in sorted(hours_per_day.items())
+    ]
+    missing = [hour for hour in window_hours if hour not in with_data and hour not in excluded]
+    return SLOWindowData(
+        window=window,
+        rows=in_window,
+        totals=totals(window.start, window.hours - excluded_in_window),
+        last_day=totals(end - DAY, 24),
+        last_week=totals(end - WEEK, 24 * 7),
+        excluded_hours=excluded_in_window,
+        data_error=data_error,
+        days=days,
+        no_data=_runs(missing),
+        annotations=[note for note in annotations if note.ends_at > window.start],
+    )
+
+
+def month_starts(at: datetime, *, time_zone: str, months: int = 12) -> list[date]:
+    """The first days of the last `months` calendar months in the zone, newest first."""
+    local = at.astimezone(ZoneInfo(time_zone))
+    index = local.year * 12 + local.month - 1
+    return [date((index - back) // 12, (index - back) % 12 + 1, 1) for back in range(months)]
+
+
+def slo_history_rows(slo: SLO, *, at: datetime, months: int = 12) -> list[MonthCompliance]:
+    """`slo_monthly_history` with every month present, newest first: a month without
+    data is a row with no SLI (no data, never met)."""
+    found = {item.month: item for item in slo_monthly_history(slo, at=at, months=months)}
+    return [
+        found.get(month) or MonthCompliance(month, 0.0, 0.0, None, None, None)
+        for month in month_starts(at, time_zone=slo.service.team.time_zone, months=months)
+    ]
+
+
+def slo_last_run(slo: SLO) -> PullRun | None:
+    """The latest pull that touched the SLO: one of its own (backfill, pull now) or one
+    of its whole source (nightly)."""
+    if not slo.data_source_id:
+        return None
+    return PullRun.objects.filter(
+        Q(slo=slo) | Q(data_source_id=slo.data_source_id, slo__isnull=True)
+    ).first()
+
+
+@dataclass(frozen=True)
+class SLOPage:
+    budget: SLOWithBudget
+    data: SLOWindowData
+    history: list[MonthCompliance]
+    policy_steps: list[BudgetPolicyStep]
+    reviews: list[SLOReview]
+    last_run: PullRun | None
+
+
+def slo_page(slo: SLO, *, at: datetime, reviews: int = 5) -> SLOPage:
+    """Everything the SLO page reads. `slo` comes with its service, team and data source
+    loaded; the owner is read here. A fixed number of queries."""
+    budget = slo_with_budget(slo.pk, at=at)
+    return SLOPage(
+        budget=budget,
+        data=slo_window_data(budget.slo, at=at),
+        history=slo_history_rows(budget.slo, at=at),
+        policy_steps=list(BudgetPolicyStep.objects.filter(slo=slo).order_by("-below_percent")),
+        reviews=list(
+            SLOReview.objects.filter(slo=slo)
+            .select_related("reviewed_by")
+            .order_by("-reviewed_at")[:reviews]
+        ),
+        last_run=slo_last_run(slo),
     )

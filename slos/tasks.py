@@ -5,28 +5,52 @@ from __future__ import annotations
 from datetime import datetime
 
 from celery import shared_task
+from django.conf import settings
 from django.utils import timezone
 
 from slos.ingest import data_source_pull
-from slos.models import DataSource
+from slos.models import DataSource, DataSourceKind, PullStatus, PullTrigger
+
+SKIPPED_RETRY_SECONDS = 60
 
 
 @shared_task(name="slos.tasks.pull_all_sources")
 def pull_all_sources(until_iso: str | None = None) -> int:
-    """The nightly fan-out: one task per data source."""
+    """The nightly fan-out: one task per pulled data source."""
     until_iso = until_iso or timezone.now().isoformat()
-    source_ids = list(DataSource.objects.values_list("pk", flat=True))
+    source_ids = list(
+        DataSource.objects.filter(kind=DataSourceKind.PROMETHEUS).values_list("pk", flat=True)
+    )
     for source_id in source_ids:
         pull_source.delay(source_id, until_iso)
     return len(source_ids)
 
 
-@shared_task(name="slos.tasks.pull_source")
-def pull_source(source_id: int, until_iso: str, slo_ids: list[int] | None = None) -> int:
+@shared_task(
+    name="slos.tasks.pull_source",
+    bind=True,
+    max_retries=30,
+    acks_late=True,
+)
+def pull_source(
+    self,
+    source_id: int,
+    until_iso: str,
+    slo_ids: list[int] | None = None,
+    trigger: str = PullTrigger.NIGHTLY,
+) -> int:
+    """Pull one source (or some of its SLOs). Network errors are retried inside the pull
+    with backoff and end as a failed outcome; a pull skipped because another one holds
+    the source's lease is tried again a minute later."""
     source = DataSource.objects.filter(pk=source_id).first()
     if source is None:
         return 0
     run = data_source_pull(
-        data_source=source, until=datetime.fromisoformat(until_iso), slo_ids=slo_ids
+        data_source=source,
+        until=datetime.fromisoformat(until_iso),
+        slo_ids=slo_ids,
+        trigger=trigger,
     )
+    if run.status == PullStatus.SKIPPED and not settings.CELERY_TASK_ALWAYS_EAGER:
+        raise self.retry(countdown=SKIPPED_RETRY_SECONDS)
     return run.pk

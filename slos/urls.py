@@ -1,15 +1,22 @@
 from django.urls import path
 
-from slos import openslo_views, registry_views, views
+from slos import csv_views, openslo_views, registry_views, source_views, views
 
 app_name = "slos"
 urlpatterns = [
     path("", views.slo_list, name="list"),
     path("<int:pk>/", views.slo_detail, name="detail"),
-    path("<int:pk>/pull/", views.slo_pull_now, name="pull"),
+    path("<int:pk>/pull/", source_views.slo_pull_now, name="pull"),
+    path("<int:pk>/pull/progress/", source_views.slo_pull_progress, name="pull_progress"),
     path("<int:pk>/what-if/", views.slo_what_if, name="what_if"),
     path("new/<slug:slug>/", views.slo_create, name="create"),
-    path("sources/new/<slug:slug>/", views.data_source_create, name="source_create"),
+    path("sources/new/<slug:slug>/", source_views.source_form, name="source_create"),
+    path("sources/<int:pk>/", source_views.source_detail, name="source_detail"),
+    path("sources/<slug:slug>/<int:pk>/edit/", source_views.source_form, name="source_edit"),
+    path("sources/<int:pk>/pull/", source_views.source_pull_now, name="source_pull"),
+    path("sources/<int:pk>/csv/", csv_views.csv_upload, name="source_csv"),
+    path("sources/<int:pk>/push-token/", csv_views.push_token_rotate, name="push_token"),
+    path("ingestion/", source_views.ingestion_health, name="ingestion"),
     path("services/new/<slug:slug>/", views.service_create, name="service_create"),
     # The registry: edits, reviews, policy, annotations (registry_views).
     path("<int:pk>/edit/", registry_views.slo_edit, name="edit"),

@@ -92,6 +92,7 @@ def test_the_nightly_task_runs_on_a_real_worker(worker, team, service, prometheu
         good_query=GOOD_QUERY,
         valid_query=VALID_QUERY,
         target=Decimal("99.9"),
+        backfill=False,  # the worker's nightly pull is what this test is about
     )
     until = DATA_END - timedelta(days=1)
 

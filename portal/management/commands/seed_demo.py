@@ -19,7 +19,15 @@ from portal.models import Membership, Role, Team
 from retros.models import RetroSession
 from retros.services import retro_start
 from slos.budget import HOUR, align_to_hour
-from slos.models import SLO, DataSource, HourlyBucket, Service
+from slos.models import (
+    SLO,
+    Annotation,
+    BudgetPolicyStep,
+    DataSource,
+    HourlyBucket,
+    Service,
+    SLOReview,
+)
 from toil.models import BacklogItem
 from toil.services import backlog_item_create
 
@@ -171,6 +179,7 @@ class Command(BaseCommand):
             self._buckets(slo, demo, now) for slo, demo in zip(slos, DEMO_SLOS, strict=True)
         )
         self._backlog(team, users["demo"], now)
+        self._registry(team, slos, users, now)
         if not RetroSession.objects.filter(team=team).exists():
             retro_start(team=team, user=users["demo"], at=now - timedelta(days=7))
         self.stdout.write(
@@ -223,6 +232,7 @@ class Command(BaseCommand):
                 "target": Decimal(demo.target),
                 "window_days": 28,
                 "provisional": demo.service == "Admin console",
+                "next_review_on": timezone.localdate() + timedelta(days=60),
             },
         )
         return slo
@@ -243,6 +253,85 @@ class Command(BaseCommand):
         new_rows = [row for row in rows if row.hour not in existing]
         HourlyBucket.objects.bulk_create(new_rows, batch_size=2000)
         return len(new_rows)
+
+    def _registry(self, team: Team, slos: list[SLO], users: dict, now: datetime) -> None:
+        """Owners, a past review, an error-budget policy and annotations: the first
+        time only, so a rerun leaves what people changed since."""
+        if Annotation.objects.filter(team=team).exists():
+            return
+        clockin, latency, payroll, admin = slos
+        SLO.objects.filter(pk__in=[clockin.pk, latency.pk]).update(owner=users["dev"])
+        SLO.objects.filter(pk__in=[payroll.pk, admin.pk]).update(owner=users["demo"])
+        SLOReview.objects.create(
+            slo=payroll,
+            reviewed_by=users["demo"],
+            reviewed_at=now - timedelta(days=30),
+            decision="tighten",
+            note="Exports have been clean for a quarter; accountants want more.",
+            old_target=Decimal("99"),
+            new_target=Decimal("99.5"),
+        )
+        SLO.objects.filter(pk=admin.pk).update(next_review_on=now.date() - timedelta(days=3))
+        for slo in [clockin, latency]:
+            BudgetPolicyStep.objects.bulk_create(
+                [
+                    BudgetPolicyStep(
+                        slo=slo,
+                        below_percent=Decimal("50"),
+                        action="Raise it at the weekly retro; no risky migrations on Mondays.",
+                    ),
+                    BudgetPolicyStep(
+                        slo=slo,
+                        below_percent=Decimal("0"),
+                        action="Freeze feature releases of the clock-in API until the budget "
+                        "recovers; the next sprint's reserved time goes to reliability.",
+                    ),
+                ]
+            )
+        outage = align_to_hour(now - timedelta(days=9)).replace(hour=0)
+        payroll_day = align_to_hour(now - timedelta(days=42)).replace(hour=15)
+        clockin_service = clockin.service
+        Annotation.objects.bulk_create(
+            [
+                Annotation(
+                    team=team,
+                    service=clockin_service,
+                    kind="incident",
+                    starts_at=outage,
+                    ends_at=outage + 2 * HOUR,
+                    text="Clock-in outage at the 9:00 rush: connection pool exhausted",
+                    created_by=users["dev"],
+                ),
+                Annotation(
+                    team=team,
+                    service=clockin_service,
+                    kind="deploy",
+                    starts_at=outage - timedelta(minutes=20),
+                    ends_at=outage - timedelta(minutes=19),
+                    text="Deploy v4.12: new pool settings",
+                    created_by=users["dev"],
+                ),
+                Annotation(
+                    team=team,
+                    service=payroll.service,
+                    kind="incident",
+                    starts_at=payroll_day,
+                    ends_at=payroll_day + 3 * HOUR,
+                    text="Bank SFTP rejected uploads",
+                    created_by=users["demo"],
+                ),
+                Annotation(
+                    team=team,
+                    slo=admin,
+                    kind="maintenance",
+                    starts_at=align_to_hour(now - timedelta(days=4)).replace(hour=17),
+                    ends_at=align_to_hour(now - timedelta(days=4)).replace(hour=19),
+                    text="Announced database upgrade (2:00-4:00 JST)",
+                    excluded=True,
+                    created_by=users["demo"],
+                ),
+            ]
+        )
 
     def _backlog(self, team: Team, user, now: datetime) -> None:
         slo_by_name = {slo.name: slo for slo in SLO.objects.filter(service__team=team)}

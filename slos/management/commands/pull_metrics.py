@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from slos.ingest import data_source_pull
-from slos.models import DataSource
+from slos.models import SLO, DataSource, DataSourceKind, PullTrigger
 
 
 def parse_aware(value: str) -> datetime:
@@ -30,17 +30,31 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("--until", help="ISO 8601 time with zone; default now")
         parser.add_argument("--source", type=int, help="only this data source id")
+        parser.add_argument("--slo", type=int, help="only this SLO id")
 
-    def handle(self, *args, until: str | None, source: int | None, **options) -> None:
+    def handle(
+        self, *args, until: str | None, source: int | None, slo: int | None, **options
+    ) -> None:
         moment = parse_aware(until) if until else timezone.now()
-        sources = DataSource.objects.order_by("pk")
+        sources = DataSource.objects.filter(kind=DataSourceKind.PROMETHEUS).order_by("pk")
+        slo_ids = None
+        if slo is not None:
+            found = SLO.objects.filter(pk=slo).first()
+            if found is None or found.data_source_id is None:
+                raise CommandError(f"No SLO with id {slo} and a data source.")
+            sources, slo_ids = sources.filter(pk=found.data_source_id), [slo]
         if source is not None:
             sources = sources.filter(pk=source)
             if not sources.exists():
-                raise CommandError(f"No data source with id {source}.")
+                raise CommandError(f"No Prometheus data source with id {source}.")
         failed = False
         for data_source in sources:
-            run = data_source_pull(data_source=data_source, until=moment)
+            run = data_source_pull(
+                data_source=data_source,
+                until=moment,
+                slo_ids=slo_ids,
+                trigger=PullTrigger.MANUAL if slo_ids or source else PullTrigger.NIGHTLY,
+            )
             self.stdout.write(
                 f"{data_source.name}: {run.status}, {run.hours_stored} hour(s) stored "
                 f"(window ends {run.until.isoformat()})"

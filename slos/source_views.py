@@ -1,0 +1,133 @@
+"""Data sources and the health of their ingestion: the source page, its edit form,
+"pull now" for a source or an SLO, the progress of a running pull, the health page."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.db.models import Prefetch
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from portal.access import AuthedRequest, membership_or_404, team_or_404, visible_team_ids
+from portal.models import Role, Team
+from slos.models import SLO, DataSource, PullRun, PullStatus, PullTrigger
+from slos.selectors import slo_last_run
+from slos.source_forms import DataSourceForm, masked
+from slos.tasks import pull_source
+
+RUNS_SHOWN = 20
+
+
+def _source_or_404(request: AuthedRequest, pk: int, needed: Role = Role.VIEWER) -> DataSource:
+    source = get_object_or_404(DataSource.objects.select_related("team"), pk=pk)
+    membership_or_404(request.user, source.team_id, needed)
+    return source
+
+
+def _enqueue(source: DataSource, *, slo_ids: list[int] | None, trigger: str) -> PullRun | None:
+    """Queue a pull; with in-process tasks it has finished when this returns."""
+    requested_at = timezone.now()
+    pull_source.delay(source.pk, requested_at.isoformat(), slo_ids, trigger)
+    return PullRun.objects.filter(
+        data_source=source, started_at__gte=requested_at, finished_at__isnull=False
+    ).first()
+
+
+def _report(request: AuthedRequest, run: PullRun | None) -> None:
+    if run is None:
+        messages.info(request, _("Pull queued; the numbers update when it finishes."))
+    elif run.status == PullStatus.OK:
+        messages.success(
+            request, _("Pulled: %(count)d hour(s) stored.") % {"count": run.hours_stored}
+        )
+    elif run.status == PullStatus.SKIPPED:
+        messages.info(request, _("Another pull of this source is running; try again shortly."))
+    else:
+        reasons = "; ".join(o["message"] for o in run.outcomes if o["message"]) or run.message
+        messages.error(request, _("Pull failed: %(reason)s") % {"reason": reasons})
+
+
+@require_GET
+def source_detail(request: AuthedRequest, pk: int) -> HttpResponse:
+    source = _source_or_404(request, pk)
+    membership = membership_or_404(request.user, source.team_id)
+    return render(
+        request,
+        "slos/source_detail.html",
+        {
+            "source": source,
+            "runs": source.runs.all()[:RUNS_SHOWN],
+            "slos": source.slos.select_related("service").order_by("service__name", "name"),
+            "bearer_masked": masked(source.bearer_token),
+            "password_masked": masked(source.basic_password),
+            "header_names": sorted(source.extra_headers or {}),
+            "can_pull": membership.allows(Role.MEMBER) and source.is_pulled,
+            "can_upload": membership.allows(Role.MEMBER) and not source.is_pulled,
+            "can_edit": membership.allows(Role.ADMIN),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def source_form(request: AuthedRequest, slug: str, pk: int | None = None) -> HttpResponse:
+    """Create (no pk) or edit a data source: team admins only."""
+    team = team_or_404(request.user, slug, Role.ADMIN)
+    instance = get_object_or_404(DataSource, pk=pk, team=team) if pk else None
+    form = DataSourceForm(request.POST or None, instance=instance, team=team)
+    if request.method == "POST" and form.is_valid():
+        source = form.save(commit=False)
+        source.team = team
+        source.save()
+        messages.success(request, _("Data source “%(name)s” saved.") % {"name": source.name})
+        return redirect("slos:source_detail", pk=source.pk)
+    title = _("Edit data source") if instance else _("New data source")
+    return render(
+        request,
+        "slos/form.html",
+        {"form": form, "team": team, "title": title},
+        status=400 if form.is_bound else 200,
+    )
+
+
+@require_POST
+def source_pull_now(request: AuthedRequest, pk: int) -> HttpResponse:
+    source = _source_or_404(request, pk, Role.MEMBER)
+    if not source.is_pulled:
+        raise Http404("This source is not pulled.")
+    _report(request, _enqueue(source, slo_ids=None, trigger=PullTrigger.MANUAL))
+    return redirect("slos:source_detail", pk=source.pk)
+
+
+@require_POST
+def slo_pull_now(request: AuthedRequest, pk: int) -> HttpResponse:
+    slo = get_object_or_404(SLO.objects.select_related("data_source", "service"), pk=pk)
+    membership_or_404(request.user, slo.service.team_id, Role.MEMBER)
+    if slo.data_source is None or not slo.data_source.is_pulled:
+        raise Http404("This SLO has no source to pull from.")
+    _report(request, _enqueue(slo.data_source, slo_ids=[slo.pk], trigger=PullTrigger.MANUAL))
+    return redirect("slos:detail", pk=slo.pk)
+
+
+@require_GET
+def slo_pull_progress(request: AuthedRequest, pk: int) -> HttpResponse:
+    """The SLO's latest single-SLO pull (backfill or pull now), polled by htmx while it
+    runs; it stops polling once the run has finished."""
+    slo = get_object_or_404(SLO.objects.select_related("service"), pk=pk)
+    membership_or_404(request.user, slo.service.team_id)
+    return render(request, "slos/pull_progress.html", {"slo": slo, "run": slo_last_run(slo)})
+
+
+@require_GET
+def ingestion_health(request: AuthedRequest) -> HttpResponse:
+    teams = Team.objects.filter(pk__in=visible_team_ids(request.user)).prefetch_related(
+        Prefetch("data_sources", queryset=DataSource.objects.order_by("name"))
+    )
+    runs = (
+        PullRun.objects.filter(data_source__team__in=teams)
+        .select_related("data_source__team", "slo")
+        .order_by("-started_at")[:100]
+    )
+    return render(request, "slos/ingestion_health.html", {"teams": teams, "runs": runs})
