@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from itertools import islice
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -25,6 +25,8 @@ from slos.sli import EventQueries, gauge_slice_is_good, slice_is_good
 
 PULL_LEASE = timedelta(minutes=30)
 PULL_CONCURRENCY = 4
+# Rows gathered from several SLOs before one write (memory stays small: ~100 B a row).
+WRITE_BATCH_ROWS = 20_000
 
 
 @dataclass(frozen=True)
@@ -220,16 +222,60 @@ def fetch_rows(
     return chunks, ""
 
 
+_LOAD_TABLE = "bucket_load"
+
+
 def store_rows(rows: list[HourlyBucket]) -> None:
-    """Upsert on (slo, hour): a rerun overwrites, never duplicates; stale rows refresh."""
+    """Upsert on (slo, hour): a rerun overwrites, never duplicates; stale rows refresh.
+    On PostgreSQL the rows are COPYed into a temporary table and merged with one
+    INSERT … ON CONFLICT (a backfill writes hundreds of thousands of rows)."""
+    if not rows:
+        return
     with transaction.atomic():
-        HourlyBucket.objects.bulk_create(
-            rows,
-            update_conflicts=True,
-            unique_fields=["slo", "hour"],
-            update_fields=["good", "valid", "good_slices", "total_slices", "stale", "pulled_at"],
-            batch_size=1000,
-        )
+        if connection.vendor != "postgresql":
+            HourlyBucket.objects.bulk_create(
+                rows,
+                update_conflicts=True,
+                unique_fields=["slo", "hour"],
+                update_fields=[
+                    "good",
+                    "valid",
+                    "good_slices",
+                    "total_slices",
+                    "stale",
+                    "pulled_at",
+                ],
+                batch_size=1000,
+            )
+            return
+        table = HourlyBucket._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE IF NOT EXISTS {_LOAD_TABLE} (slo_id bigint, "
+                "hour timestamptz, good double precision, valid double precision, "
+                "good_slices integer, total_slices integer) ON COMMIT DELETE ROWS"
+            )
+            cursor.execute(f"TRUNCATE {_LOAD_TABLE}")
+            with cursor.copy(f"COPY {_LOAD_TABLE} FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(
+                        (
+                            row.slo_id,
+                            row.hour,
+                            row.good,
+                            row.valid,
+                            row.good_slices,
+                            row.total_slices,
+                        )
+                    )
+            cursor.execute(
+                f"INSERT INTO {table} (slo_id, hour, good, valid, good_slices, total_slices, "
+                "stale, pulled_at) SELECT slo_id, hour, good, valid, good_slices, total_slices, "
+                f"false, now() FROM {_LOAD_TABLE} ON CONFLICT (slo_id, hour) DO UPDATE SET "
+                "good = EXCLUDED.good, valid = EXCLUDED.valid, "
+                "good_slices = EXCLUDED.good_slices, total_slices = EXCLUDED.total_slices, "
+                "stale = false, pulled_at = EXCLUDED.pulled_at"
+            )
 
 
 def slo_pull(*, slo: SLO, until: datetime, client: PrometheusClient) -> SLOPullOutcome:
@@ -242,19 +288,35 @@ def slo_pull(*, slo: SLO, until: datetime, client: PrometheusClient) -> SLOPullO
 def _store_outcome(
     slo: SLO, hours: list[datetime], chunks: list[list[HourlyBucket]], error: str, *, at: datetime
 ) -> SLOPullOutcome:
-    stored = 0
-    for chunk in chunks:
-        store_rows(chunk)
-        stored += len(chunk)
+    outcome = _outcome(slo, hours, chunks, error)
+    _write_batch([row for chunk in chunks for row in chunk], [outcome], at=at)
+    return outcome
+
+
+def _outcome(
+    slo: SLO, hours: list[datetime], chunks: list[list[HourlyBucket]], error: str
+) -> SLOPullOutcome:
+    stored = sum(len(chunk) for chunk in chunks)
     if error:
         status = PullStatus.PARTIAL if stored else PullStatus.FAILED
     else:
         status = PullStatus.OK
-    changes = {"last_pull_at": at, "last_pull_status": status, "last_pull_error": error}
-    if status == PullStatus.OK:
-        changes["last_success_at"] = at
-    SLO.objects.filter(pk=slo.pk).update(**changes)
     return SLOPullOutcome(slo.pk, slo.name, status, len(hours), stored, error)
+
+
+def _write_batch(rows: list[HourlyBucket], outcomes: list[SLOPullOutcome], *, at: datetime) -> None:
+    """Store the rows of several SLOs and their outcomes in one transaction: one upsert,
+    and one status update per distinct outcome (a nightly of 1,000 healthy SLOs is one)."""
+    by_result: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for outcome in outcomes:
+        by_result[(outcome.status, outcome.message)].append(outcome.slo_id)
+    with transaction.atomic():
+        store_rows(rows)
+        for (status, message), ids in by_result.items():
+            changes = {"last_pull_at": at, "last_pull_status": status, "last_pull_error": message}
+            if status == PullStatus.OK:
+                changes["last_success_at"] = at
+            SLO.objects.filter(pk__in=ids).update(**changes)
 
 
 def lock_acquire(source: DataSource, *, now: datetime) -> bool:
@@ -347,6 +409,15 @@ def _pull_concurrently(
     outcomes.extend(
         SLOPullOutcome(slo.pk, slo.name, PullStatus.OK, 0, 0) for slo in slos if not pending[slo.pk]
     )
+    rows: list[HourlyBucket] = []
+    batch: list[SLOPullOutcome] = []
+
+    def flush() -> None:
+        _write_batch(rows, batch, at=timezone.now())
+        outcomes.extend(batch)
+        rows.clear()
+        batch.clear()
+
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
         # A sliding window of futures keeps memory bounded on a large backfill.
         queue = iter(todo)
@@ -358,9 +429,10 @@ def _pull_concurrently(
             for future in finished:
                 slo = in_flight.pop(future)
                 chunks, error = future.result()
-                outcomes.append(
-                    _store_outcome(slo, pending[slo.pk], chunks, error, at=timezone.now())
-                )
+                batch.append(_outcome(slo, pending[slo.pk], chunks, error))
+                rows.extend(row for chunk in chunks for row in chunk)
+                if len(rows) >= WRITE_BATCH_ROWS:
+                    flush()
                 done_hours += len(pending[slo.pk])
                 following = next(queue, None)
                 if following is not None:
@@ -369,10 +441,12 @@ def _pull_concurrently(
                     )
             if time.monotonic() - last_progress > 1:
                 last_progress = time.monotonic()
+                flush()
                 PullRun.objects.filter(pk=run.pk).update(hours_done=done_hours)
                 DataSource.objects.filter(pk=source.pk).update(
                     pull_lock_until=timezone.now() + PULL_LEASE
                 )
+    flush()
     client.close()
     order = {slo.pk: index for index, slo in enumerate(slos)}
     return sorted(outcomes, key=lambda outcome: order[outcome.slo_id])

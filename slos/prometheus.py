@@ -4,6 +4,7 @@ with a message a person can act on."""
 
 from __future__ import annotations
 
+import json
 import math
 import random
 import time
@@ -43,6 +44,29 @@ class _Failure(BaseModel):
     status: Literal["error"]
     errorType: str = ""
     error: str = ""
+
+
+def _parse(status: int, body: bytes) -> _Success:
+    """Parse straight from bytes (pydantic-core's JSON parser: the hot path of a pull);
+    only an answer that is not a result is looked at again to say what it is."""
+    try:
+        return _Success.model_validate_json(body)
+    except ValidationError as exc:
+        problem = exc
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        raise PrometheusError(
+            f"Prometheus answered HTTP {status} with a body that is not JSON."
+        ) from None
+    try:
+        failure = _Failure.model_validate(payload)
+    except ValidationError:
+        raise PrometheusError(
+            "Prometheus answered with something that is not a range-query result "
+            f"({problem.error_count()} problem(s), first: {problem.errors()[0]['msg']})."
+        ) from problem
+    raise PrometheusError(f"Prometheus rejected the query: {failure.error}")
 
 
 def render_query(query: str, window: str) -> str:
@@ -87,20 +111,8 @@ class PrometheusClient:
             "end": f"{end.timestamp():.3f}",
             "step": str(step_seconds),
         }
-        payload = self._get("/api/v1/query_range", params)
-        try:
-            failure = _Failure.model_validate(payload)
-        except ValidationError:
-            pass
-        else:
-            raise PrometheusError(f"Prometheus rejected the query: {failure.error}")
-        try:
-            answer = _Success.model_validate(payload)
-        except ValidationError as exc:
-            raise PrometheusError(
-                "Prometheus answered with something that is not a range-query result "
-                f"({exc.error_count()} problem(s), first: {exc.errors()[0]['msg']})."
-            ) from exc
+        status, body = self._get("/api/v1/query_range", params)
+        answer = _parse(status, body)
         series = answer.data.result
         if len(series) > 1:
             raise PrometheusError(
@@ -115,7 +127,7 @@ class PrometheusClient:
                 values[datetime.fromtimestamp(timestamp, tz=UTC)] = value
         return values
 
-    def _get(self, path: str, params: dict[str, str]) -> object:
+    def _get(self, path: str, params: dict[str, str]) -> tuple[int, bytes]:
         url = self.base_url.rstrip("/") + path
         last_error = ""
         for attempt in range(self.attempts):
@@ -138,12 +150,7 @@ class PrometheusClient:
                     f"Prometheus refused the credentials (HTTP {response.status_code}); "
                     "check the source's authentication."
                 )
-            try:
-                return response.json()
-            except ValueError as exc:
-                raise PrometheusError(
-                    f"Prometheus answered HTTP {response.status_code} with a body that is not JSON."
-                ) from exc
+            return response.status_code, response.content
         raise PrometheusError(
             f"Prometheus at {self.base_url} failed after {self.attempts} attempts: {last_error}."
         )
