@@ -38,3 +38,4 @@ clean:
 # Benchmarks print tables; they need PostgreSQL (DATABASE_URL, default portal_bench).
 bench: install
 	$(BIN)/python bench/budgets.py
+	$(BIN)/python bench/ingest.py
