@@ -11,6 +11,7 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from itertools import islice
+from typing import NamedTuple
 
 from django.db import connection, transaction
 from django.db.models import Count, Max, Min, Q
@@ -137,7 +138,7 @@ def _events(
     return {moment: (good[moment], valid[moment]) for moment in valid if moment in good}
 
 
-def _hour_rows(slo: SLO, run: list[datetime], client: PrometheusClient) -> list[HourlyBucket]:
+def _hour_rows(slo: SLO, run: list[datetime], client: PrometheusClient) -> list[Row]:
     """Fetch the hours of one contiguous run and build their rows. An hour is stored only
     when the source answered for it: no answer is no data, never good."""
     queries = slo.event_queries()
@@ -147,9 +148,7 @@ def _hour_rows(slo: SLO, run: list[datetime], client: PrometheusClient) -> list[
             client, queries, window="1h", start=run[0] + HOUR, end=run[-1] + HOUR, step=HOUR
         )
         return [
-            HourlyBucket(
-                slo=slo, hour=hour, good=events[hour + HOUR][0], valid=events[hour + HOUR][1]
-            )
+            Row(slo.pk, hour, events[hour + HOUR][0], events[hour + HOUR][1])
             for hour in run
             if hour + HOUR in events
         ]
@@ -173,8 +172,8 @@ def _hour_rows(slo: SLO, run: list[datetime], client: PrometheusClient) -> list[
             )
             if present:
                 rows.append(
-                    HourlyBucket(
-                        slo=slo,
+                    Row(
+                        slo_id=slo.pk,
                         hour=hour,
                         good=good,
                         valid=len(present),
@@ -191,8 +190,8 @@ def _hour_rows(slo: SLO, run: list[datetime], client: PrometheusClient) -> list[
         if not slices:
             continue
         rows.append(
-            HourlyBucket(
-                slo=slo,
+            Row(
+                slo_id=slo.pk,
                 hour=hour,
                 good=sum(good for good, _ in slices),
                 valid=sum(valid for _, valid in slices),
@@ -208,12 +207,12 @@ def _hour_rows(slo: SLO, run: list[datetime], client: PrometheusClient) -> list[
 
 def fetch_rows(
     slo: SLO, hours: list[datetime], client: PrometheusClient
-) -> tuple[list[list[HourlyBucket]], str]:
+) -> tuple[list[list[Row]], str]:
     """Fetch the given hours in chunks within Prometheus's point limit. Network only (no
     database), so it can run in a worker thread. Returns the chunks fetched before any
     error, and the error's message ('' when all went well)."""
     per_hour = HOUR // timedelta(minutes=slo.timeslice_minutes) if slo.uses_timeslices else 1
-    chunks: list[list[HourlyBucket]] = []
+    chunks: list[list[Row]] = []
     try:
         for run in contiguous_runs(hours, MAX_POINTS_PER_QUERY // per_hour):
             chunks.append(_hour_rows(slo, run, client))
@@ -225,7 +224,27 @@ def fetch_rows(
 _LOAD_TABLE = "bucket_load"
 
 
-def store_rows(rows: list[HourlyBucket]) -> None:
+class Row(NamedTuple):
+    """One hour of one SLO on its way to the bucket table (lighter than a model
+    instance: a backfill builds hundreds of thousands)."""
+
+    slo_id: int
+    hour: datetime
+    good: float
+    valid: float
+    good_slices: int = 0
+    total_slices: int = 0
+
+
+def _copy_text(rows: list) -> str:
+    return "".join(
+        f"{row.slo_id}\t{row.hour.isoformat()}\t{float(row.good)!r}\t{float(row.valid)!r}\t"
+        f"{int(row.good_slices)}\t{int(row.total_slices)}\n"
+        for row in rows
+    )
+
+
+def store_rows(rows: list) -> None:
     """Upsert on (slo, hour): a rerun overwrites, never duplicates; stale rows refresh.
     On PostgreSQL the rows are COPYed into a temporary table and merged with one
     INSERT … ON CONFLICT (a backfill writes hundreds of thousands of rows)."""
@@ -234,7 +253,17 @@ def store_rows(rows: list[HourlyBucket]) -> None:
     with transaction.atomic():
         if connection.vendor != "postgresql":
             HourlyBucket.objects.bulk_create(
-                rows,
+                [
+                    HourlyBucket(
+                        slo_id=row.slo_id,
+                        hour=row.hour,
+                        good=row.good,
+                        valid=row.valid,
+                        good_slices=row.good_slices,
+                        total_slices=row.total_slices,
+                    )
+                    for row in rows
+                ],
                 update_conflicts=True,
                 unique_fields=["slo", "hour"],
                 update_fields=[
@@ -286,7 +315,7 @@ def slo_pull(*, slo: SLO, until: datetime, client: PrometheusClient) -> SLOPullO
 
 
 def _store_outcome(
-    slo: SLO, hours: list[datetime], chunks: list[list[HourlyBucket]], error: str, *, at: datetime
+    slo: SLO, hours: list[datetime], chunks: list[list[Row]], error: str, *, at: datetime
 ) -> SLOPullOutcome:
     outcome = _outcome(slo, hours, chunks, error)
     _write_batch([row for chunk in chunks for row in chunk], [outcome], at=at)
@@ -294,7 +323,7 @@ def _store_outcome(
 
 
 def _outcome(
-    slo: SLO, hours: list[datetime], chunks: list[list[HourlyBucket]], error: str
+    slo: SLO, hours: list[datetime], chunks: list[list[Row]], error: str
 ) -> SLOPullOutcome:
     stored = sum(len(chunk) for chunk in chunks)
     if error:
@@ -304,7 +333,7 @@ def _outcome(
     return SLOPullOutcome(slo.pk, slo.name, status, len(hours), stored, error)
 
 
-def _write_batch(rows: list[HourlyBucket], outcomes: list[SLOPullOutcome], *, at: datetime) -> None:
+def _write_batch(rows: list[Row], outcomes: list[SLOPullOutcome], *, at: datetime) -> None:
     """Store the rows of several SLOs and their outcomes in one transaction: one upsert,
     and one status update per distinct outcome (a nightly of 1,000 healthy SLOs is one)."""
     by_result: dict[tuple[str, str], list[int]] = defaultdict(list)
@@ -409,7 +438,7 @@ def _pull_concurrently(
     outcomes.extend(
         SLOPullOutcome(slo.pk, slo.name, PullStatus.OK, 0, 0) for slo in slos if not pending[slo.pk]
     )
-    rows: list[HourlyBucket] = []
+    rows: list[Row] = []
     batch: list[SLOPullOutcome] = []
 
     def flush() -> None:

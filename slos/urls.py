@@ -1,6 +1,6 @@
 from django.urls import path
 
-from slos import csv_views, openslo_views, registry_views, source_views, views
+from slos import csv_views, openslo_views, registry_views, rules_views, source_views, views
 
 app_name = "slos"
 urlpatterns = [
@@ -32,4 +32,6 @@ urlpatterns = [
     # OpenSLO in and out (openslo_views).
     path("openslo/import/<slug:slug>/", openslo_views.openslo_import, name="openslo_import"),
     path("openslo/export/<slug:slug>/", openslo_views.openslo_export, name="openslo_export"),
+    path("rules/<slug:slug>/", rules_views.rules_download, name="rules"),
+    path("rules/<slug:slug>/alertmanager/", rules_views.alertmanager_download, name="alertmanager"),
 ]
