@@ -199,6 +199,7 @@ def slo_detail(request: HttpRequest, slo_id: int, at: AtParam = None):
 
 api.add_router("/v1/", router)
 api.add_router("/v1/", push_router)
+api.add_router("/v1/", "slos.intake_api.router")
 
 
 def _public(patterns: list) -> list:

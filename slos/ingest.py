@@ -68,20 +68,27 @@ def hours_to_pull(slos: list[SLO], *, until: datetime) -> dict[int, list[datetim
         )
     result: dict[int, list[datetime]] = {}
     for slo_id, window in windows.items():
-        wanted = window_hours(window.end, window.end - window.start)
         row = summary.get(slo_id)
         if row is None:
-            result[slo_id] = wanted
+            result[slo_id] = window_hours(window.end, window.end - window.start)
         elif row["fresh"] == row["total"] == int((row["last"] - row["first"]) / HOUR) + 1:
-            result[slo_id] = [hour for hour in wanted if not row["first"] <= hour <= row["last"]]
+            # Only the edges are missing: count them without walking the whole window.
+            result[slo_id] = _hours_between(window.start, row["first"]) + _hours_between(
+                row["last"] + HOUR, window.end
+            )
         else:
             have = set(
                 HourlyBucket.objects.filter(
                     slo_id=slo_id, hour__gte=window.start, hour__lt=window.end, stale=False
                 ).values_list("hour", flat=True)
             )
+            wanted = window_hours(window.end, window.end - window.start)
             result[slo_id] = [hour for hour in wanted if hour not in have]
     return result
+
+
+def _hours_between(start: datetime, end: datetime) -> list[datetime]:
+    return [start + HOUR * index for index in range(max(0, int((end - start) / HOUR)))]
 
 
 def missing_hours(slo: SLO, *, until: datetime) -> list[datetime]:

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from slos import csv_views, openslo_views, registry_views, rules_views, source_views, views
+from slos.notification_views import intake_sources, routing_policy, ticket_decide, ticket_queue
 
 app_name = "slos"
 urlpatterns = [
@@ -34,4 +35,9 @@ urlpatterns = [
     path("openslo/export/<slug:slug>/", openslo_views.openslo_export, name="openslo_export"),
     path("rules/<slug:slug>/", rules_views.rules_download, name="rules"),
     path("rules/<slug:slug>/alertmanager/", rules_views.alertmanager_download, name="alertmanager"),
+    # Notifications: tickets, intake sources, routing policy (notification_views).
+    path("tickets/<slug:slug>/", ticket_queue, name="ticket_queue"),
+    path("tickets/<int:pk>/decide/", ticket_decide, name="ticket_decide"),
+    path("intake/<slug:slug>/", intake_sources, name="intake_sources"),
+    path("routing/<slug:slug>/", routing_policy, name="routing_policy"),
 ]

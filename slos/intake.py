@@ -1,0 +1,559 @@
+"""Notification intake: webhooks from Alertmanager, Sentry and a generic JSON shape.
+
+The order is the contract (slos/intake_api.py follows it):
+
+1. the source is found by the token in the URL; a wrong token stores nothing;
+2. oversized, unsigned (Sentry) or malformed bodies are refused and kept as a rejected
+   IntakeRequest, the body cut short, with the reason, for whoever debugs the sender;
+3. an accepted body is committed as an IntakeRequest *before* anything else is done
+   with it, so a delivery the sender saw answered 2xx is never lost;
+4. its notifications are deduplicated by fingerprint (Alertmanager's alert fingerprint,
+   Sentry's issue id, the generic `key`) into one Notification per source and
+   fingerprint, counting deliveries, first and last seen, firing or resolved;
+5. a notification seen for the first time is classified by the team's routing policy
+   (slos/routing.py) into alert / ticket / log, with the deciding rule and the reason;
+   later deliveries keep that class and the ticket's decision.
+
+Parsing (`parse_*`) is pure: bytes in, `Incoming` values out, or IntakeProblem.
+
+The generic JSON shape, one notification or {"notifications": [...]} of them:
+
+    {
+      "key": "nightly-backup",          required: the same key is the same notification
+      "title": "Nightly backup failed", required
+      "status": "firing",               or "resolved"; default "firing"
+      "severity": "ticket",             free text; "page" / "ticket" matter with an SLO
+      "error": true,                    an error (tickets when tied to a known service)
+      "service": "Clock-in API",        a service of the team, by name or OpenSLO name
+      "slo": "clock-in-availability",   an SLO of the team, by id or OpenSLO name
+      "text": "…", "url": "https://…", "labels": {"env": "prod"}
+    }
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from portal.api_tokens import token_digest
+from slos import routing
+from slos.models import (
+    SLO,
+    IntakeKind,
+    IntakeRequest,
+    IntakeSource,
+    IntakeStatus,
+    Notification,
+    NotificationClass,
+    NotificationState,
+    RoutingRule,
+    Service,
+)
+
+MAX_BODY_BYTES = 1024 * 1024
+REJECTED_BODY_KEPT = 4096
+MAX_NOTIFICATIONS = 1000
+INTAKE_TOKEN_SCHEME = "rpi_"
+INTAKE_TOKEN_PREFIX_LENGTH = len(INTAKE_TOKEN_SCHEME) + 8
+
+
+class IntakeProblem(ValueError):
+    """A body the portal cannot read; the message is for the sender's owner."""
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One notification as a source sent it, before it meets the database."""
+
+    fingerprint: str
+    title: str
+    state: NotificationState
+    severity: str = ""
+    text: str = ""
+    url: str = ""
+    labels: dict[str, str] = field(default_factory=dict)
+    is_error: bool = False
+    slo_ref: str = ""
+    service_ref: str = ""
+
+    def routing_fields(self) -> dict[str, str]:
+        fields = dict(self.labels)
+        fields.setdefault("title", self.title)
+        fields.setdefault("severity", self.severity)
+        fields.setdefault("state", str(self.state))
+        return fields
+
+
+# --- Parsing (pure) ----------------------------------------------------------------
+
+
+class _Lenient(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class AlertmanagerAlert(_Lenient):
+    status: Literal["firing", "resolved"]
+    labels: dict[str, str]
+    annotations: dict[str, str] = {}
+    startsAt: str = ""  # noqa: N815 - Alertmanager's own field names
+    endsAt: str = ""  # noqa: N815
+    generatorURL: str = ""  # noqa: N815
+    fingerprint: str = Field(min_length=1, max_length=200)
+
+
+class AlertmanagerPayload(_Lenient):
+    """Alertmanager's webhook, version 4."""
+
+    version: Literal["4"]
+    status: Literal["firing", "resolved"]
+    receiver: str = ""
+    groupKey: str = ""  # noqa: N815
+    commonLabels: dict[str, str] = {}  # noqa: N815
+    externalURL: str = ""  # noqa: N815
+    alerts: list[AlertmanagerAlert] = Field(min_length=1, max_length=MAX_NOTIFICATIONS)
+
+
+class SentryEvent(_Lenient):
+    issue_id: str = Field(min_length=1, max_length=200)
+    title: str = ""
+    message: str = ""
+    culprit: str = ""
+    level: str = ""
+    environment: str = ""
+    web_url: str = ""
+    issue_url: str = ""
+    tags: list[list[Any]] = []
+
+    @field_validator("issue_id", mode="before")
+    @classmethod
+    def _id_as_text(cls, value: object) -> object:
+        return str(value) if isinstance(value, int) else value
+
+
+class SentryData(_Lenient):
+    event: SentryEvent
+    triggered_rule: str = ""
+
+
+class SentryPayload(_Lenient):
+    """Sentry's issue alert webhook (Sentry-Hook-Resource: event_alert)."""
+
+    action: str
+    data: SentryData
+
+
+class GenericNotification(_Lenient):
+    key: str = Field(min_length=1, max_length=200)
+    title: str = Field(min_length=1, max_length=300)
+    status: Literal["firing", "resolved"] = "firing"
+    severity: str = Field(default="", max_length=40)
+    error: bool = False
+    service: str = ""
+    slo: str | int | None = None
+    text: str = ""
+    url: str = ""
+    labels: dict[str, str] = {}
+
+
+class GenericBatch(_Lenient):
+    notifications: list[GenericNotification] = Field(min_length=1, max_length=MAX_NOTIFICATIONS)
+
+
+def _json(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):
+        raise IntakeProblem(_("The body is not valid JSON.")) from None
+
+
+def _problem(exc: ValidationError) -> IntakeProblem:
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or _("the body")
+    return IntakeProblem(
+        _("The body does not have the expected shape: %(where)s: %(message)s")
+        % {"where": where, "message": first["msg"]}
+    )
+
+
+def parse_alertmanager(body: bytes) -> list[Incoming]:
+    try:
+        payload = AlertmanagerPayload.model_validate(_json(body))
+    except ValidationError as exc:
+        raise _problem(exc) from None
+    incoming = []
+    for alert in payload.alerts:
+        labels = {**payload.commonLabels, **alert.labels}
+        title = (
+            alert.annotations.get("summary")
+            or labels.get("alertname")
+            or _("Alert %(fingerprint)s") % {"fingerprint": alert.fingerprint}
+        )
+        incoming.append(
+            Incoming(
+                fingerprint=alert.fingerprint,
+                title=title[:300],
+                state=NotificationState(alert.status),
+                severity=labels.get("severity", "")[:40],
+                text=alert.annotations.get("description", ""),
+                url=_http_url(alert.generatorURL),
+                labels=labels,
+                is_error=False,
+                slo_ref=labels.get("slo", ""),
+                service_ref=labels.get("service", ""),
+            )
+        )
+    return incoming
+
+
+def parse_sentry(body: bytes) -> list[Incoming]:
+    try:
+        payload = SentryPayload.model_validate(_json(body))
+    except ValidationError as exc:
+        raise _problem(exc) from None
+    event = payload.data.event
+    tags = {
+        str(pair[0]): str(pair[1])
+        for pair in event.tags
+        if len(pair) == 2 and pair[0] is not None and pair[1] is not None
+    }
+    labels = {**tags, "culprit": event.culprit, "rule": payload.data.triggered_rule}
+    if event.environment:
+        labels.setdefault("environment", event.environment)
+    level = event.level or tags.get("level", "error")
+    labels.setdefault("level", level)
+    title = event.title or event.message or _("Sentry issue %(id)s") % {"id": event.issue_id}
+    return [
+        Incoming(
+            fingerprint=event.issue_id,
+            title=title[:300],
+            state=NotificationState.FIRING,
+            severity=level[:40],
+            text=event.culprit,
+            url=_http_url(event.web_url),
+            labels=labels,
+            is_error=level.lower() in {"error", "fatal"},
+            service_ref=tags.get("service", ""),
+        )
+    ]
+
+
+def parse_generic(body: bytes) -> list[Incoming]:
+    raw = _json(body)
+    try:
+        if isinstance(raw, dict) and "notifications" in raw:
+            items = GenericBatch.model_validate(raw).notifications
+        else:
+            items = [GenericNotification.model_validate(raw)]
+    except ValidationError as exc:
+        raise _problem(exc) from None
+    return [
+        Incoming(
+            fingerprint=item.key,
+            title=item.title,
+            state=NotificationState(item.status),
+            severity=item.severity,
+            text=item.text,
+            url=_http_url(item.url),
+            labels=dict(item.labels),
+            is_error=item.error,
+            slo_ref="" if item.slo is None else str(item.slo),
+            service_ref=item.service,
+        )
+        for item in items
+    ]
+
+
+PARSERS = {
+    IntakeKind.ALERTMANAGER: parse_alertmanager,
+    IntakeKind.SENTRY: parse_sentry,
+    IntakeKind.GENERIC: parse_generic,
+}
+
+
+def _http_url(value: str) -> str:
+    return value[:1000] if value.startswith(("https://", "http://")) else ""
+
+
+def sentry_signature_valid(*, body: bytes, secret: str, signature: str) -> bool:
+    """Sentry-Hook-Signature: the hex HMAC-SHA256 of the raw body, keyed with the
+    integration's client secret."""
+    if not secret or not signature:
+        return False
+    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, signature.strip().lower())
+
+
+def merge_repeats(incoming: Sequence[Incoming]) -> list[tuple[Incoming, int]]:
+    """One entry per fingerprint, the last delivery's content, with how many times the
+    fingerprint appeared in this body (Alertmanager may list an alert twice)."""
+    merged: dict[str, tuple[Incoming, int]] = {}
+    for item in incoming:
+        seen = merged.get(item.fingerprint)
+        merged[item.fingerprint] = (item, 1 if seen is None else seen[1] + 1)
+    return list(merged.values())
+
+
+# --- Sources and their tokens ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewIntakeSource:
+    source: IntakeSource
+    token: str
+
+
+def intake_source_create(
+    *, team, name: str, kind: str, service: Service | None = None, client_secret: str = ""
+) -> NewIntakeSource:
+    """A new source; `token` is the only copy of the URL's secret there will be."""
+    raw = INTAKE_TOKEN_SCHEME + secrets.token_urlsafe(32)
+    source = IntakeSource.objects.create(
+        team=team,
+        name=name.strip(),
+        kind=kind,
+        service=service,
+        client_secret=client_secret.strip(),
+        token_hash=token_digest(raw),
+        token_prefix=raw[:INTAKE_TOKEN_PREFIX_LENGTH],
+    )
+    return NewIntakeSource(source=source, token=raw)
+
+
+def intake_source_for_token(*, raw: str, kind: str) -> IntakeSource | None:
+    return IntakeSource.objects.filter(token_hash=token_digest(raw.strip()), kind=kind).first()
+
+
+# --- Storing and classifying -------------------------------------------------------
+
+
+def intake_reject(
+    *, source: IntakeSource, body: bytes, body_bytes: int, http_status: int, reason: str, at
+) -> IntakeRequest:
+    return IntakeRequest.objects.create(
+        source=source,
+        received_at=at,
+        status=IntakeStatus.REJECTED,
+        http_status=http_status,
+        reason=reason,
+        body=body[:REJECTED_BODY_KEPT].decode("utf-8", errors="replace"),
+        body_bytes=body_bytes,
+    )
+
+
+def intake_receive(*, source: IntakeSource, body: bytes, at) -> IntakeRequest:
+    """Commit the raw delivery first: whatever happens next, it is on record."""
+    with transaction.atomic():
+        return IntakeRequest.objects.create(
+            source=source,
+            received_at=at,
+            status=IntakeStatus.RECEIVED,
+            http_status=200,
+            body=body.decode("utf-8", errors="replace"),
+            body_bytes=len(body),
+        )
+
+
+@dataclass(frozen=True)
+class IntakeOutcome:
+    created: int
+    updated: int
+    classes: dict[str, int]
+
+
+def notifications_ingest(
+    *, request: IntakeRequest, incoming: Sequence[Incoming], at: datetime
+) -> IntakeOutcome:
+    """Deduplicate and classify one accepted delivery; a fixed number of queries
+    whatever the number of notifications in it."""
+    try:
+        outcome = _ingest_once(request=request, incoming=incoming, at=at)
+    except IntegrityError:
+        # Another delivery created one of these fingerprints at the same moment: those
+        # rows exist now, so a second pass counts them as repeats.
+        outcome = _ingest_once(request=request, incoming=incoming, at=at)
+    return outcome
+
+
+@dataclass
+class _Lookup:
+    slos: dict[str, SLO]
+    services: dict[str, int]
+    rules: list[routing.Rule]
+
+
+def _lookup(source: IntakeSource) -> _Lookup:
+    slos: dict[str, SLO] = {}
+    for slo in (
+        SLO.objects.active()
+        .filter(service__team_id=source.team_id)
+        .only("pk", "name", "openslo_name", "service_id")
+    ):
+        slos[str(slo.pk)] = slo
+        slos[slo.name.casefold()] = slo
+        if slo.openslo_name:
+            slos[slo.openslo_name.casefold()] = slo
+    services: dict[str, int] = {}
+    for pk, name, openslo_name in Service.objects.filter(team_id=source.team_id).values_list(
+        "pk", "name", "openslo_name"
+    ):
+        services[name.casefold()] = pk
+        if openslo_name:
+            services[openslo_name.casefold()] = pk
+    return _Lookup(slos=slos, services=services, rules=team_rules(source.team_id))
+
+
+def team_rules(team_id: int) -> list[routing.Rule]:
+    """The team's enabled rules in order, as pure values. A rule whose stored conditions
+    no longer parse is skipped rather than failing every delivery."""
+    rules = []
+    for row in RoutingRule.objects.filter(team_id=team_id, enabled=True).order_by("position", "pk"):
+        try:
+            conditions = routing.conditions_from_json(row.conditions)
+        except ValueError:
+            continue
+        rules.append(
+            routing.Rule(
+                name=row.name,
+                outcome=routing.Outcome(row.outcome),
+                conditions=conditions,
+                source_kind=row.source_kind,
+                slo_id=row.slo_id,
+                rule_id=row.pk,
+            )
+        )
+    return rules
+
+
+def candidate_for(item: Incoming, *, source: IntakeSource, lookup: _Lookup) -> routing.Candidate:
+    slo = lookup.slos.get(item.slo_ref.casefold()) if item.slo_ref else None
+    if slo is not None:
+        service_id = slo.service_id
+    elif item.service_ref:
+        service_id = lookup.services.get(item.service_ref.casefold())
+    else:
+        service_id = source.service_id
+    return routing.Candidate(
+        source_kind=source.kind,
+        fields=item.routing_fields(),
+        severity=item.severity,
+        is_error=item.is_error,
+        slo_id=slo.pk if slo else None,
+        service_id=service_id,
+    )
+
+
+def _ingest_once(
+    *, request: IntakeRequest, incoming: Sequence[Incoming], at: datetime
+) -> IntakeOutcome:
+    source = request.source
+    merged = merge_repeats(incoming)
+    with transaction.atomic():
+        existing = {
+            row.fingerprint: row
+            for row in Notification.objects.select_for_update().filter(
+                source=source, fingerprint__in=[item.fingerprint for item, _times in merged]
+            )
+        }
+        lookup = _lookup(source) if len(existing) < len(merged) else None
+        created: list[Notification] = []
+        updated: list[Notification] = []
+        for item, times in merged:
+            row = existing.get(item.fingerprint)
+            if row is None:
+                created.append(
+                    _new_notification(item, times, request=request, lookup=lookup, at=at)
+                )
+            else:
+                _repeat(row, item, times, request=request, at=at)
+                updated.append(row)
+        Notification.objects.bulk_create(created)
+        if updated:
+            Notification.objects.bulk_update(
+                updated,
+                ["count", "last_seen_at", "state", "resolved_at", "last_request", "title", "text"],
+            )
+        classes: dict[str, int] = {}
+        for row in created + updated:
+            classes[row.notification_class] = classes.get(row.notification_class, 0) + 1
+        IntakeRequest.objects.filter(pk=request.pk).update(
+            status=IntakeStatus.PROCESSED, notification_count=len(merged)
+        )
+        IntakeSource.objects.filter(pk=source.pk).update(last_received_at=at)
+    for row in created:
+        notification_classified(row)
+    return IntakeOutcome(created=len(created), updated=len(updated), classes=classes)
+
+
+def _new_notification(
+    item: Incoming, times: int, *, request: IntakeRequest, lookup: _Lookup | None, at: datetime
+) -> Notification:
+    assert lookup is not None
+    source = request.source
+    candidate = candidate_for(item, source=source, lookup=lookup)
+    decision = routing.route(candidate, lookup.rules)
+    return Notification(
+        team_id=source.team_id,
+        source=source,
+        fingerprint=item.fingerprint,
+        title=item.title,
+        text=item.text,
+        url=item.url,
+        severity=item.severity,
+        labels=item.labels,
+        service_id=candidate.service_id,
+        slo_id=candidate.slo_id,
+        state=item.state,
+        count=times,
+        first_seen_at=at,
+        last_seen_at=at,
+        resolved_at=at if item.state == NotificationState.RESOLVED else None,
+        notification_class=NotificationClass(decision.outcome),
+        rule_id=decision.rule_id,
+        decided_by_rule=decision.rule_name[:120],
+        reason=decision.reason,
+        last_request=request,
+    )
+
+
+def _repeat(row: Notification, item: Incoming, times: int, *, request, at: datetime) -> None:
+    row.count += times
+    row.last_seen_at = at
+    row.title = item.title
+    row.text = item.text
+    row.last_request = request
+    if item.state == NotificationState.RESOLVED and row.state != NotificationState.RESOLVED:
+        row.resolved_at = at
+    elif item.state == NotificationState.FIRING:
+        row.resolved_at = None
+    row.state = item.state
+
+
+def notification_classified(notification: Notification) -> None:
+    """The delivery hook: called once per new notification, its class decided, after
+    the intake's transaction. Slack delivery (alerts mention people, tickets
+    queue for the retro) will hang here; for now nothing is sent."""
+    return None
+
+
+# --- The ticket queue --------------------------------------------------------------
+
+
+def ticket_decide(*, ticket: Notification, status: str, note: str, user, at: datetime) -> None:
+    """Record a member's decision on a ticket: who, when, what, and why."""
+    ticket.ticket_status = status
+    ticket.ticket_note = note.strip()
+    ticket.ticket_decided_by = user
+    ticket.ticket_decided_at = at
+    ticket.save(
+        update_fields=["ticket_status", "ticket_note", "ticket_decided_by", "ticket_decided_at"]
+    )

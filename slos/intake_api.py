@@ -1,0 +1,151 @@
+"""Notification intake webhooks (the rules are in slos/intake.py).
+
+    POST /api/v1/intake/alertmanager/{token}   Alertmanager webhook_config, version 4
+    POST /api/v1/intake/sentry/{token}         Sentry issue alerts, signed
+    POST /api/v1/intake/generic/{token}        the generic JSON shape
+
+The token in the URL is the source's (a team admin makes the source and sees the
+token once); Alertmanager's webhook_config takes a bare URL, so the secret travels in
+the path rather than a header. Sentry deliveries must also carry
+`Sentry-Hook-Signature`, the hex HMAC-SHA256 of the raw body with the integration's
+client secret."""
+
+from __future__ import annotations
+
+from django.core.exceptions import RequestDataTooBig
+from django.http import Http404, HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from ninja import Field, Router, Schema, Status
+
+from slos import intake
+from slos.models import IntakeKind, IntakeSource
+
+
+class IntakeProblemOut(Schema):
+    detail: str
+
+
+class IntakeOut(Schema):
+    request: int = Field(description="The stored delivery's id.")
+    notifications: int = Field(description="Distinct notifications in the delivery.")
+    new: int = Field(description="Seen for the first time, and classified.")
+    repeated: int = Field(description="Already known: counted, last seen and state updated.")
+    classes: dict[str, int] = Field(description="Notifications per class: alert, ticket, log.")
+
+
+RESPONSES = {
+    200: IntakeOut,
+    400: IntakeProblemOut,
+    401: IntakeProblemOut,
+    404: IntakeProblemOut,
+    413: IntakeProblemOut,
+}
+
+router = Router(tags=["Intake"], auth=None)
+
+
+def _source_or_404(token: str, kind: IntakeKind) -> IntakeSource:
+    source = intake.intake_source_for_token(raw=token, kind=kind)
+    if source is None:
+        raise Http404(_("No such intake source."))
+    return source
+
+
+def _receive(request: HttpRequest, token: str, kind: IntakeKind):
+    source = _source_or_404(token, kind)
+    at = timezone.now()
+    length = request.headers.get("Content-Length", "")
+    declared = int(length) if length.isdigit() else 0
+    body = b""
+    if declared <= intake.MAX_BODY_BYTES:
+        try:
+            body = request.body
+        except RequestDataTooBig:
+            declared = intake.MAX_BODY_BYTES + 1
+    else:
+        body = request.read(intake.REJECTED_BODY_KEPT)
+    if declared > intake.MAX_BODY_BYTES or len(body) > intake.MAX_BODY_BYTES:
+        message = _("The body is larger than %(size)d MB.") % {
+            "size": intake.MAX_BODY_BYTES // (1024 * 1024)
+        }
+        return _reject(source, body, max(declared, len(body)), 413, message, at)
+    if kind == IntakeKind.SENTRY and not intake.sentry_signature_valid(
+        body=body,
+        secret=source.client_secret,
+        signature=request.headers.get("Sentry-Hook-Signature", ""),
+    ):
+        message = _("The Sentry-Hook-Signature header is missing or does not match the body.")
+        return _reject(source, body, len(body), 401, message, at)
+    resource = request.headers.get("Sentry-Hook-Resource", "event_alert")
+    if kind == IntakeKind.SENTRY and resource != "event_alert":
+        message = _("Only issue alerts (Sentry-Hook-Resource: event_alert) are taken, not %(r)s.")
+        return _reject(source, body, len(body), 400, message % {"r": resource[:40]}, at)
+    try:
+        incoming = intake.PARSERS[kind](body)
+    except intake.IntakeProblem as problem:
+        return _reject(source, body, len(body), 400, str(problem), at)
+    stored = intake.intake_receive(source=source, body=body, at=at)
+    outcome = intake.notifications_ingest(request=stored, incoming=incoming, at=at)
+    return Status(
+        200,
+        {
+            "request": stored.pk,
+            "notifications": outcome.created + outcome.updated,
+            "new": outcome.created,
+            "repeated": outcome.updated,
+            "classes": outcome.classes,
+        },
+    )
+
+
+def _reject(source, body: bytes, size: int, status: int, message: str, at):
+    intake.intake_reject(
+        source=source, body=body, body_bytes=size, http_status=status, reason=message, at=at
+    )
+    return Status(status, {"detail": message})
+
+
+@router.post(
+    "/intake/alertmanager/{token}",
+    response=RESPONSES,
+    operation_id="intake_alertmanager",
+    summary="Receive an Alertmanager webhook",
+    description=(
+        "Alertmanager's webhook payload, version 4. Each alert is deduplicated by its "
+        "`fingerprint`; the labels `slo` (an SLO's id or OpenSLO name), `service` and "
+        "`severity` (page / ticket) feed the routing policy."
+    ),
+)
+def intake_alertmanager(request: HttpRequest, token: str):
+    return _receive(request, token, IntakeKind.ALERTMANAGER)
+
+
+@router.post(
+    "/intake/sentry/{token}",
+    response=RESPONSES,
+    operation_id="intake_sentry",
+    summary="Receive a Sentry issue alert",
+    description=(
+        "Sentry's issue alert webhook (`Sentry-Hook-Resource: event_alert`), signed with "
+        "the integration's client secret in `Sentry-Hook-Signature`. Deduplicated by "
+        "the issue id; an error is tied to the source's service or to the `service` tag."
+    ),
+)
+def intake_sentry(request: HttpRequest, token: str):
+    return _receive(request, token, IntakeKind.SENTRY)
+
+
+@router.post(
+    "/intake/generic/{token}",
+    response=RESPONSES,
+    operation_id="intake_generic",
+    summary="Receive generic JSON notifications",
+    description=(
+        'One notification or `{"notifications": [...]}`: `key` and `title` required; '
+        "`status` firing/resolved, `severity`, `error`, `service`, `slo`, `text`, `url`, "
+        "`labels` optional. Deduplicated by `key`."
+    ),
+)
+def intake_generic(request: HttpRequest, token: str):
+    return _receive(request, token, IntakeKind.GENERIC)
