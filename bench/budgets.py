@@ -29,25 +29,9 @@ AT = datetime(2026, 11, 1, 0, 30, tzinfo=UTC)
 
 
 def ensure_database() -> None:
-    import psycopg
-    from django.conf import settings
+    from bench.common import ensure_database as create
 
-    config = settings.DATABASES["default"]
-    if config["ENGINE"] != "django.db.backends.postgresql":
-        sys.exit("bench/budgets.py runs on PostgreSQL: set DATABASE_URL=postgres://...")
-    with psycopg.connect(
-        host=config["HOST"] or "127.0.0.1",
-        port=config["PORT"] or 5432,
-        user=config["USER"] or "postgres",
-        password=config["PASSWORD"] or None,
-        dbname="postgres",
-        autocommit=True,
-    ) as conn:
-        exists = conn.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", [config["NAME"]]
-        ).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{config["NAME"]}"')
+    create("bench/budgets.py")
 
 
 def fill(refill: bool) -> None:
