@@ -37,5 +37,7 @@ clean:
 
 # Benchmarks print tables; they need PostgreSQL (DATABASE_URL, default portal_bench).
 bench: install
+	$(BIN)/python -m pip install --quiet -e ".[bench]"
 	$(BIN)/python bench/budgets.py
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/intake.py

@@ -1,17 +1,43 @@
 from __future__ import annotations
 
+import re
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from django import forms
+from django.core.validators import URLValidator
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import Team
 
+SLACK_MENTION = re.compile(
+    r"<!(?:channel|here|everyone)>|<!subteam\^[A-Z0-9]+(?:\|[^<>]*)?>|<@[UW][A-Z0-9]+>"
+)
+
 
 class TeamSettingsForm(forms.ModelForm):
+    # The webhook URL is a secret: never rendered back, blank keeps the stored one.
+    slack_webhook_url = forms.CharField(
+        label=_("Slack incoming webhook URL"),
+        required=False,
+        max_length=500,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+    )
+    slack_webhook_clear = forms.BooleanField(
+        label=_("Remove the Slack webhook (nothing is sent to Slack)"), required=False
+    )
+
     class Meta:
         model = Team
-        fields = ["name", "mission", "time_zone", "budget_at_risk_below", "no_data_after_hours"]
+        fields = [
+            "name",
+            "mission",
+            "time_zone",
+            "budget_at_risk_below",
+            "no_data_after_hours",
+            "slack_webhook_url",
+            "slack_mention",
+            "ticket_delivery",
+        ]
         widgets = {"mission": forms.Textarea(attrs={"rows": 2})}
 
     def __init__(self, *args, **kwargs):
@@ -21,6 +47,49 @@ class TeamSettingsForm(forms.ModelForm):
             "An IANA time zone, e.g. Asia/Tokyo. Calendar windows and retro weeks use it."
         )
         self.time_zones = sorted(available_timezones())
+        self.fields["ticket_delivery"].required = False
+        self.stored_webhook_url = self.instance.slack_webhook_url
+        if self.stored_webhook_url:
+            self.fields["slack_webhook_url"].help_text = _(
+                "Stored: %(masked)s. Leave blank to keep it; paste a new URL to replace it."
+            ) % {"masked": self.instance.slack_webhook_masked}
+        else:
+            self.fields["slack_webhook_url"].help_text = _(
+                "From a Slack app's Incoming Webhooks page. Alerts and tickets are posted there."
+            )
+            del self.fields["slack_webhook_clear"]
+
+    def clean_slack_webhook_url(self) -> str:
+        value = self.cleaned_data["slack_webhook_url"].strip()
+        if not value:
+            return self.stored_webhook_url
+        try:
+            URLValidator(schemes=["https", "http"])(value)
+        except forms.ValidationError:
+            raise forms.ValidationError(
+                _("Enter the webhook's full URL, e.g. https://hooks.slack.com/services/…")
+            ) from None
+        return value
+
+    def clean_slack_mention(self) -> str:
+        # A form posted without the Slack fields (an older page, a script) keeps them.
+        if self.add_prefix("slack_mention") not in self.data:
+            return self.instance.slack_mention
+        value = " ".join(self.cleaned_data["slack_mention"].split())
+        if value and not all(SLACK_MENTION.fullmatch(part) for part in value.split(" ")):
+            raise forms.ValidationError(
+                _("Use <!channel>, <!here>, a user group as <!subteam^ID> or a user as <@ID>.")
+            )
+        return value
+
+    def clean_ticket_delivery(self) -> str:
+        return self.cleaned_data["ticket_delivery"] or self.instance.ticket_delivery
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("slack_webhook_clear"):
+            cleaned["slack_webhook_url"] = ""
+        return cleaned
 
     def clean_time_zone(self) -> str:
         value = self.cleaned_data["time_zone"].strip()

@@ -1,8 +1,16 @@
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+
+class TicketDelivery(models.TextChoices):
+    EACH = "each", _("Each ticket, without a mention")
+    DIGEST = "digest", _("A daily digest")
+    NONE = "none", _("Not sent: the retro queue only")
 
 
 class Team(models.Model):
@@ -26,12 +34,39 @@ class Team(models.Model):
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="Membership", related_name="teams"
     )
+    # Slack delivery (slos/delivery.py). The webhook URL is a secret: written, never
+    # shown back in full (see slack_webhook_masked).
+    slack_webhook_url = models.CharField(
+        _("Slack incoming webhook URL"), max_length=500, blank=True
+    )
+    slack_mention = models.CharField(
+        _("Slack mention for alerts"),
+        max_length=200,
+        blank=True,
+        default="<!channel>",
+        help_text=_("<!channel>, <!here>, a user group as <!subteam^ID>, or blank for none."),
+    )
+    ticket_delivery = models.CharField(
+        _("tickets in Slack"),
+        max_length=10,
+        choices=TicketDelivery.choices,
+        default=TicketDelivery.EACH,
+    )
 
     class Meta:
         ordering = ["name"]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def slack_webhook_masked(self) -> str:
+        """Enough to recognise which webhook is stored, not enough to post to it."""
+        url = self.slack_webhook_url
+        if not url:
+            return ""
+        parts = urlsplit(url)
+        return f"{parts.scheme}://{parts.hostname}/…{url[-4:]}"
 
 
 class Role(models.TextChoices):

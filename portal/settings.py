@@ -114,7 +114,11 @@ CELERY_BEAT_SCHEDULE = {
             month_of_year=NIGHTLY_PULL_CRON.month_of_year,
             day_of_week=NIGHTLY_PULL_CRON.day_of_week,
         ),
-    }
+    },
+    # Slack outbox: retries whatever is due (the first try is enqueued on commit).
+    "deliver-outbox": {"task": "slos.tasks.deliver_outbox", "schedule": crontab()},
+    # Hourly, so each team's digest goes out in its own morning (once a local day).
+    "ticket-digest": {"task": "slos.tasks.ticket_digest", "schedule": crontab(minute=5)},
 }
 
 LOGGING = {

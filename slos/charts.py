@@ -338,3 +338,85 @@ def burn_rate_figure(
         labels=False,
         yaxis={"ticksuffix": "×", "rangemode": "tozero"},
     )
+
+
+NOISE_COLOURS = {
+    "alert": BAD_COLOUR,
+    "ticket": WARN_COLOUR,
+    "log": "#90a4ae",
+    "alertmanager": "#e65100",
+    "sentry": "#6a1b9a",
+    "generic": "#00838f",
+}
+
+
+def noise_by_day_figure(
+    days: Sequence[date],
+    series: Sequence[tuple[str, str, Sequence[int]]],
+    *,
+    title: str,
+    changes: Sequence[tuple[date, str]] = (),
+) -> go.Figure:
+    """New notifications per day, stacked: one (key, label, counts per day) a series,
+    with a dotted line on each day the routing policy changed."""
+    x = [datetime.combine(day, time(12)).strftime("%Y-%m-%d %H:%M") for day in days]
+    traces = [
+        {
+            "type": "bar",
+            "x": x,
+            "y": list(counts),
+            "name": label,
+            "marker": {"color": NOISE_COLOURS.get(key, LINE_COLOUR)},
+            "width": 1000 * 60 * 60 * 24 * 0.8,
+            "hovertemplate": f"{label} %{{y}}<extra></extra>",
+        }
+        for key, label, counts in series
+    ]
+    shapes, annotations = [], []
+    for day, text in changes:
+        at = datetime.combine(day, time(0)).strftime("%Y-%m-%d %H:%M")
+        shapes.append(
+            {
+                "type": "line",
+                "xref": "x",
+                "yref": "paper",
+                "x0": at,
+                "x1": at,
+                "y0": 0,
+                "y1": 1,
+                "line": {"color": KIND_COLOURS["note"], "width": 1, "dash": "dot"},
+            }
+        )
+        annotations.append(
+            {
+                "x": at,
+                "y": 1,
+                "xref": "x",
+                "yref": "paper",
+                "text": _short(text),
+                "hovertext": text,
+                "showarrow": False,
+                "xanchor": "left",
+                "yanchor": "bottom",
+                "font": {"size": 10, "color": KIND_COLOURS["note"]},
+            }
+        )
+    layout = {
+        "template": "none",
+        "barmode": "stack",
+        "margin": {"l": 60, "r": 20, "t": 40 if title else 20, "b": 40},
+        "height": 320,
+        "hovermode": "x unified",
+        "showlegend": True,
+        "legend": {"orientation": "h", "y": -0.15},
+        "font": {"color": "#37474f"},
+        "plot_bgcolor": "white",
+        "paper_bgcolor": "white",
+        "xaxis": {"gridcolor": GRID_COLOUR, "type": "date"},
+        "yaxis": {"title": {"text": _("new notifications")}, "gridcolor": GRID_COLOUR},
+        "shapes": shapes,
+        "annotations": annotations,
+    }
+    if title:
+        layout["title"] = {"text": title, "font": {"size": 14}}
+    return go.Figure(data=traces, layout=layout)

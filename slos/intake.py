@@ -540,9 +540,26 @@ def _repeat(row: Notification, item: Incoming, times: int, *, request, at: datet
 
 def notification_classified(notification: Notification) -> None:
     """The delivery hook: called once per new notification, its class decided, after
-    the intake's transaction. Slack delivery (alerts mention people, tickets
-    queue for the retro) will hang here; for now nothing is sent."""
-    return None
+    the intake's transaction. Alerts (and tickets, if the team wants each one) are
+    queued in the Slack outbox, and the delivery task is enqueued once that row is
+    committed: if Slack or the broker is down, the beat's minutely run picks it up."""
+    if notification.notification_class == NotificationClass.LOG:
+        return
+    from django.utils import timezone
+
+    from slos.delivery import outbox_enqueue_notification
+    from slos.tasks import deliver_outbox
+
+    def queue() -> None:
+        message = outbox_enqueue_notification(notification_id=notification.pk, at=timezone.now())
+        if message is not None:
+            transaction.on_commit(
+                lambda: deliver_outbox.delay(message_ids=[message.pk]), robust=True
+            )
+
+    # Robust: the sender's delivery is stored and must be answered 2xx; one that could
+    # not be queued here is picked up by the minutely sweep (outbox_enqueue_missed).
+    transaction.on_commit(queue, robust=True)
 
 
 # --- The ticket queue --------------------------------------------------------------

@@ -799,3 +799,102 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class RoutingPolicyChange(models.Model):
+    """A rule added to or removed from a team's routing policy, so that noise can be
+    compared before and after it (slos/noise.py)."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="routing_changes")
+    changed_at = models.DateTimeField(_("changed"))
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    summary = models.CharField(_("change"), max_length=300)
+
+    class Meta:
+        ordering = ["-changed_at", "-pk"]
+        indexes = [models.Index(fields=["team", "-changed_at"], name="routingchange_team_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.team} {self.changed_at:%Y-%m-%d %H:%M} {self.summary}"
+
+
+# Slack delivery: an outbox, sent after commit, retried with backoff (slos/delivery.py).
+
+
+class OutboxKind(models.TextChoices):
+    ALERT = "alert", _("Alert")
+    TICKET = "ticket", _("Ticket")
+    DIGEST = "digest", _("Ticket digest")
+
+
+class OutboxStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+
+
+class OutboxQuerySet(models.QuerySet):
+    def due(self, at) -> OutboxQuerySet:
+        return self.filter(status=OutboxStatus.PENDING, next_attempt_at__lte=at)
+
+
+class OutboxMessage(models.Model):
+    """One Slack message to send. The payload is built when the message is queued, so
+    the log shows exactly what was posted; the webhook URL is read from the team when it
+    is sent. `key` makes queuing idempotent. A message that ran out of attempts stays,
+    as failed, for whoever looks at why Slack stayed quiet."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="outbox_messages")
+    notification = models.ForeignKey(
+        Notification,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="outbox_messages",
+    )
+    kind = models.CharField(_("kind"), max_length=8, choices=OutboxKind.choices)
+    key = models.CharField(max_length=120, unique=True)
+    payload = models.JSONField(default=dict)
+    status = models.CharField(
+        _("status"), max_length=8, choices=OutboxStatus.choices, default=OutboxStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"))
+    last_error = models.TextField(_("last error"), blank=True)
+    created_at = models.DateTimeField(_("queued"))
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    objects = OutboxQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="outbox_due")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.key} ({self.status})"
+
+
+class DeliveryAttempt(models.Model):
+    """One try at posting an outbox message: every one is kept."""
+
+    message = models.ForeignKey(
+        OutboxMessage, on_delete=models.CASCADE, related_name="delivery_attempts"
+    )
+    attempted_at = models.DateTimeField()
+    ok = models.BooleanField(default=False)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-attempted_at", "-pk"]
+
+    def __str__(self) -> str:
+        outcome = "ok" if self.ok else "error"
+        return f"{self.message_id} {self.attempted_at:%Y-%m-%d %H:%M:%S} {outcome}"

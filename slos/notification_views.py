@@ -25,6 +25,7 @@ from slos.models import (
     IntakeSource,
     Notification,
     NotificationClass,
+    RoutingPolicyChange,
     RoutingRule,
     Service,
     TicketStatus,
@@ -217,6 +218,13 @@ class RoutingRuleForm(forms.Form):
         return [{"field": c.field, "op": str(c.op), "value": c.value} for c in parsed]
 
 
+def _policy_changed(request: AuthedRequest, team: Team, summary: str) -> None:
+    """On record for the noise page's before and after (slos/noise.py)."""
+    RoutingPolicyChange.objects.create(
+        team=team, changed_at=timezone.now(), changed_by=request.user, summary=summary[:300]
+    )
+
+
 @require_http_methods(["GET", "POST"])
 def routing_policy(request: AuthedRequest, slug: str) -> HttpResponse:
     """The team's rules in order, then the default policy. Admins add and remove rules;
@@ -229,13 +237,17 @@ def routing_policy(request: AuthedRequest, slug: str) -> HttpResponse:
         membership_or_404(request.user, team, Role.ADMIN)
         if "delete" in request.POST:
             doomed = request.POST["delete"]
-            RoutingRule.objects.filter(
+            rule = RoutingRule.objects.filter(
                 team=team, pk=int(doomed) if doomed.isdigit() else 0
-            ).delete()
+            ).first()
+            if rule is not None:
+                rule.delete()
+                _policy_changed(request, team, _("Removed rule “%(rule)s”") % {"rule": rule.name})
             return redirect("slos:routing_policy", slug=team.slug)
         form = RoutingRuleForm(request.POST, team=team)
         if form.is_valid():
-            RoutingRule.objects.create(team=team, **form.cleaned_data)
+            rule = RoutingRule.objects.create(team=team, **form.cleaned_data)
+            _policy_changed(request, team, _("Added rule “%(rule)s”") % {"rule": rule.name})
             return redirect("slos:routing_policy", slug=team.slug)
         status = 400
     rules = RoutingRule.objects.filter(team=team).select_related("slo").order_by("position", "pk")

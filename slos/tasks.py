@@ -8,6 +8,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
+from slos.delivery import outbox_deliver, outbox_enqueue_missed, ticket_digests_enqueue
 from slos.ingest import data_source_pull
 from slos.models import DataSource, DataSourceKind, PullStatus, PullTrigger
 
@@ -54,3 +55,23 @@ def pull_source(
     if run.status == PullStatus.SKIPPED and not settings.CELERY_TASK_ALWAYS_EAGER:
         raise self.retry(countdown=SKIPPED_RETRY_SECONDS)
     return run.pk
+
+
+@shared_task(name="slos.tasks.deliver_outbox", acks_late=True)
+def deliver_outbox(message_ids: list[int] | None = None, at_iso: str | None = None) -> int:
+    """Post due Slack messages: the ones named (just queued), or every due one (the
+    beat's minutely run). Retries are the outbox's own, with backoff, not Celery's."""
+    at = datetime.fromisoformat(at_iso) if at_iso else timezone.now()
+    if message_ids is None:
+        outbox_enqueue_missed(at=at)
+    return outbox_deliver(at=at, only_ids=message_ids).sent
+
+
+@shared_task(name="slos.tasks.ticket_digest")
+def ticket_digest(at_iso: str | None = None) -> int:
+    """Queue today's ticket digest for teams whose morning has come, then send them."""
+    at = datetime.fromisoformat(at_iso) if at_iso else timezone.now()
+    queued = ticket_digests_enqueue(at=at)
+    if queued:
+        deliver_outbox.delay(message_ids=queued, at_iso=at.isoformat())
+    return len(queued)

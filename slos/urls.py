@@ -1,6 +1,7 @@
 from django.urls import path
 
 from slos import csv_views, openslo_views, registry_views, rules_views, source_views, views
+from slos.noise_views import noise_page, noise_replay
 from slos.notification_views import intake_sources, routing_policy, ticket_decide, ticket_queue
 
 app_name = "slos"
@@ -40,4 +41,6 @@ urlpatterns = [
     path("tickets/<int:pk>/decide/", ticket_decide, name="ticket_decide"),
     path("intake/<slug:slug>/", intake_sources, name="intake_sources"),
     path("routing/<slug:slug>/", routing_policy, name="routing_policy"),
+    path("noise/<slug:slug>/", noise_page, name="noise"),
+    path("noise/<slug:slug>/replay/", noise_replay, name="noise_replay"),
 ]

@@ -1,0 +1,371 @@
+"""Slack delivery: alerts with the team's mention, tickets without one (or in a daily
+digest), logs never.
+
+The outbox is the contract:
+
+1. a classified notification queues an OutboxMessage (slos/intake.py's hook), and the
+   delivery task is enqueued once that row is committed;
+2. a run claims due rows: `select_for_update(skip_locked)` where the database has it,
+   then a compare-and-set on `next_attempt_at` that also pushes it past a lease, so two
+   workers never post the same message and a worker that died frees its rows when the
+   lease runs out;
+3. every post is logged as a DeliveryAttempt; a failure (an error status, a refused
+   connection, a timeout) moves `next_attempt_at` on with exponential backoff and
+   jitter; after MAX_ATTEMPTS the row is failed, and kept.
+
+Building messages (`slack_*`, `backoff_seconds`) is pure: values in, a dict out.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import httpx
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils.translation import gettext as _
+
+from portal.models import Team, TicketDelivery
+from slos.models import (
+    DeliveryAttempt,
+    Notification,
+    NotificationClass,
+    NotificationState,
+    OutboxKind,
+    OutboxMessage,
+    OutboxStatus,
+)
+
+MAX_ATTEMPTS = 8
+BACKOFF_BASE_SECONDS = 30
+BACKOFF_CAP_SECONDS = 3600
+# Longer than a post can take (the timeout), so a claimed row is not claimed again
+# while its worker is still sending it.
+LEASE_SECONDS = 120
+SEND_TIMEOUT_SECONDS = 10
+CLAIM_BATCH = 50
+DIGEST_LOCAL_HOUR = 9
+DIGEST_MAX_ITEMS = 30
+ERROR_KEPT = 2000
+MISSED_WITHIN = timedelta(hours=6)
+
+
+# --- Pure: messages and backoff ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SlackNotice:
+    title: str
+    text: str = ""
+    url: str = ""
+    severity: str = ""
+    service: str = ""
+    slo: str = ""
+    resolved: bool = False
+
+
+def backoff_seconds(attempts: int, *, jitter: float) -> float:
+    """Seconds to wait after the `attempts`-th failure: 30 s doubling up to an hour,
+    stretched by up to a quarter (`jitter` in [0, 1)) so failed rows do not all come
+    back in the same second."""
+    delay = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(attempts - 1, 0))
+    return delay * (1 + 0.25 * jitter)
+
+
+def slack_escape(text: str) -> str:
+    """Slack's mrkdwn control characters; a title cannot smuggle in a <!channel>."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _title_line(notice: SlackNotice) -> str:
+    title = slack_escape(notice.title)
+    if notice.url:
+        return f"<{notice.url}|{title}>"
+    return title
+
+
+def _context(notice: SlackNotice) -> str:
+    parts = [
+        part
+        for part in (
+            notice.service and _("service: %(name)s") % {"name": notice.service},
+            notice.slo and _("SLO: %(name)s") % {"name": notice.slo},
+            notice.severity and _("severity: %(severity)s") % {"severity": notice.severity},
+        )
+        if part
+    ]
+    return slack_escape(" · ".join(parts))
+
+
+def slack_message(notice: SlackNotice, *, kind: str, mention: str = "") -> dict:
+    """One alert or ticket as an incoming-webhook body. Only alerts carry the mention."""
+    if kind == OutboxKind.ALERT:
+        state = _("Resolved") if notice.resolved else _("Alert")
+        head = f"{mention} " if mention else ""
+        line = f"{head}:rotating_light: *{state}:* {_title_line(notice)}"
+    else:
+        line = f":ticket: *{_('Ticket')}:* {_title_line(notice)}"
+    blocks: list[dict] = [{"type": "section", "text": {"type": "mrkdwn", "text": line}}]
+    if notice.text:
+        text = slack_escape(notice.text[:2900])
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text}})
+    context = _context(notice)
+    if context:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": context}]})
+    return {"text": line, "blocks": blocks}
+
+
+def slack_digest(*, team_name: str, day: date, tickets: Sequence[SlackNotice]) -> dict:
+    """The day's new tickets in one message, without a mention."""
+    head = _(":ticket: *%(count)d new tickets for %(team)s* (%(day)s)") % {
+        "count": len(tickets),
+        "team": slack_escape(team_name),
+        "day": day.isoformat(),
+    }
+    lines = [f"• {_title_line(ticket)}" for ticket in tickets[:DIGEST_MAX_ITEMS]]
+    if len(tickets) > DIGEST_MAX_ITEMS:
+        lines.append(_("…and %(more)d more.") % {"more": len(tickets) - DIGEST_MAX_ITEMS})
+    return {
+        "text": head,
+        "blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text": head}},
+            {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}},
+        ],
+    }
+
+
+def notice_for(notification: Notification) -> SlackNotice:
+    return SlackNotice(
+        title=notification.title,
+        text=notification.text,
+        url=notification.url,
+        severity=notification.severity,
+        service=notification.service.name if notification.service else "",
+        slo=notification.slo.name if notification.slo else "",
+        resolved=notification.state == NotificationState.RESOLVED,
+    )
+
+
+# --- Queuing ----------------------------------------------------------------------
+
+
+def outbox_enqueue_notification(*, notification_id: int, at: datetime) -> OutboxMessage | None:
+    """Queue the Slack message a new notification calls for, if any: alerts always,
+    tickets when the team wants each one, logs never. Queuing twice is harmless."""
+    notification = (
+        Notification.objects.select_related("team", "service", "slo")
+        .filter(pk=notification_id)
+        .first()
+    )
+    if notification is None:
+        return None
+    team = notification.team
+    if notification.notification_class == NotificationClass.ALERT:
+        kind = OutboxKind.ALERT
+    elif (
+        notification.notification_class == NotificationClass.TICKET
+        and team.ticket_delivery == TicketDelivery.EACH
+    ):
+        kind = OutboxKind.TICKET
+    else:
+        return None
+    if not team.slack_webhook_url:
+        return None
+    payload = slack_message(notice_for(notification), kind=kind, mention=team.slack_mention)
+    return _outbox_create(
+        team=team,
+        notification=notification,
+        kind=kind,
+        key=f"notification:{notification.pk}",
+        payload=payload,
+        at=at,
+    )
+
+
+def outbox_enqueue_missed(*, at: datetime, within: timedelta = MISSED_WITHIN) -> list[int]:
+    """Queue what the intake hook should have queued but did not (the process died
+    between the intake's commit and the hook): recent alerts, and tickets of teams that
+    want each one, with no outbox message."""
+    missing = (
+        Notification.objects.filter(first_seen_at__gte=at - within, outbox_messages__isnull=True)
+        .exclude(team__slack_webhook_url="")
+        .filter(
+            Q(notification_class=NotificationClass.ALERT)
+            | Q(
+                notification_class=NotificationClass.TICKET,
+                team__ticket_delivery=TicketDelivery.EACH,
+            )
+        )
+        .values_list("pk", flat=True)
+    )
+    queued = []
+    for notification_id in list(missing):
+        message = outbox_enqueue_notification(notification_id=notification_id, at=at)
+        if message is not None:
+            queued.append(message.pk)
+    return queued
+
+
+def _outbox_create(*, team: Team, notification, kind: str, key: str, payload: dict, at):
+    try:
+        with transaction.atomic():
+            return OutboxMessage.objects.create(
+                team=team,
+                notification=notification,
+                kind=kind,
+                key=key,
+                payload=payload,
+                next_attempt_at=at,
+                created_at=at,
+            )
+    except IntegrityError:
+        return None
+
+
+def ticket_digest_enqueue(*, team: Team, at: datetime) -> OutboxMessage | None:
+    """Queue the team's digest for its local day, once: the tickets first seen since
+    the previous digest (or in the last day, for the first one)."""
+    local_day = at.astimezone(ZoneInfo(team.time_zone)).date()
+    key = f"digest:{team.pk}:{local_day.isoformat()}"
+    if OutboxMessage.objects.filter(key=key).exists():
+        return None
+    previous = (
+        OutboxMessage.objects.filter(team=team, kind=OutboxKind.DIGEST)
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    since = previous or at - timedelta(days=1)
+    tickets = list(
+        Notification.objects.tickets()
+        .filter(team=team, first_seen_at__gte=since, first_seen_at__lt=at)
+        .select_related("service", "slo")
+        .order_by("first_seen_at", "pk")
+    )
+    if not tickets:
+        return None
+    payload = slack_digest(
+        team_name=team.name, day=local_day, tickets=[notice_for(ticket) for ticket in tickets]
+    )
+    return _outbox_create(
+        team=team, notification=None, kind=OutboxKind.DIGEST, key=key, payload=payload, at=at
+    )
+
+
+def ticket_digests_enqueue(*, at: datetime) -> list[int]:
+    """Every team that wants a digest and whose local morning has come gets today's."""
+    queued = []
+    teams = Team.objects.filter(ticket_delivery=TicketDelivery.DIGEST).exclude(slack_webhook_url="")
+    for team in teams:
+        if at.astimezone(ZoneInfo(team.time_zone)).hour < DIGEST_LOCAL_HOUR:
+            continue
+        message = ticket_digest_enqueue(team=team, at=at)
+        if message is not None:
+            queued.append(message.pk)
+    return queued
+
+
+# --- Claiming and sending ---------------------------------------------------------
+
+
+def outbox_claim(*, message_id: int, seen_next_attempt_at: datetime, at: datetime) -> bool:
+    """Compare-and-set: the row is ours only if nobody moved it since we read it."""
+    claimed = OutboxMessage.objects.filter(
+        pk=message_id, status=OutboxStatus.PENDING, next_attempt_at=seen_next_attempt_at
+    ).update(
+        next_attempt_at=at + timedelta(seconds=LEASE_SECONDS),
+        attempts=F("attempts") + 1,
+    )
+    return claimed == 1
+
+
+def outbox_claim_due(
+    *, at: datetime, limit: int = CLAIM_BATCH, only_ids: Iterable[int] | None = None
+) -> list[int]:
+    with transaction.atomic():
+        due = OutboxMessage.objects.due(at).select_for_update(skip_locked=True)
+        if only_ids is not None:
+            due = due.filter(pk__in=list(only_ids))
+        candidates = list(
+            due.order_by("next_attempt_at", "pk").values_list("pk", "next_attempt_at")[:limit]
+        )
+        return [
+            pk
+            for pk, seen in candidates
+            if outbox_claim(message_id=pk, seen_next_attempt_at=seen, at=at)
+        ]
+
+
+@dataclass(frozen=True)
+class PostResult:
+    ok: bool
+    http_status: int | None = None
+    error: str = ""
+
+
+def slack_post(*, url: str, payload: dict, timeout: float = SEND_TIMEOUT_SECONDS) -> PostResult:
+    try:
+        response = httpx.post(url, json=payload, timeout=timeout, follow_redirects=False)
+    except httpx.HTTPError as exc:
+        return PostResult(ok=False, error=f"{type(exc).__name__}: {exc}"[:ERROR_KEPT])
+    if 200 <= response.status_code < 300:
+        return PostResult(ok=True, http_status=response.status_code)
+    return PostResult(
+        ok=False,
+        http_status=response.status_code,
+        error=f"HTTP {response.status_code}: {response.text[:500]}",
+    )
+
+
+@dataclass(frozen=True)
+class DeliveryRun:
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+
+
+def outbox_deliver(
+    *, at: datetime, only_ids: Iterable[int] | None = None, limit: int = CLAIM_BATCH
+) -> DeliveryRun:
+    """Send what is due. The claim is committed before any post, so no lock is held
+    while Slack answers."""
+    sent = retrying = failed = 0
+    for message_id in outbox_claim_due(at=at, limit=limit, only_ids=only_ids):
+        status = _deliver_claimed(message_id=message_id, at=at)
+        sent += status == OutboxStatus.SENT
+        failed += status == OutboxStatus.FAILED
+        retrying += status == OutboxStatus.PENDING
+    return DeliveryRun(sent=sent, retrying=retrying, failed=failed)
+
+
+def _deliver_claimed(*, message_id: int, at: datetime) -> str:
+    message = OutboxMessage.objects.select_related("team").get(pk=message_id)
+    url = message.team.slack_webhook_url
+    started = time.monotonic()
+    if url:
+        result = slack_post(url=url, payload=message.payload)
+    else:
+        result = PostResult(ok=False, error=_("The team has no Slack webhook URL."))
+    DeliveryAttempt.objects.create(
+        message=message,
+        attempted_at=at,
+        ok=result.ok,
+        http_status=result.http_status,
+        error=result.error,
+        duration_ms=int((time.monotonic() - started) * 1000),
+    )
+    mine = OutboxMessage.objects.filter(pk=message.pk, status=OutboxStatus.PENDING)
+    if result.ok:
+        mine.update(status=OutboxStatus.SENT, sent_at=at, last_error="")
+        return OutboxStatus.SENT
+    if message.attempts >= MAX_ATTEMPTS:
+        mine.update(status=OutboxStatus.FAILED, last_error=result.error)
+        return OutboxStatus.FAILED
+    wait = backoff_seconds(message.attempts, jitter=random.random())
+    mine.update(next_attempt_at=at + timedelta(seconds=wait), last_error=result.error)
+    return OutboxStatus.PENDING
