@@ -261,25 +261,9 @@ async def drive(port: int, plan: Plan, in_flight: int) -> tuple[float, list[Outc
 
 
 def ensure_database() -> None:
-    import psycopg
-    from django.conf import settings
+    from bench.common import ensure_database as create
 
-    config = settings.DATABASES["default"]
-    if config["ENGINE"] != "django.db.backends.postgresql":
-        sys.exit("bench/intake.py runs on PostgreSQL: set DATABASE_URL=postgres://...")
-    with psycopg.connect(
-        host=config["HOST"] or "127.0.0.1",
-        port=config["PORT"] or 5432,
-        user=config["USER"] or "postgres",
-        password=config["PASSWORD"] or None,
-        dbname="postgres",
-        autocommit=True,
-    ) as conn:
-        exists = conn.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", [config["NAME"]]
-        ).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{config["NAME"]}"')
+    create("bench/intake.py")
 
 
 def create_team():
