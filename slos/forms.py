@@ -15,25 +15,6 @@ from slos import services
 from slos.models import SLO, AnnotationKind, DataSource, ReviewDecision, Service
 
 
-class DataSourceForm(forms.ModelForm):
-    class Meta:
-        model = DataSource
-        fields = ["name", "url", "timeout_seconds"]
-
-    def __init__(self, *args, team: Team, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.team = team
-
-    def clean_url(self) -> str:
-        return self.cleaned_data["url"].strip().rstrip("/")
-
-    def clean_name(self) -> str:
-        name = self.cleaned_data["name"].strip()
-        if DataSource.objects.filter(team=self.team, name=name).exists():
-            raise forms.ValidationError(_("This team already has a data source of that name."))
-        return name
-
-
 class ServiceForm(forms.ModelForm):
     class Meta:
         model = Service

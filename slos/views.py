@@ -36,7 +36,7 @@ from slos.charts import (
     burn_rate_figure,
     sli_by_day_figure,
 )
-from slos.forms import DataSourceForm, ServiceForm, SLOForm
+from slos.forms import ServiceForm, SLOForm
 from slos.models import SLO, Annotation, BudgetPolicyStep, SLOReview
 from slos.selectors import SLOPage, slo_page, slos_with_budgets
 
@@ -377,19 +377,6 @@ def _form_page(request: AuthedRequest, *, form, team, title: str, save) -> HttpR
         {"form": form, "team": team, "title": title},
         status=400 if form.is_bound else 200,
     )
-
-
-@require_http_methods(["GET", "POST"])
-def data_source_create(request: AuthedRequest, slug: str) -> HttpResponse:
-    team = team_or_404(request.user, slug, Role.ADMIN)
-
-    def save(data: dict) -> HttpResponse:
-        source = services.data_source_create(team=team, **data)
-        messages.success(request, _("Data source “%(name)s” added.") % {"name": source.name})
-        return redirect("team_detail", slug=team.slug)
-
-    form = DataSourceForm(request.POST or None, team=team)
-    return _form_page(request, form=form, team=team, title=_("New data source"), save=save)
 
 
 @require_http_methods(["GET", "POST"])
