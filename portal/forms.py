@@ -9,6 +9,8 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.models import Team
 
+MAX_ALERTS_PER_WEEK_TARGET = 1000
+
 SLACK_MENTION = re.compile(
     r"<!(?:channel|here|everyone)>|<!subteam\^[A-Z0-9]+(?:\|[^<>]*)?>|<@[UW][A-Z0-9]+>"
 )
@@ -34,6 +36,7 @@ class TeamSettingsForm(forms.ModelForm):
             "time_zone",
             "budget_at_risk_below",
             "no_data_after_hours",
+            "alerts_per_week_target",
             "slack_webhook_url",
             "slack_mention",
             "ticket_delivery",
@@ -48,6 +51,11 @@ class TeamSettingsForm(forms.ModelForm):
         )
         self.time_zones = sorted(available_timezones())
         self.fields["ticket_delivery"].required = False
+        # The range check is clean_alerts_per_week_target's, with one clear message.
+        target = self.fields["alerts_per_week_target"]
+        target.required = False
+        target.validators = []
+        target.widget.attrs.update({"min": 0, "max": MAX_ALERTS_PER_WEEK_TARGET})
         self.stored_webhook_url = self.instance.slack_webhook_url
         if self.stored_webhook_url:
             self.fields["slack_webhook_url"].help_text = _(
@@ -79,6 +87,18 @@ class TeamSettingsForm(forms.ModelForm):
         if value and not all(SLACK_MENTION.fullmatch(part) for part in value.split(" ")):
             raise forms.ValidationError(
                 _("Use <!channel>, <!here>, a user group as <!subteam^ID> or a user as <@ID>.")
+            )
+        return value
+
+    def clean_alerts_per_week_target(self) -> int:
+        value = self.cleaned_data["alerts_per_week_target"]
+        # A form posted without the field (an older page, a script) keeps it.
+        if value is None and self.add_prefix("alerts_per_week_target") not in self.data:
+            return self.instance.alerts_per_week_target
+        if value is None or not 0 <= value <= MAX_ALERTS_PER_WEEK_TARGET:
+            raise forms.ValidationError(
+                _("Give a number of alerts a week from 0 to %(max)d, e.g. 5."),
+                params={"max": MAX_ALERTS_PER_WEEK_TARGET},
             )
         return value
 

@@ -30,6 +30,16 @@ class Team(models.Model):
         default=3,
         help_text=_("A series silent for this many hours raises a no-data flag."),
     )
+    # Google's SRE book: more than two incidents a 12-hour shift and on-call burns out.
+    # A team on one weekly rota should see no more than a handful of alerts a week.
+    alerts_per_week_target = models.PositiveIntegerField(
+        _("alerts per week target"),
+        default=5,
+        help_text=_(
+            "The noise page shows each week's alerts against this. A team on one weekly "
+            "rota should see no more than a handful."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="Membership", related_name="teams"

@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Count, F, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from portal.models import Team, TicketDelivery
@@ -369,3 +369,77 @@ def _deliver_claimed(*, message_id: int, at: datetime) -> str:
     wait = backoff_seconds(message.attempts, jitter=random.random())
     mine.update(next_attempt_at=at + timedelta(seconds=wait), last_error=result.error)
     return OutboxStatus.PENDING
+
+
+# --- Troubled messages: what the team sees, and a retry by hand ---------------------
+
+TROUBLED_SHOWN = 200
+
+
+def outbox_troubled(*, team_id: int, limit: int = TROUBLED_SHOWN) -> QuerySet[OutboxMessage]:
+    """The team's messages whose posts failed: given up on, or waiting for their next
+    attempt; newest first. `tried` counts the attempts logged, so a row whose claim is
+    ahead of its log is one being sent right now. One query, whatever the rows."""
+    return (
+        OutboxMessage.objects.filter(team_id=team_id)
+        .filter(
+            Q(status=OutboxStatus.FAILED) | (Q(status=OutboxStatus.PENDING) & ~Q(last_error=""))
+        )
+        .select_related("notification")
+        .annotate(tried=Count("delivery_attempts"))
+        .order_by("-created_at", "-pk")[:limit]
+    )
+
+
+def outbox_being_sent(
+    *, attempts: int, tried: int, next_attempt_at: datetime, at: datetime
+) -> bool:
+    """Whether a pending message is claimed and its post under way: the claim counted an
+    attempt not yet logged, and its lease has not run out (a worker that died frees the
+    row when it does)."""
+    return attempts > tried and at < next_attempt_at <= at + timedelta(seconds=LEASE_SECONDS)
+
+
+def outbox_retry_now(*, message_id: int, team_id: int, at: datetime) -> bool:
+    """Make a failing or failed message due at `at`; the caller enqueues the delivery
+    task once this commits. A failed message gets one more attempt (its count goes on),
+    and is failed again if that one fails too.
+
+    A message being sent right now is left alone, so a retry never posts twice: its
+    claim is ahead of its logged attempts and its lease has not run out, or its last
+    attempt succeeded and the worker has yet to mark it sent. The update is a
+    compare-and-set on what was read, as a claim is: if a worker claims the row in
+    between, the retry does nothing. False when nothing was changed."""
+    row = (
+        OutboxMessage.objects.filter(
+            pk=message_id, team_id=team_id, status__in=[OutboxStatus.PENDING, OutboxStatus.FAILED]
+        )
+        .annotate(tried=Count("delivery_attempts"))
+        .values("status", "attempts", "next_attempt_at", "tried")
+        .first()
+    )
+    if row is None:
+        return False
+    if row["status"] == OutboxStatus.PENDING:
+        if outbox_being_sent(
+            attempts=row["attempts"],
+            tried=row["tried"],
+            next_attempt_at=row["next_attempt_at"],
+            at=at,
+        ):
+            return False
+        last_ok = (
+            DeliveryAttempt.objects.filter(message_id=message_id)
+            .order_by("-pk")
+            .values_list("ok", flat=True)
+            .first()
+        )
+        if last_ok:
+            return False
+    updated = OutboxMessage.objects.filter(
+        pk=message_id,
+        status=row["status"],
+        attempts=row["attempts"],
+        next_attempt_at=row["next_attempt_at"],
+    ).update(status=OutboxStatus.PENDING, next_attempt_at=at)
+    return updated == 1

@@ -32,9 +32,6 @@ from slos import routing
 
 CLASSES = ("alert", "ticket", "log")
 SOURCE_KINDS = ("alertmanager", "sentry", "generic")
-# Google's SRE book: more than two incidents a 12-hour shift and on-call burns out. A
-# team on one weekly rota should see no more than a handful of alerts a week.
-ALERTS_PER_WEEK_TARGET = 5
 NOISIEST = 10
 MAX_REPLAY_DAYS = 90
 
@@ -117,10 +114,9 @@ class WeekAlerts:
         return self.alerts > self.target
 
 
-def alerts_per_week(
-    days: Sequence[DayCounts], *, target: int = ALERTS_PER_WEEK_TARGET
-) -> list[WeekAlerts]:
-    """Alerts per week (weeks start on Monday), from per-day class counts."""
+def alerts_per_week(days: Sequence[DayCounts], *, target: int) -> list[WeekAlerts]:
+    """Alerts per week (weeks start on Monday), from per-day class counts, against the
+    team's target (Team.alerts_per_week_target)."""
     weeks: dict[date, int] = {}
     for day in days:
         monday = day.day - timedelta(days=day.day.weekday())

@@ -1,5 +1,5 @@
 """The noise page: how many notifications a team gets, of which class and from where,
-the noisiest ones, alerts per week against the target, and the counts before and after
+the noisiest ones, alerts per week against the team's target, and the counts before and after
 each routing policy change. And the replay: what a draft policy would have made of the
 last N days, beside what live routing made of them. The replay saves nothing.
 
@@ -147,8 +147,8 @@ def noise_page(request: AuthedRequest, slug: str) -> HttpResponse:
             "start": start,
             "totals": totals,
             "figures": figures,
-            "weeks": noise.alerts_per_week(by_class),
-            "target": noise.ALERTS_PER_WEEK_TARGET,
+            "weeks": noise.alerts_per_week(by_class, target=team.alerts_per_week_target),
+            "target": team.alerts_per_week_target,
             "segments": [
                 {
                     "start": segment.start,
@@ -166,6 +166,7 @@ def noise_page(request: AuthedRequest, slug: str) -> HttpResponse:
                 for item in noise.noisiest(seen)
             ],
             "can_replay": membership.allows(Role.MEMBER),
+            "can_set_target": membership.allows(Role.ADMIN),
         },
     )
 

@@ -1,10 +1,13 @@
 """Pages for notifications: a team's ticket queue, where members decide each ticket
-(dismiss, backlog, escalate), and its intake sources, where admins make a source and
-see its URL token once."""
+(dismiss, backlog, escalate); its intake sources, where admins make a source and see
+its URL token once; its routing policy, where admins add, edit, reorder and remove
+rules; and its Slack deliveries that failed, which admins can retry."""
 
 from __future__ import annotations
 
 from django import forms
+from django.contrib import messages
+from django.db import transaction
 from django.db.models import Count
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -17,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from portal.access import AuthedRequest, membership_or_404
 from portal.models import Membership, Role, Team
-from slos import intake, routing
+from slos import delivery, intake, routing
 from slos.models import (
     SLO,
     IntakeKind,
@@ -25,11 +28,15 @@ from slos.models import (
     IntakeSource,
     Notification,
     NotificationClass,
+    OutboxKind,
+    OutboxMessage,
+    OutboxStatus,
     RoutingPolicyChange,
     RoutingRule,
     Service,
     TicketStatus,
 )
+from slos.tasks import deliver_outbox
 
 RECENT_REQUESTS = 20
 
@@ -180,7 +187,10 @@ class RoutingRuleForm(forms.Form):
         label=gettext_lazy("Position"),
         min_value=0,
         initial=10,
-        help_text=gettext_lazy("Rules are tried from the lowest position up."),
+        help_text=gettext_lazy(
+            "Rules are tried from the lowest position up; a new rule at a taken position "
+            "goes before the rule there."
+        ),
     )
     source_kind = forms.ChoiceField(
         label=gettext_lazy("Source kind"),
@@ -204,11 +214,14 @@ class RoutingRuleForm(forms.Form):
     )
     outcome = forms.ChoiceField(label=gettext_lazy("Class"), choices=NotificationClass.choices)
 
-    def __init__(self, *args, team: Team, **kwargs):
+    def __init__(self, *args, team: Team, editing: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["slo"].queryset = SLO.objects.filter(service__team=team).select_related(
             "service"
         )
+        if editing:
+            # An edited rule keeps its place; the policy's arrows move it.
+            del self.fields["position"]
 
     def clean_conditions(self) -> list[dict[str, str]]:
         try:
@@ -225,10 +238,39 @@ def _policy_changed(request: AuthedRequest, team: Team, summary: str) -> None:
     )
 
 
+def _rules_locked(team: Team) -> list[RoutingRule]:
+    """The team's rules in policy order. Locks the team's row first, so changes to one
+    policy happen one at a time (new rules included); call inside a transaction."""
+    Team.objects.select_for_update().filter(pk=team.pk).exists()
+    return list(RoutingRule.objects.filter(team=team).order_by("position", "pk"))
+
+
+def _rules_renumber(rules: list[RoutingRule]) -> None:
+    """Positions 1 to n in the given order: unique and dense."""
+    moved = []
+    for position, rule in enumerate(rules, start=1):
+        if rule.position != position:
+            rule.position = position
+            moved.append(rule)
+    RoutingRule.objects.bulk_update(moved, ["position"])
+
+
+def _rule_terms(rule: RoutingRule) -> tuple:
+    """What decides routing, to tell an edit that changes nothing."""
+    return (rule.name, rule.source_kind, rule.slo_id, rule.conditions, rule.outcome)
+
+
+def _policy_page(team: Team, rule: RoutingRule | None = None) -> HttpResponse:
+    url = reverse("slos:routing_policy", args=[team.slug])
+    return redirect(f"{url}#rule-{rule.pk}" if rule else url)
+
+
 @require_http_methods(["GET", "POST"])
 def routing_policy(request: AuthedRequest, slug: str) -> HttpResponse:
-    """The team's rules in order, then the default policy. Admins add and remove rules;
-    a rule decides only notifications first seen after it exists."""
+    """The team's rules in order, then the default policy. Admins add and remove rules
+    (and edit and move them, below); a rule decides only notifications first seen after
+    it exists. Positions are kept 1 to n: a new rule goes before the one holding its
+    position."""
     membership = _membership(request, slug, Role.VIEWER)
     team = membership.team
     form = RoutingRuleForm(team=team)
@@ -237,18 +279,31 @@ def routing_policy(request: AuthedRequest, slug: str) -> HttpResponse:
         membership_or_404(request.user, team, Role.ADMIN)
         if "delete" in request.POST:
             doomed = request.POST["delete"]
-            rule = RoutingRule.objects.filter(
-                team=team, pk=int(doomed) if doomed.isdigit() else 0
-            ).first()
-            if rule is not None:
-                rule.delete()
-                _policy_changed(request, team, _("Removed rule “%(rule)s”") % {"rule": rule.name})
-            return redirect("slos:routing_policy", slug=team.slug)
+            with transaction.atomic():
+                rules = _rules_locked(team)
+                rule = next((rule for rule in rules if str(rule.pk) == doomed), None)
+                if rule is not None:
+                    rule.delete()
+                    _rules_renumber([kept for kept in rules if kept is not rule])
+                    _policy_changed(
+                        request, team, _("Removed rule “%(rule)s”") % {"rule": rule.name}
+                    )
+            return _policy_page(team)
         form = RoutingRuleForm(request.POST, team=team)
         if form.is_valid():
-            rule = RoutingRule.objects.create(team=team, **form.cleaned_data)
-            _policy_changed(request, team, _("Added rule “%(rule)s”") % {"rule": rule.name})
-            return redirect("slos:routing_policy", slug=team.slug)
+            terms = dict(form.cleaned_data)
+            position = terms.pop("position")
+            with transaction.atomic():
+                rules = _rules_locked(team)
+                rule = RoutingRule.objects.create(team=team, position=position, **terms)
+                before = next(
+                    (index for index, held in enumerate(rules) if held.position >= position),
+                    len(rules),
+                )
+                rules.insert(before, rule)
+                _rules_renumber(rules)
+                _policy_changed(request, team, _("Added rule “%(rule)s”") % {"rule": rule.name})
+            return _policy_page(team, rule)
         status = 400
     rules = RoutingRule.objects.filter(team=team).select_related("slo").order_by("position", "pk")
     return render(
@@ -265,3 +320,146 @@ def routing_policy(request: AuthedRequest, slug: str) -> HttpResponse:
         },
         status=status,
     )
+
+
+@require_http_methods(["GET", "POST"])
+def routing_rule_edit(request: AuthedRequest, slug: str, pk: int) -> HttpResponse:
+    """GET: the add form, filled with the rule. POST: the rule changed in place, its
+    position kept; an edit that changes nothing is not a policy change."""
+    team = _membership(request, slug, Role.ADMIN).team
+    rule = get_object_or_404(RoutingRule.objects.select_related("slo"), team=team, pk=pk)
+    status = 200
+    if request.method == "POST":
+        form = RoutingRuleForm(request.POST, team=team, editing=True)
+        if form.is_valid():
+            with transaction.atomic():
+                _rules_locked(team)
+                rule = get_object_or_404(RoutingRule, team=team, pk=pk)
+                old_name, before = rule.name, _rule_terms(rule)
+                for field, value in form.cleaned_data.items():
+                    setattr(rule, field, value)
+                if _rule_terms(rule) != before:
+                    rule.save(update_fields=list(form.cleaned_data))
+                    if rule.name == old_name:
+                        summary = _("Edited rule “%(rule)s”") % {"rule": rule.name}
+                    else:
+                        summary = _("Edited rule “%(old)s”, now “%(rule)s”") % {
+                            "old": old_name,
+                            "rule": rule.name,
+                        }
+                    _policy_changed(request, team, summary)
+            return _policy_page(team, rule)
+        status = 400
+    else:
+        form = RoutingRuleForm(
+            team=team,
+            editing=True,
+            initial={
+                "name": rule.name,
+                "source_kind": rule.source_kind,
+                "slo": rule.slo_id,
+                "conditions": routing.conditions_as_text(
+                    routing.conditions_from_json(rule.conditions)
+                ),
+                "outcome": rule.outcome,
+            },
+        )
+    return render(
+        request,
+        "slos/notifications/routing_rule_edit.html",
+        {"team": team, "rule": rule, "form": form},
+        status=status,
+    )
+
+
+@require_POST
+def routing_rule_move(request: AuthedRequest, slug: str, pk: int) -> HttpResponse:
+    """Swap the rule with the one above (direction=up) or below (down). The first rule
+    moved up, or the last moved down, stays where it is."""
+    team = _membership(request, slug, Role.ADMIN).team
+    get_object_or_404(RoutingRule, team=team, pk=pk)
+    direction = request.POST.get("direction")
+    if direction not in {"up", "down"}:
+        return HttpResponse(_("Move a rule up or down."), status=400)
+    with transaction.atomic():
+        rules = _rules_locked(team)
+        index = next((index for index, rule in enumerate(rules) if rule.pk == pk), None)
+        if index is None:  # removed meanwhile
+            return _policy_page(team)
+        other = index - 1 if direction == "up" else index + 1
+        rule = rules[index]
+        if 0 <= other < len(rules):
+            rules[index], rules[other] = rules[other], rules[index]
+            _rules_renumber(rules)
+            summary = (
+                _("Moved rule “%(rule)s” up, to position %(position)d")
+                if direction == "up"
+                else _("Moved rule “%(rule)s” down, to position %(position)d")
+            )
+            _policy_changed(request, team, summary % {"rule": rule.name, "position": rule.position})
+    return _policy_page(team, rule)
+
+
+# --- Slack deliveries that failed ----------------------------------------------------
+
+
+def _without_secret(text: str, team: Team) -> str:
+    """An error never shows the webhook URL back, whatever the HTTP client put in it."""
+    if team.slack_webhook_url and team.slack_webhook_url in text:
+        return text.replace(team.slack_webhook_url, team.slack_webhook_masked)
+    return text
+
+
+@require_GET
+def slack_deliveries(request: AuthedRequest, slug: str) -> HttpResponse:
+    """The team's Slack messages whose posts failed: waiting for their next attempt, or
+    given up on. Any member sees them; admins retry one now."""
+    membership = _membership(request, slug, Role.VIEWER)
+    team = membership.team
+    now = timezone.now()
+    kinds = dict(OutboxKind.choices)
+    rows = [
+        {
+            "message": message,
+            "title": message.notification.title if message.notification else kinds[message.kind],
+            "error": _without_secret(message.last_error, team),
+            "sending": message.status == OutboxStatus.PENDING
+            and delivery.outbox_being_sent(
+                attempts=message.attempts,
+                tried=message.tried,
+                next_attempt_at=message.next_attempt_at,
+                at=now,
+            ),
+        }
+        for message in delivery.outbox_troubled(team_id=team.pk)
+    ]
+    return render(
+        request,
+        "slos/notifications/slack_deliveries.html",
+        {
+            "team": team,
+            "rows": rows,
+            "shown": delivery.TROUBLED_SHOWN,
+            "max_attempts": delivery.MAX_ATTEMPTS,
+            "can_retry": membership.allows(Role.ADMIN),
+            "has_webhook": bool(team.slack_webhook_url),
+        },
+    )
+
+
+@require_POST
+def slack_delivery_retry(request: AuthedRequest, slug: str, pk: int) -> HttpResponse:
+    """Make one failing or failed message due now and send it once this commits, as
+    intake does with a new one."""
+    team = _membership(request, slug, Role.ADMIN).team
+    message = get_object_or_404(OutboxMessage, team=team, pk=pk)
+    if delivery.outbox_retry_now(message_id=message.pk, team_id=team.pk, at=timezone.now()):
+        transaction.on_commit(lambda: deliver_outbox.delay(message_ids=[message.pk]), robust=True)
+        messages.success(request, _("Retrying now: the message is due and being sent."))
+    else:
+        messages.info(
+            request,
+            _("Not retried: the message is being sent right now, or was already sent."),
+        )
+    url = reverse("slos:slack_deliveries", args=[team.slug])
+    return redirect(f"{url}#message-{message.pk}")

@@ -2,7 +2,16 @@ from django.urls import path
 
 from slos import csv_views, openslo_views, registry_views, rules_views, source_views, views
 from slos.noise_views import noise_page, noise_replay
-from slos.notification_views import intake_sources, routing_policy, ticket_decide, ticket_queue
+from slos.notification_views import (
+    intake_sources,
+    routing_policy,
+    routing_rule_edit,
+    routing_rule_move,
+    slack_deliveries,
+    slack_delivery_retry,
+    ticket_decide,
+    ticket_queue,
+)
 
 app_name = "slos"
 urlpatterns = [
@@ -41,6 +50,14 @@ urlpatterns = [
     path("tickets/<int:pk>/decide/", ticket_decide, name="ticket_decide"),
     path("intake/<slug:slug>/", intake_sources, name="intake_sources"),
     path("routing/<slug:slug>/", routing_policy, name="routing_policy"),
+    path("routing/<slug:slug>/<int:pk>/edit/", routing_rule_edit, name="routing_rule_edit"),
+    path("routing/<slug:slug>/<int:pk>/move/", routing_rule_move, name="routing_rule_move"),
+    path("deliveries/<slug:slug>/", slack_deliveries, name="slack_deliveries"),
+    path(
+        "deliveries/<slug:slug>/<int:pk>/retry/",
+        slack_delivery_retry,
+        name="slack_delivery_retry",
+    ),
     path("noise/<slug:slug>/", noise_page, name="noise"),
     path("noise/<slug:slug>/replay/", noise_replay, name="noise_replay"),
 ]

@@ -60,3 +60,31 @@ def test_only_admins_change_settings(client, teammate, outsider, team):
     assert client_for(client, outsider).post(url, settings_post(name="Hacked")).status_code == 404
     team.refresh_from_db()
     assert team.name == "Kintai"
+
+
+def test_the_alerts_per_week_target_is_set_and_checked(client, owner, team):
+    url = reverse("team_settings", args=[team.slug])
+    client_for(client, owner)
+    assert 'name="alerts_per_week_target"' in client.get(url).content.decode()
+    assert team.alerts_per_week_target == 5  # the default
+
+    assert client.post(url, settings_post(alerts_per_week_target="2")).status_code == 302
+    team.refresh_from_db()
+    assert team.alerts_per_week_target == 2
+
+    for value, message in [
+        ("-1", "from 0 to 1000"),
+        ("1001", "from 0 to 1000"),
+        ("", "from 0 to 1000"),
+        ("many", "Enter a whole number"),
+    ]:
+        response = client.post(url, settings_post(alerts_per_week_target=value, name="Renamed"))
+        assert response.status_code == 400, value
+        assert message in response.content.decode(), value
+    team.refresh_from_db()
+    assert (team.alerts_per_week_target, team.name) == (2, "Kintai")
+
+    # A form posted without the field (an older page, a script) keeps the target.
+    assert client.post(url, settings_post()).status_code == 302
+    team.refresh_from_db()
+    assert team.alerts_per_week_target == 2

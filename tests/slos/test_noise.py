@@ -412,6 +412,36 @@ def test_before_and_after_a_rule_added_on_the_routing_page(
     ]
 
 
+def test_the_target_set_in_team_settings_is_the_noise_pages(client, owner, team, generic):
+    for index in range(3):  # this week: Monday the 16th to today, Friday the 20th
+        hand_made(generic, fingerprint=f"a{index}", at=NOW - timedelta(days=index), cls="alert")
+    page = reverse("slos:noise", args=["kintai"])
+    client_for(client, owner)
+    response = client.get(page, {"days": 7})
+    assert response.context["target"] == 5
+    assert "against the team's target of 5" in response.content.decode()
+    this_week = response.context["weeks"][-1]
+    assert (this_week.alerts, this_week.target, this_week.over) == (3, 5, False)
+
+    settings = {"name": "Kintai", "mission": "", "time_zone": "Asia/Tokyo",
+                "budget_at_risk_below": "25", "no_data_after_hours": "3"}  # fmt: skip
+    settings_url = reverse("team_settings", args=["kintai"])
+    assert client.post(settings_url, settings | {"alerts_per_week_target": "2"}).status_code == 302
+
+    response = client.get(page, {"days": 7})
+    assert response.context["target"] == 2
+    body = response.content.decode()
+    assert "against the team's target of 2" in body
+    assert '<tr class="over-target">' in body and "over the target" in body
+    this_week = response.context["weeks"][-1]
+    assert (this_week.alerts, this_week.target, this_week.over) == (3, 2, True)
+
+    # A bad value is refused and the page keeps the team's target.
+    refused = client.post(settings_url, settings | {"alerts_per_week_target": "-3"})
+    assert refused.status_code == 400 and "from 0 to 1000" in refused.content.decode()
+    assert client.get(page, {"days": 7}).context["target"] == 2
+
+
 def test_who_may_see_and_replay(client, team, owner, teammate, viewer, outsider):
     page = reverse("slos:noise", args=["kintai"])
     replay = reverse("slos:noise_replay", args=["kintai"])
