@@ -3,8 +3,9 @@ digest), logs never.
 
 The outbox is the contract:
 
-1. a classified notification queues an OutboxMessage (slos/intake.py's hook), and the
-   delivery task is enqueued once that row is committed;
+1. a new notification's message is queued as an OutboxMessage in the intake's own
+   transaction (slos/intake.py), and the delivery task is enqueued once it is
+   committed; the beat's minutely run sends whatever that missed;
 2. a run claims due rows: `select_for_update(skip_locked)` where the database has it,
    then a compare-and-set on `next_attempt_at` that also pushes it past a lease, so two
    workers never post the same message and a worker that died frees its rows when the
@@ -52,7 +53,6 @@ CLAIM_BATCH = 50
 DIGEST_LOCAL_HOUR = 9
 DIGEST_MAX_ITEMS = 30
 ERROR_KEPT = 2000
-MISSED_WITHIN = timedelta(hours=6)
 
 
 # --- Pure: messages and backoff ----------------------------------------------------
@@ -154,61 +154,57 @@ def notice_for(notification: Notification) -> SlackNotice:
 # --- Queuing ----------------------------------------------------------------------
 
 
-def outbox_enqueue_notification(*, notification_id: int, at: datetime) -> OutboxMessage | None:
-    """Queue the Slack message a new notification calls for, if any: alerts always,
-    tickets when the team wants each one, logs never. Queuing twice is harmless."""
-    notification = (
-        Notification.objects.select_related("team", "service", "slo")
-        .filter(pk=notification_id)
-        .first()
-    )
-    if notification is None:
+def outbox_kind_for(notification: Notification, team: Team) -> str | None:
+    """The Slack message a new notification calls for, if any: alerts always, tickets
+    when the team wants each one, logs never; nothing without a webhook."""
+    if not team.slack_webhook_url:
         return None
-    team = notification.team
     if notification.notification_class == NotificationClass.ALERT:
-        kind = OutboxKind.ALERT
-    elif (
+        return OutboxKind.ALERT
+    if (
         notification.notification_class == NotificationClass.TICKET
         and team.ticket_delivery == TicketDelivery.EACH
     ):
-        kind = OutboxKind.TICKET
-    else:
-        return None
-    if not team.slack_webhook_url:
-        return None
-    payload = slack_message(notice_for(notification), kind=kind, mention=team.slack_mention)
-    return _outbox_create(
-        team=team,
-        notification=notification,
-        kind=kind,
-        key=f"notification:{notification.pk}",
-        payload=payload,
-        at=at,
-    )
+        return OutboxKind.TICKET
+    return None
 
 
-def outbox_enqueue_missed(*, at: datetime, within: timedelta = MISSED_WITHIN) -> list[int]:
-    """Queue what the intake hook should have queued but did not (the process died
-    between the intake's commit and the hook): recent alerts, and tickets of teams that
-    want each one, with no outbox message."""
-    missing = (
-        Notification.objects.filter(first_seen_at__gte=at - within, outbox_messages__isnull=True)
-        .exclude(team__slack_webhook_url="")
-        .filter(
-            Q(notification_class=NotificationClass.ALERT)
-            | Q(
-                notification_class=NotificationClass.TICKET,
-                team__ticket_delivery=TicketDelivery.EACH,
+def outbox_messages_create(
+    notifications: Sequence[Notification],
+    *,
+    team: Team,
+    service_names: dict[int, str],
+    slo_names: dict[int, str],
+    at: datetime,
+) -> list[OutboxMessage]:
+    """Queue, in the caller's transaction and in one query, the messages that new
+    notifications (saved, of `team`) call for."""
+    messages = []
+    for notification in notifications:
+        kind = outbox_kind_for(notification, team)
+        if kind is None:
+            continue
+        notice = SlackNotice(
+            title=notification.title,
+            text=notification.text,
+            url=notification.url,
+            severity=notification.severity,
+            service=service_names.get(notification.service_id, ""),
+            slo=slo_names.get(notification.slo_id, ""),
+            resolved=notification.state == NotificationState.RESOLVED,
+        )
+        messages.append(
+            OutboxMessage(
+                team=team,
+                notification=notification,
+                kind=kind,
+                key=f"notification:{notification.pk}",
+                payload=slack_message(notice, kind=kind, mention=team.slack_mention),
+                next_attempt_at=at,
+                created_at=at,
             )
         )
-        .values_list("pk", flat=True)
-    )
-    queued = []
-    for notification_id in list(missing):
-        message = outbox_enqueue_notification(notification_id=notification_id, at=at)
-        if message is not None:
-            queued.append(message.pk)
-    return queued
+    return OutboxMessage.objects.bulk_create(messages)
 
 
 def _outbox_create(*, team: Team, notification, kind: str, key: str, payload: dict, at):

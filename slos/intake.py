@@ -5,14 +5,17 @@ The order is the contract (slos/intake_api.py follows it):
 1. the source is found by the token in the URL; a wrong token stores nothing;
 2. oversized, unsigned (Sentry) or malformed bodies are refused and kept as a rejected
    IntakeRequest, the body cut short, with the reason, for whoever debugs the sender;
-3. an accepted body is committed as an IntakeRequest *before* anything else is done
-   with it, so a delivery the sender saw answered 2xx is never lost;
+3. an accepted body is stored as an IntakeRequest in the same transaction as what it
+   carries, committed before the 2xx, so a delivery the sender saw answered 2xx is
+   never lost; if processing it fails, the raw body is committed all the same;
 4. its notifications are deduplicated by fingerprint (Alertmanager's alert fingerprint,
    Sentry's issue id, the generic `key`) into one Notification per source and
    fingerprint, counting deliveries, first and last seen, firing or resolved;
 5. a notification seen for the first time is classified by the team's routing policy
    (slos/routing.py) into alert / ticket / log, with the deciding rule and the reason;
    later deliveries keep that class and the ticket's decision.
+6. the Slack messages new alerts (and tickets, if the team wants each one) call for are
+   queued in the outbox in that same transaction (slos/delivery.py sends them).
 
 Parsing (`parse_*`) is pure: bytes in, `Incoming` values out, or IntakeProblem.
 
@@ -41,7 +44,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -330,7 +333,11 @@ def intake_source_create(
 
 
 def intake_source_for_token(*, raw: str, kind: str) -> IntakeSource | None:
-    return IntakeSource.objects.filter(token_hash=token_digest(raw.strip()), kind=kind).first()
+    return (
+        IntakeSource.objects.select_related("team")
+        .filter(token_hash=token_digest(raw.strip()), kind=kind)
+        .first()
+    )
 
 
 # --- Storing and classifying -------------------------------------------------------
@@ -350,19 +357,6 @@ def intake_reject(
     )
 
 
-def intake_receive(*, source: IntakeSource, body: bytes, at) -> IntakeRequest:
-    """Commit the raw delivery first: whatever happens next, it is on record."""
-    with transaction.atomic():
-        return IntakeRequest.objects.create(
-            source=source,
-            received_at=at,
-            status=IntakeStatus.RECEIVED,
-            http_status=200,
-            body=body.decode("utf-8", errors="replace"),
-            body_bytes=len(body),
-        )
-
-
 @dataclass(frozen=True)
 class IntakeOutcome:
     created: int
@@ -370,65 +364,139 @@ class IntakeOutcome:
     classes: dict[str, int]
 
 
-def notifications_ingest(
-    *, request: IntakeRequest, incoming: Sequence[Incoming], at: datetime
+@dataclass(frozen=True)
+class Accepted:
+    request: IntakeRequest
+    outcome: IntakeOutcome
+
+
+def intake_accept(
+    *, source: IntakeSource, body: bytes, incoming: Sequence[Incoming], at: datetime
+) -> Accepted:
+    """Store an accepted delivery and what it carries, in one transaction, before the
+    2xx: the raw body, its notifications deduplicated and classified, and the Slack
+    messages they call for (the outbox). A fixed number of queries whatever the number
+    of notifications in it.
+
+    The processing runs in a savepoint: if it fails, it is undone, and the raw delivery
+    is still committed (status "received", for whoever debugs it) before the error
+    propagates and the sender, answered 500, retries."""
+    merged = merge_repeats(incoming)
+    failure: Exception | None = None
+    with transaction.atomic():
+        request = IntakeRequest.objects.create(
+            source=source,
+            received_at=at,
+            status=IntakeStatus.PROCESSED,
+            http_status=200,
+            body=body.decode("utf-8", errors="replace"),
+            body_bytes=len(body),
+            notification_count=len(merged),
+        )
+        try:
+            outcome = _ingest(request=request, merged=merged, at=at)
+        except Exception as exc:  # noqa: BLE001 - re-raised once the raw body is committed
+            failure = exc
+            IntakeRequest.objects.filter(pk=request.pk).update(
+                status=IntakeStatus.RECEIVED, http_status=500, notification_count=0
+            )
+    if failure is not None:
+        raise failure
+    return Accepted(request=request, outcome=outcome)
+
+
+def _ingest(
+    *, request: IntakeRequest, merged: list[tuple[Incoming, int]], at: datetime
 ) -> IntakeOutcome:
-    """Deduplicate and classify one accepted delivery; a fixed number of queries
-    whatever the number of notifications in it."""
     try:
-        outcome = _ingest_once(request=request, incoming=incoming, at=at)
+        with transaction.atomic():
+            return _ingest_once(request=request, merged=merged, at=at)
     except IntegrityError:
         # Another delivery created one of these fingerprints at the same moment: those
         # rows exist now, so a second pass counts them as repeats.
-        outcome = _ingest_once(request=request, incoming=incoming, at=at)
-    return outcome
+        with transaction.atomic():
+            return _ingest_once(request=request, merged=merged, at=at)
+
+
+@dataclass(frozen=True)
+class _SLORef:
+    pk: int
+    name: str
+    service_id: int
 
 
 @dataclass
 class _Lookup:
-    slos: dict[str, SLO]
+    slos: dict[str, _SLORef]
     services: dict[str, int]
+    service_names: dict[int, str]
     rules: list[routing.Rule]
 
 
+# Intake's hot path: the team's SLOs, services and rules, read in plain SQL (the ORM's
+# query building was most of a delivery's CPU time).
+_LOOKUP_SLOS = f"""
+    SELECT slo.id, slo.name, slo.openslo_name, slo.service_id
+    FROM {SLO._meta.db_table} slo JOIN {Service._meta.db_table} service
+        ON service.id = slo.service_id
+    WHERE service.team_id = %s AND slo.retired_at IS NULL"""
+_LOOKUP_SERVICES = f"SELECT id, name, openslo_name FROM {Service._meta.db_table} WHERE team_id = %s"
+_LOOKUP_RULES = f"""
+    SELECT id, name, outcome, conditions, source_kind, slo_id
+    FROM {RoutingRule._meta.db_table}
+    WHERE team_id = %s AND enabled
+    ORDER BY position, id"""
+
+
 def _lookup(source: IntakeSource) -> _Lookup:
-    slos: dict[str, SLO] = {}
-    for slo in (
-        SLO.objects.active()
-        .filter(service__team_id=source.team_id)
-        .only("pk", "name", "openslo_name", "service_id")
-    ):
-        slos[str(slo.pk)] = slo
-        slos[slo.name.casefold()] = slo
-        if slo.openslo_name:
-            slos[slo.openslo_name.casefold()] = slo
+    slos: dict[str, _SLORef] = {}
     services: dict[str, int] = {}
-    for pk, name, openslo_name in Service.objects.filter(team_id=source.team_id).values_list(
-        "pk", "name", "openslo_name"
-    ):
-        services[name.casefold()] = pk
-        if openslo_name:
-            services[openslo_name.casefold()] = pk
-    return _Lookup(slos=slos, services=services, rules=team_rules(source.team_id))
+    service_names: dict[int, str] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(_LOOKUP_SLOS, [source.team_id])
+        for pk, name, openslo_name, service_id in cursor.fetchall():
+            slo = _SLORef(pk=pk, name=name, service_id=service_id)
+            slos[str(pk)] = slo
+            slos[name.casefold()] = slo
+            if openslo_name:
+                slos[openslo_name.casefold()] = slo
+        cursor.execute(_LOOKUP_SERVICES, [source.team_id])
+        for pk, name, openslo_name in cursor.fetchall():
+            service_names[pk] = name
+            services[name.casefold()] = pk
+            if openslo_name:
+                services[openslo_name.casefold()] = pk
+        cursor.execute(_LOOKUP_RULES, [source.team_id])
+        rules = _rules(cursor.fetchall())
+    return _Lookup(slos=slos, services=services, service_names=service_names, rules=rules)
 
 
 def team_rules(team_id: int) -> list[routing.Rule]:
-    """The team's enabled rules in order, as pure values. A rule whose stored conditions
-    no longer parse is skipped rather than failing every delivery."""
+    """The team's enabled rules in order, as pure values."""
+    with connection.cursor() as cursor:
+        cursor.execute(_LOOKUP_RULES, [team_id])
+        return _rules(cursor.fetchall())
+
+
+def _rules(rows) -> list[routing.Rule]:
+    """A rule whose stored conditions no longer parse is skipped rather than failing
+    every delivery."""
     rules = []
-    for row in RoutingRule.objects.filter(team_id=team_id, enabled=True).order_by("position", "pk"):
+    for pk, name, outcome, conditions, source_kind, slo_id in rows:
+        if isinstance(conditions, str):  # the driver may hand JSON back as text
+            conditions = json.loads(conditions)
         try:
-            conditions = routing.conditions_from_json(row.conditions)
+            parsed = routing.conditions_from_json(conditions)
         except ValueError:
             continue
         rules.append(
             routing.Rule(
-                name=row.name,
-                outcome=routing.Outcome(row.outcome),
-                conditions=conditions,
-                source_kind=row.source_kind,
-                slo_id=row.slo_id,
-                rule_id=row.pk,
+                name=name,
+                outcome=routing.Outcome(outcome),
+                conditions=parsed,
+                source_kind=source_kind,
+                slo_id=slo_id,
+                rule_id=pk,
             )
         )
     return rules
@@ -453,51 +521,44 @@ def candidate_for(item: Incoming, *, source: IntakeSource, lookup: _Lookup) -> r
 
 
 def _ingest_once(
-    *, request: IntakeRequest, incoming: Sequence[Incoming], at: datetime
+    *, request: IntakeRequest, merged: list[tuple[Incoming, int]], at: datetime
 ) -> IntakeOutcome:
     source = request.source
-    merged = merge_repeats(incoming)
-    with transaction.atomic():
-        existing = {
-            row.fingerprint: row
-            for row in Notification.objects.select_for_update().filter(
-                source=source, fingerprint__in=[item.fingerprint for item, _times in merged]
-            )
-        }
-        lookup = _lookup(source) if len(existing) < len(merged) else None
-        created: list[Notification] = []
-        updated: list[Notification] = []
-        for item, times in merged:
-            row = existing.get(item.fingerprint)
-            if row is None:
-                created.append(
-                    _new_notification(item, times, request=request, lookup=lookup, at=at)
-                )
-            else:
-                _repeat(row, item, times, request=request, at=at)
-                updated.append(row)
-        Notification.objects.bulk_create(created)
-        if updated:
-            Notification.objects.bulk_update(
-                updated,
-                ["count", "last_seen_at", "state", "resolved_at", "last_request", "title", "text"],
-            )
-        classes: dict[str, int] = {}
-        for row in created + updated:
-            classes[row.notification_class] = classes.get(row.notification_class, 0) + 1
-        IntakeRequest.objects.filter(pk=request.pk).update(
-            status=IntakeStatus.PROCESSED, notification_count=len(merged)
+    existing = {
+        row.fingerprint: row
+        for row in Notification.objects.select_for_update().filter(
+            source=source, fingerprint__in=[item.fingerprint for item, _times in merged]
         )
-        IntakeSource.objects.filter(pk=source.pk).update(last_received_at=at)
-    for row in created:
-        notification_classified(row)
+    }
+    lookup = _lookup(source) if len(existing) < len(merged) else None
+    created: list[Notification] = []
+    updated: list[Notification] = []
+    for item, times in merged:
+        row = existing.get(item.fingerprint)
+        if row is None:
+            assert lookup is not None
+            created.append(_new_notification(item, times, request=request, lookup=lookup, at=at))
+        else:
+            _repeat(row, item, times, request=request, at=at)
+            updated.append(row)
+    Notification.objects.bulk_create(created)
+    if updated:
+        Notification.objects.bulk_update(
+            updated,
+            ["count", "last_seen_at", "state", "resolved_at", "last_request", "title", "text"],
+        )
+    if created:
+        assert lookup is not None
+        _queue_slack(created, team=source.team, lookup=lookup, at=at)
+    classes: dict[str, int] = {}
+    for row in created + updated:
+        classes[row.notification_class] = classes.get(row.notification_class, 0) + 1
     return IntakeOutcome(created=len(created), updated=len(updated), classes=classes)
 
 
 def _new_notification(
-    item: Incoming, times: int, *, request: IntakeRequest, lookup: _Lookup | None, at: datetime
+    item: Incoming, times: int, *, request: IntakeRequest, lookup: _Lookup, at: datetime
 ) -> Notification:
-    assert lookup is not None
     source = request.source
     candidate = candidate_for(item, source=source, lookup=lookup)
     decision = routing.route(candidate, lookup.rules)
@@ -538,28 +599,25 @@ def _repeat(row: Notification, item: Incoming, times: int, *, request, at: datet
     row.state = item.state
 
 
-def notification_classified(notification: Notification) -> None:
-    """The delivery hook: called once per new notification, its class decided, after
-    the intake's transaction. Alerts (and tickets, if the team wants each one) are
-    queued in the Slack outbox, and the delivery task is enqueued once that row is
-    committed: if Slack or the broker is down, the beat's minutely run picks it up."""
-    if notification.notification_class == NotificationClass.LOG:
-        return
-    from django.utils import timezone
-
-    from slos.delivery import outbox_enqueue_notification
+def _queue_slack(created: list[Notification], *, team, lookup: _Lookup, at: datetime) -> None:
+    """The outbox, in the intake's own transaction: a new alert (or ticket, if the team
+    wants each one) is queued with the notification it is about, or not at all. The
+    delivery task is enqueued once both are committed; if the broker is down then, the
+    beat's minutely run sends it."""
+    from slos.delivery import outbox_messages_create
     from slos.tasks import deliver_outbox
 
-    def queue() -> None:
-        message = outbox_enqueue_notification(notification_id=notification.pk, at=timezone.now())
-        if message is not None:
-            transaction.on_commit(
-                lambda: deliver_outbox.delay(message_ids=[message.pk]), robust=True
-            )
-
-    # Robust: the sender's delivery is stored and must be answered 2xx; one that could
-    # not be queued here is picked up by the minutely sweep (outbox_enqueue_missed).
-    transaction.on_commit(queue, robust=True)
+    slos_by_id = {slo.pk: slo.name for slo in lookup.slos.values()}
+    messages = outbox_messages_create(
+        created,
+        team=team,
+        service_names=lookup.service_names,
+        slo_names=slos_by_id,
+        at=at,
+    )
+    if messages:
+        ids = [message.pk for message in messages]
+        transaction.on_commit(lambda: deliver_outbox.delay(message_ids=ids), robust=True)
 
 
 # --- The ticket queue --------------------------------------------------------------

@@ -85,12 +85,12 @@ def _receive(request: HttpRequest, token: str, kind: IntakeKind):
         incoming = intake.PARSERS[kind](body)
     except intake.IntakeProblem as problem:
         return _reject(source, body, len(body), 400, str(problem), at)
-    stored = intake.intake_receive(source=source, body=body, at=at)
-    outcome = intake.notifications_ingest(request=stored, incoming=incoming, at=at)
+    accepted = intake.intake_accept(source=source, body=body, incoming=incoming, at=at)
+    outcome = accepted.outcome
     return Status(
         200,
         {
-            "request": stored.pk,
+            "request": accepted.request.pk,
             "notifications": outcome.created + outcome.updated,
             "new": outcome.created,
             "repeated": outcome.updated,

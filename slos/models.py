@@ -637,7 +637,6 @@ class IntakeSource(models.Model):
     token_prefix = models.CharField(max_length=16, editable=False)
     client_secret = models.CharField(_("client secret"), max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    last_received_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["name"]

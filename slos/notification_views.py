@@ -8,7 +8,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, Max, Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -26,6 +26,7 @@ from slos.models import (
     IntakeKind,
     IntakeRequest,
     IntakeSource,
+    IntakeStatus,
     Notification,
     NotificationClass,
     OutboxKind,
@@ -170,7 +171,14 @@ def intake_sources(request: AuthedRequest, slug: str) -> HttpResponse:
                 if new
                 else ""
             ),
-            "sources": IntakeSource.objects.filter(team=team).select_related("service"),
+            "sources": IntakeSource.objects.filter(team=team)
+            .select_related("service")
+            .annotate(
+                last_received_at=Max(
+                    "requests__received_at",
+                    filter=~Q(requests__status=IntakeStatus.REJECTED),
+                )
+            ),
             "recent": IntakeRequest.objects.filter(source__team=team).select_related("source")[
                 :RECENT_REQUESTS
             ],

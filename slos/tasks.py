@@ -8,7 +8,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from slos.delivery import outbox_deliver, outbox_enqueue_missed, ticket_digests_enqueue
+from slos.delivery import outbox_deliver, ticket_digests_enqueue
 from slos.ingest import data_source_pull
 from slos.models import DataSource, DataSourceKind, PullStatus, PullTrigger
 
@@ -62,8 +62,6 @@ def deliver_outbox(message_ids: list[int] | None = None, at_iso: str | None = No
     """Post due Slack messages: the ones named (just queued), or every due one (the
     beat's minutely run). Retries are the outbox's own, with backoff, not Celery's."""
     at = datetime.fromisoformat(at_iso) if at_iso else timezone.now()
-    if message_ids is None:
-        outbox_enqueue_missed(at=at)
     return outbox_deliver(at=at, only_ids=message_ids).sent
 
 

@@ -329,13 +329,20 @@ def test_two_concurrent_runs_never_double_send(team, receiver):
     assert DeliveryAttempt.objects.count() == 12
 
 
-def test_an_alert_whose_hook_never_ran_is_swept_up(source, receiver, frozen_clock):
-    """The process died between the intake's commit and the hook's on-commit work: the
-    minutely run finds the alert without an outbox message and sends it."""
+def test_alerts_are_queued_with_the_intake_and_sent_by_the_minutely_run(
+    source, receiver, frozen_clock
+):
+    """The delivery task enqueued after the intake's commit never ran (the broker was
+    down, the process died): the messages were committed with the notifications, so the
+    minutely run sends them, once."""
     url = reverse("api:intake_generic", args=[source.token])
     body = json.dumps({"notifications": [ALERT, TICKET, LOG]}).encode()
     assert Client().post(url, data=body, content_type="application/json").status_code == 200
-    assert not OutboxMessage.objects.exists()  # on-commit work never ran
+    assert receiver.requests == 0  # on-commit work never ran
+    assert sorted(OutboxMessage.objects.values_list("kind", "status")) == [
+        ("alert", "pending"),
+        ("ticket", "pending"),
+    ]
 
     frozen_clock.shift(timedelta(minutes=1))
     assert deliver_outbox() == 2

@@ -19,13 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from slos import noise, routing
-from slos.intake import (
-    PARSERS,
-    intake_receive,
-    intake_source_create,
-    notifications_ingest,
-    team_rules,
-)
+from slos.intake import PARSERS, intake_accept, intake_source_create, team_rules
 from slos.models import Notification, RoutingPolicyChange, RoutingRule
 from tests.conftest import client_for, utc
 
@@ -65,8 +59,7 @@ def alertmanager(team):
 def deliver(source, body: dict) -> None:
     """A delivery as intake takes it: stored, parsed, deduplicated and classified."""
     raw = json.dumps(body).encode()
-    request = intake_receive(source=source, body=raw, at=timezone.now())
-    notifications_ingest(request=request, incoming=PARSERS[source.kind](raw), at=timezone.now())
+    intake_accept(source=source, body=raw, incoming=PARSERS[source.kind](raw), at=timezone.now())
 
 
 def sentry_issue(issue_id: str, *, level: str = "error", env: str = "production") -> dict:
