@@ -13,11 +13,10 @@ Targets: ≥ 500 notifications/s sustained, p99 ≤ 100 ms, none lost.
 Needs PostgreSQL and gunicorn in the venv (`pip install gunicorn`). The database is
 created and migrated here; every run empties its intake tables and replaces the bench
 team. gunicorn runs `portal.wsgi:application` with sync workers on a free loopback port,
-DEBUG=false and no Celery broker (the embedded default: tasks in-process). The delivery
-hook after the intake's commit (slos.intake.notification_classified) queues Slack
-messages only for a team with a Slack webhook; the bench team has none, so no delivery
-runs inside the timed requests and nothing leaves the machine, while the hook's own
-lookups are measured. gunicorn is stopped at the end, also on failure; its log is kept
+DEBUG=false and no Celery broker (the embedded default: tasks in-process). The intake
+queues Slack messages (slos.intake._queue_slack) only for a team with a Slack webhook;
+the bench team has none, so no delivery runs inside the timed requests and nothing
+leaves the machine. gunicorn is stopped at the end, also on failure; its log is kept
 in /tmp/portal-bench-intake-gunicorn.log.
 
 The generator is open-loop (wrk2's way): request i is due at start + i / rate whatever

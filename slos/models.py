@@ -801,8 +801,8 @@ class Notification(models.Model):
 
 
 class RoutingPolicyChange(models.Model):
-    """A rule added to or removed from a team's routing policy, so that noise can be
-    compared before and after it (slos/noise.py)."""
+    """A rule added to, edited in, moved in or removed from a team's routing policy, so
+    that noise can be compared before and after it (slos/noise.py)."""
 
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="routing_changes")
     changed_at = models.DateTimeField(_("changed"))

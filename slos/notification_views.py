@@ -321,13 +321,19 @@ def routing_policy(request: AuthedRequest, slug: str) -> HttpResponse:
             "team": team,
             "form": form,
             "can_edit": membership.allows(Role.ADMIN),
-            "rules": [
-                (rule, routing.conditions_as_text(routing.conditions_from_json(rule.conditions)))
-                for rule in rules
-            ],
+            "rules": [(rule, _conditions_text(rule)) for rule in rules],
         },
         status=status,
     )
+
+
+def _conditions_text(rule: RoutingRule) -> str:
+    """The rule's conditions as people type them; stored conditions that no longer
+    parse (intake skips such a rule) are shown as they are, to be fixed by an edit."""
+    try:
+        return routing.conditions_as_text(routing.conditions_from_json(rule.conditions))
+    except ValueError as problem:
+        return _("Unreadable, this rule is skipped: %(problem)s") % {"problem": problem}
 
 
 @require_http_methods(["GET", "POST"])
@@ -366,9 +372,7 @@ def routing_rule_edit(request: AuthedRequest, slug: str, pk: int) -> HttpRespons
                 "name": rule.name,
                 "source_kind": rule.source_kind,
                 "slo": rule.slo_id,
-                "conditions": routing.conditions_as_text(
-                    routing.conditions_from_json(rule.conditions)
-                ),
+                "conditions": _conditions_text(rule),
                 "outcome": rule.outcome,
             },
         )

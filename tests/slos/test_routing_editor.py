@@ -302,3 +302,12 @@ def named_slo(slo):
     slo.openslo_name = "clock-in-availability"
     slo.save(update_fields=["openslo_name"])
     return slo
+
+
+def test_a_stored_rule_that_no_longer_parses_is_shown_not_a_500(client, owner, team):
+    RoutingRule.objects.create(
+        team=team, position=1, name="Broken", conditions=[{"field": "x"}], outcome="log"
+    )
+    page = client_for(client, owner).get(reverse("slos:routing_policy", args=["kintai"]))
+    assert page.status_code == 200
+    assert "Unreadable, this rule is skipped" in page.content.decode()
