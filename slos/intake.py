@@ -524,36 +524,72 @@ def _ingest_once(
     *, request: IntakeRequest, merged: list[tuple[Incoming, int]], at: datetime
 ) -> IntakeOutcome:
     source = request.source
-    existing = {
-        row.fingerprint: row
-        for row in Notification.objects.select_for_update().filter(
-            source=source, fingerprint__in=[item.fingerprint for item, _times in merged]
-        )
-    }
-    lookup = _lookup(source) if len(existing) < len(merged) else None
+    repeated = _repeats_update(request=request, merged=merged, at=at)
+    fresh = [(item, times) for item, times in merged if item.fingerprint not in repeated]
     created: list[Notification] = []
-    updated: list[Notification] = []
-    for item, times in merged:
-        row = existing.get(item.fingerprint)
-        if row is None:
-            assert lookup is not None
-            created.append(_new_notification(item, times, request=request, lookup=lookup, at=at))
-        else:
-            _repeat(row, item, times, request=request, at=at)
-            updated.append(row)
-    Notification.objects.bulk_create(created)
-    if updated:
-        Notification.objects.bulk_update(
-            updated,
-            ["count", "last_seen_at", "state", "resolved_at", "last_request", "title", "text"],
-        )
-    if created:
-        assert lookup is not None
+    if fresh:
+        lookup = _lookup(source)
+        created = [
+            _new_notification(item, times, request=request, lookup=lookup, at=at)
+            for item, times in fresh
+        ]
+        Notification.objects.bulk_create(created)
         _queue_slack(created, team=source.team, lookup=lookup, at=at)
     classes: dict[str, int] = {}
-    for row in created + updated:
-        classes[row.notification_class] = classes.get(row.notification_class, 0) + 1
-    return IntakeOutcome(created=len(created), updated=len(updated), classes=classes)
+    for notification_class in [row.notification_class for row in created] + list(repeated.values()):
+        classes[notification_class] = classes.get(notification_class, 0) + 1
+    return IntakeOutcome(created=len(created), updated=len(repeated), classes=classes)
+
+
+def _repeats_update(
+    *, request: IntakeRequest, merged: list[tuple[Incoming, int]], at: datetime
+) -> dict[str, str]:
+    """Count a delivery of the notifications the source sent before, in one statement:
+    deliveries, last seen, title and text, firing or resolved. Returns the class of
+    each one updated, by fingerprint; the rest are new. Rows are taken in fingerprint
+    order, so concurrent deliveries lock them in the same order."""
+    quote = connection.ops.quote_name
+    table = quote(Notification._meta.db_table)
+    column = {
+        name: quote(Notification._meta.get_field(name).column)
+        for name in (
+            "count",
+            "last_seen_at",
+            "last_request",
+            "title",
+            "text",
+            "state",
+            "resolved_at",
+            "source",
+            "fingerprint",
+            "notification_class",
+        )
+    }
+    moment = connection.ops.adapt_datetimefield_value(at)
+    rows = sorted(merged, key=lambda pair: pair[0].fingerprint)
+    values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(rows))
+    params: list[object] = [moment, request.pk, moment]
+    for item, times in rows:
+        params += [item.fingerprint, times, item.title, item.text, str(item.state)]
+    params.append(request.source_id)
+    sql = f"""
+        UPDATE {table} SET
+            {column["count"]} = {table}.{column["count"]} + v.column2,
+            {column["last_seen_at"]} = %s,
+            {column["last_request"]} = %s,
+            {column["title"]} = v.column3,
+            {column["text"]} = v.column4,
+            {column["resolved_at"]} = CASE
+                WHEN v.column5 = 'resolved' AND {table}.{column["state"]} <> 'resolved' THEN %s
+                WHEN v.column5 = 'firing' THEN NULL
+                ELSE {table}.{column["resolved_at"]} END,
+            {column["state"]} = v.column5
+        FROM (VALUES {values}) AS v
+        WHERE {table}.{column["source"]} = %s AND {table}.{column["fingerprint"]} = v.column1
+        RETURNING {table}.{column["fingerprint"]}, {table}.{column["notification_class"]}"""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return dict(cursor.fetchall())
 
 
 def _new_notification(
@@ -584,19 +620,6 @@ def _new_notification(
         reason=decision.reason,
         last_request=request,
     )
-
-
-def _repeat(row: Notification, item: Incoming, times: int, *, request, at: datetime) -> None:
-    row.count += times
-    row.last_seen_at = at
-    row.title = item.title
-    row.text = item.text
-    row.last_request = request
-    if item.state == NotificationState.RESOLVED and row.state != NotificationState.RESOLVED:
-        row.resolved_at = at
-    elif item.state == NotificationState.FIRING:
-        row.resolved_at = None
-    row.state = item.state
 
 
 def _queue_slack(created: list[Notification], *, team, lookup: _Lookup, at: datetime) -> None:
