@@ -18,11 +18,12 @@ from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from slos import prometheus
 from slos.budget import HOUR, align_to_hour, window_hours
 from slos.models import SLO, DataSource, HourlyBucket, PullRun, PullStatus, PullTrigger
 from slos.prometheus import MAX_POINTS_PER_QUERY, PrometheusClient, PrometheusError, render_query
 from slos.selectors import slo_window
-from slos.sli import EventQueries, gauge_slice_is_good, slice_is_good
+from slos.sli import gauge_slice_is_good, slice_is_good
 
 PULL_LEASE = timedelta(minutes=30)
 PULL_CONCURRENCY = 4
@@ -117,94 +118,142 @@ def client_for(source: DataSource) -> PrometheusClient:
     )
 
 
-def _events(
-    client: PrometheusClient,
-    queries: EventQueries,
-    *,
-    window: str,
-    start: datetime,
-    end: datetime,
-    step: timedelta,
-) -> dict[datetime, tuple[float, float]]:
-    """(good, valid) at each evaluation time where every query answered."""
+@dataclass(frozen=True)
+class QueryChunk:
+    """The queries of one SLO over one contiguous run of its hours: what one range
+    request over (start, end, step) must answer for it."""
 
-    def fetch(query: str) -> dict[datetime, float]:
-        return client.query_range(
-            render_query(query, window),
-            start=start,
-            end=end,
-            step_seconds=int(step.total_seconds()),
-        )
+    slo: SLO | None
+    run: tuple[datetime, ...]
+    start: datetime
+    end: datetime
+    step_seconds: int
+    queries: tuple[str, ...]
 
-    valid = fetch(queries.valid)
-    if queries.good is not None:
-        good = fetch(queries.good)
-    else:
-        bad = fetch(queries.bad or "")
-        good = {moment: valid[moment] - bad[moment] for moment in bad if moment in valid}
-    return {moment: (good[moment], valid[moment]) for moment in valid if moment in good}
+    @property
+    def points(self) -> int:
+        steps = int((self.end - self.start).total_seconds()) // self.step_seconds + 1
+        return steps * len(self.queries)
 
 
-def _hour_rows(slo: SLO, run: list[datetime], client: PrometheusClient) -> list[Row]:
-    """Fetch the hours of one contiguous run and build their rows. An hour is stored only
-    when the source answered for it: no answer is no data, never good."""
+def query_chunk(slo: SLO, run: list[datetime]) -> QueryChunk:
+    """What to ask Prometheus for the hours of one run: for ratios, the increase over
+    [1h] evaluated at H + 1h covers the hour starting at H; for timeslices, the increase
+    (or the gauge) over each slice, evaluated at the slice's end."""
     queries = slo.event_queries()
+    if slo.uses_timeslices:
+        step = timedelta(minutes=slo.timeslice_minutes)
+        window = f"{slo.timeslice_minutes}m"
+        start, end = run[0] + step, run[-1] + HOUR
+    else:
+        step, window = HOUR, "1h"
+        start, end = run[0] + HOUR, run[-1] + HOUR
+    if queries is None:
+        texts = [slo.gauge_query]
+    else:
+        texts = [queries.valid, queries.good if queries.good is not None else queries.bad or ""]
+    return QueryChunk(
+        slo=slo,
+        run=tuple(run),
+        start=start,
+        end=end,
+        step_seconds=int(step.total_seconds()),
+        queries=tuple(render_query(text, window) for text in texts),
+    )
+
+
+def request_batches(
+    chunks: list[QueryChunk],
+    *,
+    max_queries: int | None = None,
+    max_points: int | None = None,
+) -> list[list[QueryChunk]]:
+    """Chunks sharing start, end and step, gathered into requests of at most
+    `max_queries` queries and `max_points` points; the order of first appearance is
+    kept. A chunk never straddles two requests."""
+    max_queries = max_queries or prometheus.MAX_QUERIES_PER_REQUEST
+    max_points = max_points or prometheus.MAX_POINTS_PER_REQUEST
+    open_batches: dict[tuple, list[QueryChunk]] = {}
+    batches: list[list[QueryChunk]] = []
+    for chunk in chunks:
+        key = (chunk.start, chunk.end, chunk.step_seconds)
+        batch = open_batches.get(key)
+        if batch is not None and (
+            sum(len(item.queries) for item in batch) + len(chunk.queries) > max_queries
+            or sum(item.points for item in batch) + chunk.points > max_points
+        ):
+            batch = None
+        if batch is None:
+            batch = open_batches[key] = []
+            batches.append(batch)
+        batch.append(chunk)
+    return batches
+
+
+def _chunk_rows(chunk: QueryChunk, answers: list[dict[float, float]]) -> list[Row]:
+    """Rows for the hours of one chunk. An hour is stored only when the source answered
+    for it: no answer is no data, never good."""
+    slo = chunk.slo
+    slo_id = slo.pk
+    queries = slo.event_queries()
+    if queries is None or queries.good is not None:
+        valid, good = answers[0], answers[-1]
+    else:
+        valid, bad = answers
+        good = {moment: valid[moment] - bad[moment] for moment in bad if moment in valid}
     if not slo.uses_timeslices:
-        # The increase over [1h] evaluated at H + 1h covers the hour starting at H.
-        events = _events(
-            client, queries, window="1h", start=run[0] + HOUR, end=run[-1] + HOUR, step=HOUR
-        )
-        return [
-            Row(slo.pk, hour, events[hour + HOUR][0], events[hour + HOUR][1])
-            for hour in run
-            if hour + HOUR in events
-        ]
-    slice_length = timedelta(minutes=slo.timeslice_minutes)
-    window = f"{slo.timeslice_minutes}m"
-    slice_ends = [slice_length * index for index in range(1, HOUR // slice_length + 1)]
-    start, end = run[0] + slice_length, run[-1] + HOUR
+        rows = []
+        for hour in chunk.run:
+            moment = hour.timestamp() + 3600
+            if moment in valid and moment in good:
+                rows.append(Row(slo_id, hour, good[moment], valid[moment]))
+        return rows
+    slice_seconds = chunk.step_seconds
+    offsets = range(slice_seconds, 3600 + 1, slice_seconds)
     rows = []
     if queries is None:
-        values = client.query_range(
-            render_query(slo.gauge_query, window),
-            start=start,
-            end=end,
-            step_seconds=int(slice_length.total_seconds()),
-        )
-        for hour in run:
-            present = [values[hour + offset] for offset in slice_ends if hour + offset in values]
-            good = sum(
+        values = answers[0]
+        for hour in chunk.run:
+            base = hour.timestamp()
+            present = [values[base + offset] for offset in offsets if base + offset in values]
+            good_slices = sum(
                 gauge_slice_is_good(value=value, op=slo.threshold_op, threshold=slo.threshold)
                 for value in present
             )
             if present:
                 rows.append(
                     Row(
-                        slo_id=slo.pk,
+                        slo_id=slo_id,
                         hour=hour,
-                        good=good,
+                        good=good_slices,
                         valid=len(present),
-                        good_slices=good,
+                        good_slices=good_slices,
                         total_slices=len(present),
                     )
                 )
         return rows
-    events = _events(client, queries, window=window, start=start, end=end, step=slice_length)
     target = slo.timeslice_target_fraction or 0.0
-    for hour in run:
-        slices = [events[hour + offset] for offset in slice_ends if hour + offset in events]
-        slices = [(good, valid) for good, valid in slices if valid > 0]
+    for hour in chunk.run:
+        base = hour.timestamp()
+        slices = [
+            (good[base + offset], valid[base + offset])
+            for offset in offsets
+            if base + offset in valid and base + offset in good
+        ]
+        slices = [
+            (good_events, valid_events) for good_events, valid_events in slices if valid_events > 0
+        ]
         if not slices:
             continue
         rows.append(
             Row(
-                slo_id=slo.pk,
+                slo_id=slo_id,
                 hour=hour,
-                good=sum(good for good, _ in slices),
-                valid=sum(valid for _, valid in slices),
+                good=sum(good_events for good_events, _ in slices),
+                valid=sum(valid_events for _, valid_events in slices),
                 good_slices=sum(
-                    slice_is_good(good=good, valid=valid, timeslice_target=target)
-                    for good, valid in slices
+                    slice_is_good(good=good_events, valid=valid_events, timeslice_target=target)
+                    for good_events, valid_events in slices
                 ),
                 total_slices=len(slices),
             )
@@ -212,19 +261,50 @@ def _hour_rows(slo: SLO, run: list[datetime], client: PrometheusClient) -> list[
     return rows
 
 
+def fetch_batch(batch: list[QueryChunk], client: PrometheusClient) -> list[tuple[list[Row], str]]:
+    """Fetch the chunks of one request and build their rows. Network only (no
+    database), so it runs in a worker thread. For each chunk: its rows and its error
+    ('' when all went well); an error leaves that chunk without rows."""
+    first = batch[0]
+    queries = [query for chunk in batch for query in chunk.queries]
+    try:
+        answers = client.query_range_many(
+            queries, start=first.start, end=first.end, step_seconds=first.step_seconds
+        )
+    except PrometheusError as exc:
+        return [([], str(exc)) for _ in batch]
+    results = []
+    position = 0
+    for chunk in batch:
+        mine = answers[position : position + len(chunk.queries)]
+        position += len(chunk.queries)
+        error = next((answer for answer in mine if isinstance(answer, PrometheusError)), None)
+        if error is not None:
+            results.append(([], str(error)))
+        else:
+            results.append((_chunk_rows(chunk, mine), ""))
+    return results
+
+
+def slo_chunks(slo: SLO, hours: list[datetime]) -> list[QueryChunk]:
+    """The hours to fetch, in runs within Prometheus's point limit."""
+    per_hour = HOUR // timedelta(minutes=slo.timeslice_minutes) if slo.uses_timeslices else 1
+    return [
+        query_chunk(slo, run) for run in contiguous_runs(hours, MAX_POINTS_PER_QUERY // per_hour)
+    ]
+
+
 def fetch_rows(
     slo: SLO, hours: list[datetime], client: PrometheusClient
 ) -> tuple[list[list[Row]], str]:
-    """Fetch the given hours in chunks within Prometheus's point limit. Network only (no
-    database), so it can run in a worker thread. Returns the chunks fetched before any
-    error, and the error's message ('' when all went well)."""
-    per_hour = HOUR // timedelta(minutes=slo.timeslice_minutes) if slo.uses_timeslices else 1
+    """Fetch the given hours of one SLO. Returns the chunks fetched, and the first
+    error's message ('' when all went well)."""
     chunks: list[list[Row]] = []
-    try:
-        for run in contiguous_runs(hours, MAX_POINTS_PER_QUERY // per_hour):
-            chunks.append(_hour_rows(slo, run, client))
-    except PrometheusError as exc:
-        return chunks, str(exc)
+    for batch in request_batches(slo_chunks(slo, hours)):
+        for rows, error in fetch_batch(batch, client):
+            if error:
+                return chunks, error
+            chunks.append(rows)
     return chunks, ""
 
 
@@ -445,6 +525,16 @@ def _pull_concurrently(
     outcomes.extend(
         SLOPullOutcome(slo.pk, slo.name, PullStatus.OK, 0, 0) for slo in slos if not pending[slo.pk]
     )
+    # Every SLO's runs, gathered into shared requests; an SLO's outcome is recorded
+    # once all its chunks are back.
+    chunks_left: dict[int, int] = {}
+    slo_rows: dict[int, list[list[Row]]] = defaultdict(list)
+    slo_errors: dict[int, str] = {}
+    chunks = []
+    for slo in todo:
+        mine = slo_chunks(slo, pending[slo.pk])
+        chunks_left[slo.pk] = len(mine)
+        chunks.extend(mine)
     rows: list[Row] = []
     batch: list[SLOPullOutcome] = []
 
@@ -456,25 +546,34 @@ def _pull_concurrently(
 
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
         # A sliding window of futures keeps memory bounded on a large backfill.
-        queue = iter(todo)
+        queue = iter(request_batches(chunks))
         in_flight = {}
-        for slo in islice(queue, concurrency * 2):
-            in_flight[pool.submit(fetch_rows, slo, pending[slo.pk], client)] = slo
+        for request in islice(queue, concurrency * 2):
+            in_flight[pool.submit(fetch_batch, request, client)] = request
         while in_flight:
             finished, _still_running = wait(in_flight, return_when=FIRST_COMPLETED)
             for future in finished:
-                slo = in_flight.pop(future)
-                chunks, error = future.result()
-                batch.append(_outcome(slo, pending[slo.pk], chunks, error))
-                rows.extend(row for chunk in chunks for row in chunk)
+                request = in_flight.pop(future)
+                for chunk, (chunk_rows, error) in zip(request, future.result(), strict=True):
+                    slo = chunk.slo
+                    if error:
+                        slo_errors.setdefault(slo.pk, error)
+                    else:
+                        slo_rows[slo.pk].append(chunk_rows)
+                    chunks_left[slo.pk] -= 1
+                    if chunks_left[slo.pk]:
+                        continue
+                    fetched = slo_rows.pop(slo.pk, [])
+                    batch.append(
+                        _outcome(slo, pending[slo.pk], fetched, slo_errors.get(slo.pk, ""))
+                    )
+                    rows.extend(row for chunk_rows in fetched for row in chunk_rows)
+                    done_hours += len(pending[slo.pk])
                 if len(rows) >= WRITE_BATCH_ROWS:
                     flush()
-                done_hours += len(pending[slo.pk])
                 following = next(queue, None)
                 if following is not None:
-                    in_flight[pool.submit(fetch_rows, following, pending[following.pk], client)] = (
-                        following
-                    )
+                    in_flight[pool.submit(fetch_batch, following, client)] = following
             if time.monotonic() - last_progress > 1:
                 last_progress = time.monotonic()
                 flush()
