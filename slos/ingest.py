@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from itertools import islice
 from typing import NamedTuple
 
@@ -19,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from slos import prometheus
-from slos.budget import HOUR, align_to_hour, window_hours
+from slos.budget import HOUR, align_to_hour
 from slos.models import SLO, DataSource, HourlyBucket, PullRun, PullStatus, PullTrigger
 from slos.prometheus import MAX_POINTS_PER_QUERY, PrometheusClient, PrometheusError, render_query
 from slos.selectors import slo_window
@@ -46,8 +47,15 @@ def last_complete_hour_end(moment: datetime) -> datetime:
 
 
 def hours_to_pull(slos: list[SLO], *, until: datetime) -> dict[int, list[datetime]]:
+    return pending_hours(slos, until=until)[0]
+
+
+def pending_hours(
+    slos: list[SLO], *, until: datetime
+) -> tuple[dict[int, list[datetime]], dict[int, set[datetime]]]:
     """For each SLO, the hours of its window (its rolling length, or the calendar period
-    so far) that have no row yet or whose row is stale. One aggregate query per distinct
+    so far) that have no row yet or whose row is stale; and, apart, the stale ones (the
+    only pending hours that already have a row). One aggregate query per distinct
     window finds the SLOs whose rows are fresh and contiguous (only their edges can be
     missing); only SLOs with holes list their hours."""
     windows = {slo.pk: slo_window(slo, at=until) for slo in slos}
@@ -67,25 +75,31 @@ def hours_to_pull(slos: list[SLO], *, until: datetime) -> dict[int, list[datetim
                 total=Count("id"),
             )
         )
+    hours_between = cache(_hours_between)
     result: dict[int, list[datetime]] = {}
+    stale: dict[int, set[datetime]] = {}
     for slo_id, window in windows.items():
         row = summary.get(slo_id)
         if row is None:
-            result[slo_id] = window_hours(window.end, window.end - window.start)
+            result[slo_id] = list(hours_between(window.start, window.end))
         elif row["fresh"] == row["total"] == int((row["last"] - row["first"]) / HOUR) + 1:
             # Only the edges are missing: count them without walking the whole window.
-            result[slo_id] = _hours_between(window.start, row["first"]) + _hours_between(
+            result[slo_id] = hours_between(window.start, row["first"]) + hours_between(
                 row["last"] + HOUR, window.end
             )
         else:
-            have = set(
+            have = dict(
                 HourlyBucket.objects.filter(
-                    slo_id=slo_id, hour__gte=window.start, hour__lt=window.end, stale=False
-                ).values_list("hour", flat=True)
+                    slo_id=slo_id, hour__gte=window.start, hour__lt=window.end
+                ).values_list("hour", "stale")
             )
-            wanted = window_hours(window.end, window.end - window.start)
-            result[slo_id] = [hour for hour in wanted if hour not in have]
-    return result
+            result[slo_id] = [
+                hour
+                for hour in hours_between(window.start, window.end)
+                if have.get(hour, True)  # no row, or a stale one
+            ]
+            stale[slo_id] = {hour for hour, is_stale in have.items() if is_stale}
+    return result, stale
 
 
 def _hours_between(start: datetime, end: datetime) -> list[datetime]:
@@ -323,11 +337,19 @@ class Row(NamedTuple):
     total_slices: int = 0
 
 
-def _copy_text(rows: list) -> str:
+_COLUMNS = "slo_id, hour, good, valid, good_slices, total_slices"
+
+
+def _copy_text(rows: list, *, suffix: str = "") -> str:
+    """Rows in COPY's text format (`suffix`: more columns, tab-led, the same on each
+    row). An hour's text is made once: many SLOs share it."""
+    hour_text = cache(datetime.isoformat)
     return "".join(
-        f"{row.slo_id}\t{row.hour.isoformat()}\t{float(row.good)!r}\t{float(row.valid)!r}\t"
-        f"{int(row.good_slices)}\t{int(row.total_slices)}\n"
-        for row in rows
+        [
+            f"{row.slo_id}\t{hour_text(row.hour)}\t{float(row.good)!r}\t{float(row.valid)!r}\t"
+            f"{int(row.good_slices)}\t{int(row.total_slices)}{suffix}\n"
+            for row in rows
+        ]
     )
 
 
@@ -372,26 +394,40 @@ def store_rows(rows: list) -> None:
                 "good_slices integer, total_slices integer) ON COMMIT DELETE ROWS"
             )
             cursor.execute(f"TRUNCATE {_LOAD_TABLE}")
-            with cursor.copy(f"COPY {_LOAD_TABLE} FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(
-                        (
-                            row.slo_id,
-                            row.hour,
-                            row.good,
-                            row.valid,
-                            row.good_slices,
-                            row.total_slices,
-                        )
-                    )
+            with cursor.copy(f"COPY {_LOAD_TABLE} ({_COLUMNS}) FROM STDIN") as copy:
+                copy.write(_copy_text(rows))
             cursor.execute(
-                f"INSERT INTO {table} (slo_id, hour, good, valid, good_slices, total_slices, "
-                "stale, pulled_at) SELECT slo_id, hour, good, valid, good_slices, total_slices, "
+                f"INSERT INTO {table} ({_COLUMNS}, stale, pulled_at) SELECT {_COLUMNS}, "
                 f"false, now() FROM {_LOAD_TABLE} ON CONFLICT (slo_id, hour) DO UPDATE SET "
                 "good = EXCLUDED.good, valid = EXCLUDED.valid, "
                 "good_slices = EXCLUDED.good_slices, total_slices = EXCLUDED.total_slices, "
                 "stale = false, pulled_at = EXCLUDED.pulled_at"
             )
+
+
+def store_new_rows(rows: list) -> None:
+    """Store rows for hours that had no row when the pull looked, under the source's
+    lease: COPYed straight into the table, skipping the merge. Should a row have
+    appeared meanwhile (pushed, or a pull of one SLO), the COPY fails on the unique
+    constraint, is rolled back to its savepoint, and the rows are merged instead."""
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        store_rows(rows)
+        return
+    import psycopg.errors
+
+    table = HourlyBucket._meta.db_table
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            # now() as store_rows' merge sets it: the transaction's start.
+            cursor.execute("SELECT now()")
+            (now,) = cursor.fetchone()
+            text = _copy_text(rows, suffix=f"\tf\t{now.isoformat()}")
+            with cursor.copy(f"COPY {table} ({_COLUMNS}, stale, pulled_at) FROM STDIN") as copy:
+                copy.write(text)
+    except psycopg.errors.UniqueViolation:
+        store_rows(rows)
 
 
 def slo_pull(*, slo: SLO, until: datetime, client: PrometheusClient) -> SLOPullOutcome:
@@ -405,7 +441,7 @@ def _store_outcome(
     slo: SLO, hours: list[datetime], chunks: list[list[Row]], error: str, *, at: datetime
 ) -> SLOPullOutcome:
     outcome = _outcome(slo, hours, chunks, error)
-    _write_batch([row for chunk in chunks for row in chunk], [outcome], at=at)
+    _write_batch([], [row for chunk in chunks for row in chunk], [outcome], at=at)
     return outcome
 
 
@@ -420,14 +456,18 @@ def _outcome(
     return SLOPullOutcome(slo.pk, slo.name, status, len(hours), stored, error)
 
 
-def _write_batch(rows: list[Row], outcomes: list[SLOPullOutcome], *, at: datetime) -> None:
-    """Store the rows of several SLOs and their outcomes in one transaction: one upsert,
-    and one status update per distinct outcome (a nightly of 1,000 healthy SLOs is one)."""
+def _write_batch(
+    new_rows: list[Row], merged_rows: list[Row], outcomes: list[SLOPullOutcome], *, at: datetime
+) -> None:
+    """Store the rows of several SLOs and their outcomes in one transaction: the rows of
+    hours that had none, then an upsert of the others (stale hours), and one status
+    update per distinct outcome (a nightly of 1,000 healthy SLOs is one)."""
     by_result: dict[tuple[str, str], list[int]] = defaultdict(list)
     for outcome in outcomes:
         by_result[(outcome.status, outcome.message)].append(outcome.slo_id)
     with transaction.atomic():
-        store_rows(rows)
+        store_new_rows(new_rows)
+        store_rows(merged_rows)
         for (status, message), ids in by_result.items():
             changes = {"last_pull_at": at, "last_pull_status": status, "last_pull_error": message}
             if status == PullStatus.OK:
@@ -495,11 +535,11 @@ def data_source_pull(
         status=PullStatus.FAILED, finished_at=now, message=_("Interrupted before it finished.")
     )
     try:
-        pending = hours_to_pull(slos, until=until)
+        pending, stale = pending_hours(slos, until=until)
         PullRun.objects.filter(pk=run.pk).update(
             hours_missing=sum(len(hours) for hours in pending.values())
         )
-        outcomes = _pull_concurrently(data_source, slos, pending, run, concurrency)
+        outcomes = _pull_concurrently(data_source, slos, pending, stale, run, concurrency)
     finally:
         lock_release(data_source)
     status = _run_status(outcomes)
@@ -514,6 +554,7 @@ def _pull_concurrently(
     source: DataSource,
     slos: list[SLO],
     pending: dict[int, list[datetime]],
+    stale: dict[int, set[datetime]],
     run: PullRun,
     concurrency: int,
 ) -> list[SLOPullOutcome]:
@@ -535,13 +576,16 @@ def _pull_concurrently(
         mine = slo_chunks(slo, pending[slo.pk])
         chunks_left[slo.pk] = len(mine)
         chunks.extend(mine)
+    # Rows of hours that had no row go straight in; stale hours are merged.
     rows: list[Row] = []
+    merged_rows: list[Row] = []
     batch: list[SLOPullOutcome] = []
 
     def flush() -> None:
-        _write_batch(rows, batch, at=timezone.now())
+        _write_batch(rows, merged_rows, batch, at=timezone.now())
         outcomes.extend(batch)
         rows.clear()
+        merged_rows.clear()
         batch.clear()
 
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
@@ -567,9 +611,12 @@ def _pull_concurrently(
                     batch.append(
                         _outcome(slo, pending[slo.pk], fetched, slo_errors.get(slo.pk, ""))
                     )
-                    rows.extend(row for chunk_rows in fetched for row in chunk_rows)
+                    stale_hours = stale.get(slo.pk, ())
+                    for chunk_rows in fetched:
+                        for row in chunk_rows:
+                            (merged_rows if row.hour in stale_hours else rows).append(row)
                     done_hours += len(pending[slo.pk])
-                if len(rows) >= WRITE_BATCH_ROWS:
+                if len(rows) + len(merged_rows) >= WRITE_BATCH_ROWS:
                     flush()
                 following = next(queue, None)
                 if following is not None:
