@@ -11,7 +11,6 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from functools import cache
-from itertools import islice
 from typing import NamedTuple
 
 from django.db import connection, transaction
@@ -29,7 +28,11 @@ from slos.sli import gauge_slice_is_good, slice_is_good
 PULL_LEASE = timedelta(minutes=30)
 PULL_CONCURRENCY = 4
 # Rows gathered from several SLOs before one write (memory stays small: ~100 B a row).
-WRITE_BATCH_ROWS = 20_000
+# Small enough that the write after the last answer is short.
+WRITE_BATCH_ROWS = 5_000
+# Points asked for and not yet written: requests keep going out while rows are written,
+# and memory stays bounded on a backfill (~1 million points).
+MAX_POINTS_IN_FLIGHT = 250_000
 
 
 @dataclass(frozen=True)
@@ -589,15 +592,27 @@ def _pull_concurrently(
         batch.clear()
 
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-        # A sliding window of futures keeps memory bounded on a large backfill.
+        # A sliding window of requests, bounded in points, keeps memory bounded on a large
+        # backfill; the threads keep fetching while this thread writes.
         queue = iter(request_batches(chunks))
-        in_flight = {}
-        for request in islice(queue, concurrency * 2):
-            in_flight[pool.submit(fetch_batch, request, client)] = request
+        in_flight: dict = {}
+        points_in_flight = 0
+
+        def submit_more() -> None:
+            nonlocal points_in_flight
+            while len(in_flight) < concurrency * 2 or points_in_flight < MAX_POINTS_IN_FLIGHT:
+                request = next(queue, None)
+                if request is None:
+                    return
+                in_flight[pool.submit(fetch_batch, request, client)] = request
+                points_in_flight += sum(chunk.points for chunk in request)
+
+        submit_more()
         while in_flight:
             finished, _still_running = wait(in_flight, return_when=FIRST_COMPLETED)
             for future in finished:
                 request = in_flight.pop(future)
+                points_in_flight -= sum(chunk.points for chunk in request)
                 for chunk, (chunk_rows, error) in zip(request, future.result(), strict=True):
                     slo = chunk.slo
                     if error:
@@ -616,11 +631,9 @@ def _pull_concurrently(
                         for row in chunk_rows:
                             (merged_rows if row.hour in stale_hours else rows).append(row)
                     done_hours += len(pending[slo.pk])
-                if len(rows) + len(merged_rows) >= WRITE_BATCH_ROWS:
-                    flush()
-                following = next(queue, None)
-                if following is not None:
-                    in_flight[pool.submit(fetch_batch, following, client)] = following
+            submit_more()
+            if len(rows) + len(merged_rows) >= WRITE_BATCH_ROWS:
+                flush()
             if time.monotonic() - last_progress > 1:
                 last_progress = time.monotonic()
                 flush()
