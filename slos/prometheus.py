@@ -88,8 +88,9 @@ def batched_query(queries: list[str]) -> str:
     """One PromQL expression answering every query, each series tagged with its query's
     index. The `or`s nest as a balanced tree: a chain makes Prometheus copy the growing
     left side at every step (quadratic in the number of queries)."""
+    # The newline ends a `#` comment the query may close with.
     tagged = [
-        f'label_replace({query}, "{BATCH_LABEL}", "{index}", "", "")'
+        f'label_replace({query}\n, "{BATCH_LABEL}", "{index}", "", "")'
         for index, query in enumerate(queries)
     ]
 

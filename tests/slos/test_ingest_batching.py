@@ -182,3 +182,19 @@ def test_scripted_batches_are_posted_forms(team, service, prometheus):
     form = parse_qs(server.forms[0].decode())
     assert form["query"][0].count("label_replace(") == 4
     assert form["step"] == ["3600"]
+
+
+def test_a_query_ending_in_a_comment_still_travels_in_a_batch(prometheus):
+    queries = [
+        'sum(increase(http_requests_total{job="api"}[1h])) # valid events',
+        'sum(increase(http_requests_total{job="api",code!~"5.."}[1h]))',
+    ]
+    with ScriptedServer([], default="pass", upstream=prometheus.url) as server:
+        client = prometheus_client.PrometheusClient(base_url=server.url)
+        answers = client.query_range_many(
+            queries, start=UNTIL - timedelta(hours=3), end=UNTIL, step_seconds=3600
+        )
+        client.close()
+
+    assert len(server.requests) == 1  # not refused, so not asked again query by query
+    assert all(isinstance(answer, dict) and len(answer) == 4 for answer in answers)
