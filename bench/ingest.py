@@ -5,7 +5,10 @@ Times, against the same Prometheus, in the same run:
       28-day rolling windows (672 hours per SLO);
   (b) the nightly pull: the same, with every hour but the last 24 already stored;
   (c) the floor: the same query_range requests as (b) (and as (a)), sent with httpx
-      alone at the same concurrency (JSON decoded, nothing else), with no database;
+      alone at the same concurrency (JSON decoded, nothing else), with no database.
+      The pull gathers several SLOs' queries into one request; the floor sends exactly
+      those requests, planned by the portal's own code. For reference, the same queries
+      as one request each (what the pull sent before it batched) are timed too;
   (d) Google's slo-generator computing the same 1,000 28-day reports (its Prometheus
       backend, good/valid ratio, exports off) through its Python API, in a venv of its
       own (see bench/slo_generator_run.py): with the same concurrency, and serially as
@@ -252,8 +255,8 @@ class PrometheusServer:
 
 
 def range_requests(slos: int, hours: int) -> list[list[dict[str, str]]]:
-    """Per SLO, the portal's two query_range requests for its last `hours` hours before
-    AT: valid, then good (see slos.ingest._hour_rows and PrometheusClient.query_range)."""
+    """Per SLO, two query_range requests for its last `hours` hours before AT: valid,
+    then good, one request per query (the portal's requests before it batched them)."""
     start, end = AT - timedelta(hours=hours) + timedelta(hours=1), AT
     return [
         [
@@ -269,11 +272,46 @@ def range_requests(slos: int, hours: int) -> list[list[dict[str, str]]]:
     ]
 
 
+def batched_requests(slos: int, hours: int) -> list:
+    """The requests the pull sends for the last `hours` hours of every SLO: the same
+    queries, gathered into requests by the portal's own planner (slos.ingest.
+    request_batches, slos.prometheus.range_request)."""
+    from slos.ingest import QueryChunk, request_batches
+    from slos.prometheus import range_request
+
+    start, end = AT - timedelta(hours=hours) + timedelta(hours=1), AT
+    chunks = [
+        QueryChunk(
+            slo=None,
+            run=(),
+            start=start,
+            end=end,
+            step_seconds=3600,
+            queries=tuple(
+                f"sum(increase({query}[1h]))" for query in (valid_query(slo), good_query(slo))
+            ),
+        )
+        for slo in range(slos)
+    ]
+    return [
+        (
+            range_request(
+                [query for chunk in batch for query in chunk.queries],
+                start=start,
+                end=end,
+                step_seconds=3600,
+            ),
+            sum(len(chunk.queries) for chunk in batch),
+        )
+        for batch in request_batches(chunks)
+    ]
+
+
 def floor_seconds(
     url: str, requests: list[list[dict[str, str]]], *, hours: int, concurrency: int
 ) -> float:
     """Send the requests with one httpx client in `concurrency` threads, one SLO's pair
-    after another as the pull does; decode each answer and check it has every hour."""
+    after another; decode each answer and check it has every hour."""
     import httpx
 
     with httpx.Client(timeout=30) as http:
@@ -285,6 +323,33 @@ def floor_seconds(
                 body = answer.json()
                 assert body["status"] == "success", body
                 assert len(body["data"]["result"][0]["values"]) == hours, params
+
+        started = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=concurrency) as pool:
+            list(pool.map(fetch, requests))
+        return time.perf_counter() - started
+
+
+def batched_floor_seconds(url: str, requests: list, *, hours: int, concurrency: int) -> float:
+    """Send the pull's own requests (as planned by the portal, GET or POST as it does)
+    with one httpx client in `concurrency` threads; decode each answer and check it has
+    one series per query, each with every hour."""
+    import httpx
+
+    with httpx.Client(timeout=60) as http:
+
+        def fetch(planned: tuple) -> None:
+            request, queries = planned
+            if request.method == "GET":
+                answer = http.get(f"{url}{request.path}", params=request.params)
+            else:
+                answer = http.post(f"{url}{request.path}", data=request.params)
+            answer.raise_for_status()
+            body = answer.json()
+            assert body["status"] == "success", body
+            series = body["data"]["result"]
+            assert len(series) == queries, (len(series), queries)
+            assert all(len(item["values"]) == hours for item in series)
 
         started = time.perf_counter()
         with ThreadPoolExecutor(max_workers=concurrency) as pool:
@@ -563,17 +628,24 @@ def main() -> None:
 
     with PrometheusServer() as prometheus:
         indexes = create_slos(slos, prometheus.url)
-        backfill_requests = range_requests(slos, window_hours)
-        nightly_requests = range_requests(slos, NIGHTLY_HOURS)
+        backfill_requests = batched_requests(slos, window_hours)
+        nightly_requests = batched_requests(slos, NIGHTLY_HOURS)
+        backfill_singles = range_requests(slos, window_hours)
+        nightly_singles = range_requests(slos, NIGHTLY_HOURS)
         print("warming Prometheus up (the backfill's requests, untimed)…", flush=True)
-        floor_seconds(
-            prometheus.url, backfill_requests, hours=window_hours, concurrency=concurrency
-        )
+        floor_seconds(prometheus.url, backfill_singles, hours=window_hours, concurrency=concurrency)
 
-        floor_backfill = floor_seconds(
+        floor_backfill = batched_floor_seconds(
             prometheus.url, backfill_requests, hours=window_hours, concurrency=concurrency
         )
-        print(f"floor for the backfill's requests: {floor_backfill:.2f} s", flush=True)
+        floor_backfill_singles = floor_seconds(
+            prometheus.url, backfill_singles, hours=window_hours, concurrency=concurrency
+        )
+        print(
+            f"floor for the backfill's requests: {floor_backfill:.2f} s "
+            f"(one request per query: {floor_backfill_singles:.2f} s)",
+            flush=True,
+        )
 
         print("backfill…", flush=True)
         backfill = pull_in_subprocess("backfill", concurrency)
@@ -582,11 +654,16 @@ def main() -> None:
         print(f"  {backfill['seconds']:.2f} s, rows checked", flush=True)
 
         # The nightly and its floor take turns, so both see the same machine.
-        floors, nightlies = [], []
+        floors, floors_singles, nightlies = [], [], []
         for attempt in range(args.repeats):
             floors.append(
-                floor_seconds(
+                batched_floor_seconds(
                     prometheus.url, nightly_requests, hours=NIGHTLY_HOURS, concurrency=concurrency
+                )
+            )
+            floors_singles.append(
+                floor_seconds(
+                    prometheus.url, nightly_singles, hours=NIGHTLY_HOURS, concurrency=concurrency
                 )
             )
             forget_last_hours(NIGHTLY_HOURS)
@@ -600,6 +677,7 @@ def main() -> None:
                 flush=True,
             )
         floor_nightly = statistics.median(floors)
+        floor_nightly_singles = statistics.median(floors_singles)
         nightly_time = statistics.median(result["seconds"] for result in nightlies)
 
         generator: dict[str, dict | None] = {"parallel": None, "serial": None}
@@ -643,8 +721,22 @@ def main() -> None:
         f"{backfill['seconds']:.2f}",
     )
     row(f"(b) nightly: data_source_pull, {slos:,} SLOs × {NIGHTLY_HOURS} h", f"{nightly_time:.2f}")
-    row(f"(c) floor: the nightly's {2 * slos:,} query_range, httpx only", f"{floor_nightly:.2f}")
-    row(f"    floor: the backfill's {2 * slos:,} query_range, httpx only", f"{floor_backfill:.2f}")
+    row(
+        f"(c) floor: the nightly's {len(nightly_requests):,} query_range, httpx only",
+        f"{floor_nightly:.2f}",
+    )
+    row(
+        f"    floor: the backfill's {len(backfill_requests):,} query_range, httpx only",
+        f"{floor_backfill:.2f}",
+    )
+    row(
+        f"    reference: the nightly as {2 * slos:,} one-query requests",
+        f"{floor_nightly_singles:.2f}",
+    )
+    row(
+        f"    reference: the backfill as {2 * slos:,} one-query requests",
+        f"{floor_backfill_singles:.2f}",
+    )
     for mode, label in (
         ("parallel", f"(d) slo-generator 2.6.0, {slos:,} 28-day reports, {concurrency} threads"),
         ("serial", "    slo-generator, one report after another (as its CLI)"),
@@ -692,6 +784,10 @@ def main() -> None:
         f"      OpenMetrics {sizes['openmetrics_bytes'] / 1e6:,.0f} MB generated in "
         f"{sizes['generate_seconds']:.0f} s, promtool {sizes['promtool_seconds']:.0f} s, "
         f"one block of {sizes['block_bytes'] / 1e6:.0f} MB (cached in {WORKDIR})"
+    )
+    print(
+        f"requests: the pull's own, {2 * slos:,} queries batched by slos.ingest.request_batches "
+        f"into {len(nightly_requests)} (nightly) and {len(backfill_requests)} (backfill)"
     )
     checked = "the generator's" + (" and slo-generator's" if generator["parallel"] else "")
     print(

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from itertools import islice
+from functools import cache
 from typing import NamedTuple
 
 from django.db import connection, transaction
@@ -18,16 +18,21 @@ from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from slos.budget import HOUR, align_to_hour, window_hours
+from slos import prometheus
+from slos.budget import HOUR, align_to_hour
 from slos.models import SLO, DataSource, HourlyBucket, PullRun, PullStatus, PullTrigger
 from slos.prometheus import MAX_POINTS_PER_QUERY, PrometheusClient, PrometheusError, render_query
 from slos.selectors import slo_window
-from slos.sli import EventQueries, gauge_slice_is_good, slice_is_good
+from slos.sli import gauge_slice_is_good, slice_is_good
 
 PULL_LEASE = timedelta(minutes=30)
 PULL_CONCURRENCY = 4
 # Rows gathered from several SLOs before one write (memory stays small: ~100 B a row).
-WRITE_BATCH_ROWS = 20_000
+# Small enough that the write after the last answer is short.
+WRITE_BATCH_ROWS = 5_000
+# Points asked for and not yet written: requests keep going out while rows are written,
+# and memory stays bounded on a backfill (~1 million points).
+MAX_POINTS_IN_FLIGHT = 250_000
 
 
 @dataclass(frozen=True)
@@ -45,8 +50,15 @@ def last_complete_hour_end(moment: datetime) -> datetime:
 
 
 def hours_to_pull(slos: list[SLO], *, until: datetime) -> dict[int, list[datetime]]:
+    return pending_hours(slos, until=until)[0]
+
+
+def pending_hours(
+    slos: list[SLO], *, until: datetime
+) -> tuple[dict[int, list[datetime]], dict[int, set[datetime]]]:
     """For each SLO, the hours of its window (its rolling length, or the calendar period
-    so far) that have no row yet or whose row is stale. One aggregate query per distinct
+    so far) that have no row yet or whose row is stale; and, apart, the stale ones (the
+    only pending hours that already have a row). One aggregate query per distinct
     window finds the SLOs whose rows are fresh and contiguous (only their edges can be
     missing); only SLOs with holes list their hours."""
     windows = {slo.pk: slo_window(slo, at=until) for slo in slos}
@@ -66,25 +78,31 @@ def hours_to_pull(slos: list[SLO], *, until: datetime) -> dict[int, list[datetim
                 total=Count("id"),
             )
         )
+    hours_between = cache(_hours_between)
     result: dict[int, list[datetime]] = {}
+    stale: dict[int, set[datetime]] = {}
     for slo_id, window in windows.items():
         row = summary.get(slo_id)
         if row is None:
-            result[slo_id] = window_hours(window.end, window.end - window.start)
+            result[slo_id] = list(hours_between(window.start, window.end))
         elif row["fresh"] == row["total"] == int((row["last"] - row["first"]) / HOUR) + 1:
             # Only the edges are missing: count them without walking the whole window.
-            result[slo_id] = _hours_between(window.start, row["first"]) + _hours_between(
+            result[slo_id] = hours_between(window.start, row["first"]) + hours_between(
                 row["last"] + HOUR, window.end
             )
         else:
-            have = set(
+            have = dict(
                 HourlyBucket.objects.filter(
-                    slo_id=slo_id, hour__gte=window.start, hour__lt=window.end, stale=False
-                ).values_list("hour", flat=True)
+                    slo_id=slo_id, hour__gte=window.start, hour__lt=window.end
+                ).values_list("hour", "stale")
             )
-            wanted = window_hours(window.end, window.end - window.start)
-            result[slo_id] = [hour for hour in wanted if hour not in have]
-    return result
+            result[slo_id] = [
+                hour
+                for hour in hours_between(window.start, window.end)
+                if have.get(hour, True)  # no row, or a stale one
+            ]
+            stale[slo_id] = {hour for hour, is_stale in have.items() if is_stale}
+    return result, stale
 
 
 def _hours_between(start: datetime, end: datetime) -> list[datetime]:
@@ -117,94 +135,142 @@ def client_for(source: DataSource) -> PrometheusClient:
     )
 
 
-def _events(
-    client: PrometheusClient,
-    queries: EventQueries,
-    *,
-    window: str,
-    start: datetime,
-    end: datetime,
-    step: timedelta,
-) -> dict[datetime, tuple[float, float]]:
-    """(good, valid) at each evaluation time where every query answered."""
+@dataclass(frozen=True)
+class QueryChunk:
+    """The queries of one SLO over one contiguous run of its hours: what one range
+    request over (start, end, step) must answer for it."""
 
-    def fetch(query: str) -> dict[datetime, float]:
-        return client.query_range(
-            render_query(query, window),
-            start=start,
-            end=end,
-            step_seconds=int(step.total_seconds()),
-        )
+    slo: SLO | None
+    run: tuple[datetime, ...]
+    start: datetime
+    end: datetime
+    step_seconds: int
+    queries: tuple[str, ...]
 
-    valid = fetch(queries.valid)
-    if queries.good is not None:
-        good = fetch(queries.good)
-    else:
-        bad = fetch(queries.bad or "")
-        good = {moment: valid[moment] - bad[moment] for moment in bad if moment in valid}
-    return {moment: (good[moment], valid[moment]) for moment in valid if moment in good}
+    @property
+    def points(self) -> int:
+        steps = int((self.end - self.start).total_seconds()) // self.step_seconds + 1
+        return steps * len(self.queries)
 
 
-def _hour_rows(slo: SLO, run: list[datetime], client: PrometheusClient) -> list[Row]:
-    """Fetch the hours of one contiguous run and build their rows. An hour is stored only
-    when the source answered for it: no answer is no data, never good."""
+def query_chunk(slo: SLO, run: list[datetime]) -> QueryChunk:
+    """What to ask Prometheus for the hours of one run: for ratios, the increase over
+    [1h] evaluated at H + 1h covers the hour starting at H; for timeslices, the increase
+    (or the gauge) over each slice, evaluated at the slice's end."""
     queries = slo.event_queries()
+    if slo.uses_timeslices:
+        step = timedelta(minutes=slo.timeslice_minutes)
+        window = f"{slo.timeslice_minutes}m"
+        start, end = run[0] + step, run[-1] + HOUR
+    else:
+        step, window = HOUR, "1h"
+        start, end = run[0] + HOUR, run[-1] + HOUR
+    if queries is None:
+        texts = [slo.gauge_query]
+    else:
+        texts = [queries.valid, queries.good if queries.good is not None else queries.bad or ""]
+    return QueryChunk(
+        slo=slo,
+        run=tuple(run),
+        start=start,
+        end=end,
+        step_seconds=int(step.total_seconds()),
+        queries=tuple(render_query(text, window) for text in texts),
+    )
+
+
+def request_batches(
+    chunks: list[QueryChunk],
+    *,
+    max_queries: int | None = None,
+    max_points: int | None = None,
+) -> list[list[QueryChunk]]:
+    """Chunks sharing start, end and step, gathered into requests of at most
+    `max_queries` queries and `max_points` points; the order of first appearance is
+    kept. A chunk never straddles two requests."""
+    max_queries = max_queries or prometheus.MAX_QUERIES_PER_REQUEST
+    max_points = max_points or prometheus.MAX_POINTS_PER_REQUEST
+    open_batches: dict[tuple, list[QueryChunk]] = {}
+    batches: list[list[QueryChunk]] = []
+    for chunk in chunks:
+        key = (chunk.start, chunk.end, chunk.step_seconds)
+        batch = open_batches.get(key)
+        if batch is not None and (
+            sum(len(item.queries) for item in batch) + len(chunk.queries) > max_queries
+            or sum(item.points for item in batch) + chunk.points > max_points
+        ):
+            batch = None
+        if batch is None:
+            batch = open_batches[key] = []
+            batches.append(batch)
+        batch.append(chunk)
+    return batches
+
+
+def _chunk_rows(chunk: QueryChunk, answers: list[dict[float, float]]) -> list[Row]:
+    """Rows for the hours of one chunk. An hour is stored only when the source answered
+    for it: no answer is no data, never good."""
+    slo = chunk.slo
+    slo_id = slo.pk
+    queries = slo.event_queries()
+    if queries is None or queries.good is not None:
+        valid, good = answers[0], answers[-1]
+    else:
+        valid, bad = answers
+        good = {moment: valid[moment] - bad[moment] for moment in bad if moment in valid}
     if not slo.uses_timeslices:
-        # The increase over [1h] evaluated at H + 1h covers the hour starting at H.
-        events = _events(
-            client, queries, window="1h", start=run[0] + HOUR, end=run[-1] + HOUR, step=HOUR
-        )
-        return [
-            Row(slo.pk, hour, events[hour + HOUR][0], events[hour + HOUR][1])
-            for hour in run
-            if hour + HOUR in events
-        ]
-    slice_length = timedelta(minutes=slo.timeslice_minutes)
-    window = f"{slo.timeslice_minutes}m"
-    slice_ends = [slice_length * index for index in range(1, HOUR // slice_length + 1)]
-    start, end = run[0] + slice_length, run[-1] + HOUR
+        rows = []
+        for hour in chunk.run:
+            moment = hour.timestamp() + 3600
+            if moment in valid and moment in good:
+                rows.append(Row(slo_id, hour, good[moment], valid[moment]))
+        return rows
+    slice_seconds = chunk.step_seconds
+    offsets = range(slice_seconds, 3600 + 1, slice_seconds)
     rows = []
     if queries is None:
-        values = client.query_range(
-            render_query(slo.gauge_query, window),
-            start=start,
-            end=end,
-            step_seconds=int(slice_length.total_seconds()),
-        )
-        for hour in run:
-            present = [values[hour + offset] for offset in slice_ends if hour + offset in values]
-            good = sum(
+        values = answers[0]
+        for hour in chunk.run:
+            base = hour.timestamp()
+            present = [values[base + offset] for offset in offsets if base + offset in values]
+            good_slices = sum(
                 gauge_slice_is_good(value=value, op=slo.threshold_op, threshold=slo.threshold)
                 for value in present
             )
             if present:
                 rows.append(
                     Row(
-                        slo_id=slo.pk,
+                        slo_id=slo_id,
                         hour=hour,
-                        good=good,
+                        good=good_slices,
                         valid=len(present),
-                        good_slices=good,
+                        good_slices=good_slices,
                         total_slices=len(present),
                     )
                 )
         return rows
-    events = _events(client, queries, window=window, start=start, end=end, step=slice_length)
     target = slo.timeslice_target_fraction or 0.0
-    for hour in run:
-        slices = [events[hour + offset] for offset in slice_ends if hour + offset in events]
-        slices = [(good, valid) for good, valid in slices if valid > 0]
+    for hour in chunk.run:
+        base = hour.timestamp()
+        slices = [
+            (good[base + offset], valid[base + offset])
+            for offset in offsets
+            if base + offset in valid and base + offset in good
+        ]
+        slices = [
+            (good_events, valid_events) for good_events, valid_events in slices if valid_events > 0
+        ]
         if not slices:
             continue
         rows.append(
             Row(
-                slo_id=slo.pk,
+                slo_id=slo_id,
                 hour=hour,
-                good=sum(good for good, _ in slices),
-                valid=sum(valid for _, valid in slices),
+                good=sum(good_events for good_events, _ in slices),
+                valid=sum(valid_events for _, valid_events in slices),
                 good_slices=sum(
-                    slice_is_good(good=good, valid=valid, timeslice_target=target)
-                    for good, valid in slices
+                    slice_is_good(good=good_events, valid=valid_events, timeslice_target=target)
+                    for good_events, valid_events in slices
                 ),
                 total_slices=len(slices),
             )
@@ -212,19 +278,50 @@ def _hour_rows(slo: SLO, run: list[datetime], client: PrometheusClient) -> list[
     return rows
 
 
+def fetch_batch(batch: list[QueryChunk], client: PrometheusClient) -> list[tuple[list[Row], str]]:
+    """Fetch the chunks of one request and build their rows. Network only (no
+    database), so it runs in a worker thread. For each chunk: its rows and its error
+    ('' when all went well); an error leaves that chunk without rows."""
+    first = batch[0]
+    queries = [query for chunk in batch for query in chunk.queries]
+    try:
+        answers = client.query_range_many(
+            queries, start=first.start, end=first.end, step_seconds=first.step_seconds
+        )
+    except PrometheusError as exc:
+        return [([], str(exc)) for _ in batch]
+    results = []
+    position = 0
+    for chunk in batch:
+        mine = answers[position : position + len(chunk.queries)]
+        position += len(chunk.queries)
+        error = next((answer for answer in mine if isinstance(answer, PrometheusError)), None)
+        if error is not None:
+            results.append(([], str(error)))
+        else:
+            results.append((_chunk_rows(chunk, mine), ""))
+    return results
+
+
+def slo_chunks(slo: SLO, hours: list[datetime]) -> list[QueryChunk]:
+    """The hours to fetch, in runs within Prometheus's point limit."""
+    per_hour = HOUR // timedelta(minutes=slo.timeslice_minutes) if slo.uses_timeslices else 1
+    return [
+        query_chunk(slo, run) for run in contiguous_runs(hours, MAX_POINTS_PER_QUERY // per_hour)
+    ]
+
+
 def fetch_rows(
     slo: SLO, hours: list[datetime], client: PrometheusClient
 ) -> tuple[list[list[Row]], str]:
-    """Fetch the given hours in chunks within Prometheus's point limit. Network only (no
-    database), so it can run in a worker thread. Returns the chunks fetched before any
-    error, and the error's message ('' when all went well)."""
-    per_hour = HOUR // timedelta(minutes=slo.timeslice_minutes) if slo.uses_timeslices else 1
+    """Fetch the given hours of one SLO. Returns the chunks fetched, and the first
+    error's message ('' when all went well)."""
     chunks: list[list[Row]] = []
-    try:
-        for run in contiguous_runs(hours, MAX_POINTS_PER_QUERY // per_hour):
-            chunks.append(_hour_rows(slo, run, client))
-    except PrometheusError as exc:
-        return chunks, str(exc)
+    for batch in request_batches(slo_chunks(slo, hours)):
+        for rows, error in fetch_batch(batch, client):
+            if error:
+                return chunks, error
+            chunks.append(rows)
     return chunks, ""
 
 
@@ -243,11 +340,19 @@ class Row(NamedTuple):
     total_slices: int = 0
 
 
-def _copy_text(rows: list) -> str:
+_COLUMNS = "slo_id, hour, good, valid, good_slices, total_slices"
+
+
+def _copy_text(rows: list, *, suffix: str = "") -> str:
+    """Rows in COPY's text format (`suffix`: more columns, tab-led, the same on each
+    row). An hour's text is made once: many SLOs share it."""
+    hour_text = cache(datetime.isoformat)
     return "".join(
-        f"{row.slo_id}\t{row.hour.isoformat()}\t{float(row.good)!r}\t{float(row.valid)!r}\t"
-        f"{int(row.good_slices)}\t{int(row.total_slices)}\n"
-        for row in rows
+        [
+            f"{row.slo_id}\t{hour_text(row.hour)}\t{float(row.good)!r}\t{float(row.valid)!r}\t"
+            f"{int(row.good_slices)}\t{int(row.total_slices)}{suffix}\n"
+            for row in rows
+        ]
     )
 
 
@@ -292,26 +397,40 @@ def store_rows(rows: list) -> None:
                 "good_slices integer, total_slices integer) ON COMMIT DELETE ROWS"
             )
             cursor.execute(f"TRUNCATE {_LOAD_TABLE}")
-            with cursor.copy(f"COPY {_LOAD_TABLE} FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(
-                        (
-                            row.slo_id,
-                            row.hour,
-                            row.good,
-                            row.valid,
-                            row.good_slices,
-                            row.total_slices,
-                        )
-                    )
+            with cursor.copy(f"COPY {_LOAD_TABLE} ({_COLUMNS}) FROM STDIN") as copy:
+                copy.write(_copy_text(rows))
             cursor.execute(
-                f"INSERT INTO {table} (slo_id, hour, good, valid, good_slices, total_slices, "
-                "stale, pulled_at) SELECT slo_id, hour, good, valid, good_slices, total_slices, "
+                f"INSERT INTO {table} ({_COLUMNS}, stale, pulled_at) SELECT {_COLUMNS}, "
                 f"false, now() FROM {_LOAD_TABLE} ON CONFLICT (slo_id, hour) DO UPDATE SET "
                 "good = EXCLUDED.good, valid = EXCLUDED.valid, "
                 "good_slices = EXCLUDED.good_slices, total_slices = EXCLUDED.total_slices, "
                 "stale = false, pulled_at = EXCLUDED.pulled_at"
             )
+
+
+def store_new_rows(rows: list) -> None:
+    """Store rows for hours that had no row when the pull looked, under the source's
+    lease: COPYed straight into the table, skipping the merge. Should a row have
+    appeared meanwhile (pushed, or a pull of one SLO), the COPY fails on the unique
+    constraint, is rolled back to its savepoint, and the rows are merged instead."""
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        store_rows(rows)
+        return
+    import psycopg.errors
+
+    table = HourlyBucket._meta.db_table
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            # now() as store_rows' merge sets it: the transaction's start.
+            cursor.execute("SELECT now()")
+            (now,) = cursor.fetchone()
+            text = _copy_text(rows, suffix=f"\tf\t{now.isoformat()}")
+            with cursor.copy(f"COPY {table} ({_COLUMNS}, stale, pulled_at) FROM STDIN") as copy:
+                copy.write(text)
+    except psycopg.errors.UniqueViolation:
+        store_rows(rows)
 
 
 def slo_pull(*, slo: SLO, until: datetime, client: PrometheusClient) -> SLOPullOutcome:
@@ -325,7 +444,7 @@ def _store_outcome(
     slo: SLO, hours: list[datetime], chunks: list[list[Row]], error: str, *, at: datetime
 ) -> SLOPullOutcome:
     outcome = _outcome(slo, hours, chunks, error)
-    _write_batch([row for chunk in chunks for row in chunk], [outcome], at=at)
+    _write_batch([], [row for chunk in chunks for row in chunk], [outcome], at=at)
     return outcome
 
 
@@ -340,14 +459,18 @@ def _outcome(
     return SLOPullOutcome(slo.pk, slo.name, status, len(hours), stored, error)
 
 
-def _write_batch(rows: list[Row], outcomes: list[SLOPullOutcome], *, at: datetime) -> None:
-    """Store the rows of several SLOs and their outcomes in one transaction: one upsert,
-    and one status update per distinct outcome (a nightly of 1,000 healthy SLOs is one)."""
+def _write_batch(
+    new_rows: list[Row], merged_rows: list[Row], outcomes: list[SLOPullOutcome], *, at: datetime
+) -> None:
+    """Store the rows of several SLOs and their outcomes in one transaction: the rows of
+    hours that had none, then an upsert of the others (stale hours), and one status
+    update per distinct outcome (a nightly of 1,000 healthy SLOs is one)."""
     by_result: dict[tuple[str, str], list[int]] = defaultdict(list)
     for outcome in outcomes:
         by_result[(outcome.status, outcome.message)].append(outcome.slo_id)
     with transaction.atomic():
-        store_rows(rows)
+        store_new_rows(new_rows)
+        store_rows(merged_rows)
         for (status, message), ids in by_result.items():
             changes = {"last_pull_at": at, "last_pull_status": status, "last_pull_error": message}
             if status == PullStatus.OK:
@@ -415,11 +538,11 @@ def data_source_pull(
         status=PullStatus.FAILED, finished_at=now, message=_("Interrupted before it finished.")
     )
     try:
-        pending = hours_to_pull(slos, until=until)
+        pending, stale = pending_hours(slos, until=until)
         PullRun.objects.filter(pk=run.pk).update(
             hours_missing=sum(len(hours) for hours in pending.values())
         )
-        outcomes = _pull_concurrently(data_source, slos, pending, run, concurrency)
+        outcomes = _pull_concurrently(data_source, slos, pending, stale, run, concurrency)
     finally:
         lock_release(data_source)
     status = _run_status(outcomes)
@@ -434,6 +557,7 @@ def _pull_concurrently(
     source: DataSource,
     slos: list[SLO],
     pending: dict[int, list[datetime]],
+    stale: dict[int, set[datetime]],
     run: PullRun,
     concurrency: int,
 ) -> list[SLOPullOutcome]:
@@ -445,36 +569,71 @@ def _pull_concurrently(
     outcomes.extend(
         SLOPullOutcome(slo.pk, slo.name, PullStatus.OK, 0, 0) for slo in slos if not pending[slo.pk]
     )
+    # Every SLO's runs, gathered into shared requests; an SLO's outcome is recorded
+    # once all its chunks are back.
+    chunks_left: dict[int, int] = {}
+    slo_rows: dict[int, list[list[Row]]] = defaultdict(list)
+    slo_errors: dict[int, str] = {}
+    chunks = []
+    for slo in todo:
+        mine = slo_chunks(slo, pending[slo.pk])
+        chunks_left[slo.pk] = len(mine)
+        chunks.extend(mine)
+    # Rows of hours that had no row go straight in; stale hours are merged.
     rows: list[Row] = []
+    merged_rows: list[Row] = []
     batch: list[SLOPullOutcome] = []
 
     def flush() -> None:
-        _write_batch(rows, batch, at=timezone.now())
+        _write_batch(rows, merged_rows, batch, at=timezone.now())
         outcomes.extend(batch)
         rows.clear()
+        merged_rows.clear()
         batch.clear()
 
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-        # A sliding window of futures keeps memory bounded on a large backfill.
-        queue = iter(todo)
-        in_flight = {}
-        for slo in islice(queue, concurrency * 2):
-            in_flight[pool.submit(fetch_rows, slo, pending[slo.pk], client)] = slo
+        # A sliding window of requests, bounded in points, keeps memory bounded on a large
+        # backfill; the threads keep fetching while this thread writes.
+        queue = iter(request_batches(chunks))
+        in_flight: dict = {}
+        points_in_flight = 0
+
+        def submit_more() -> None:
+            nonlocal points_in_flight
+            while len(in_flight) < concurrency * 2 or points_in_flight < MAX_POINTS_IN_FLIGHT:
+                request = next(queue, None)
+                if request is None:
+                    return
+                in_flight[pool.submit(fetch_batch, request, client)] = request
+                points_in_flight += sum(chunk.points for chunk in request)
+
+        submit_more()
         while in_flight:
             finished, _still_running = wait(in_flight, return_when=FIRST_COMPLETED)
             for future in finished:
-                slo = in_flight.pop(future)
-                chunks, error = future.result()
-                batch.append(_outcome(slo, pending[slo.pk], chunks, error))
-                rows.extend(row for chunk in chunks for row in chunk)
-                if len(rows) >= WRITE_BATCH_ROWS:
-                    flush()
-                done_hours += len(pending[slo.pk])
-                following = next(queue, None)
-                if following is not None:
-                    in_flight[pool.submit(fetch_rows, following, pending[following.pk], client)] = (
-                        following
+                request = in_flight.pop(future)
+                points_in_flight -= sum(chunk.points for chunk in request)
+                for chunk, (chunk_rows, error) in zip(request, future.result(), strict=True):
+                    slo = chunk.slo
+                    if error:
+                        slo_errors.setdefault(slo.pk, error)
+                    else:
+                        slo_rows[slo.pk].append(chunk_rows)
+                    chunks_left[slo.pk] -= 1
+                    if chunks_left[slo.pk]:
+                        continue
+                    fetched = slo_rows.pop(slo.pk, [])
+                    batch.append(
+                        _outcome(slo, pending[slo.pk], fetched, slo_errors.get(slo.pk, ""))
                     )
+                    stale_hours = stale.get(slo.pk, ())
+                    for chunk_rows in fetched:
+                        for row in chunk_rows:
+                            (merged_rows if row.hour in stale_hours else rows).append(row)
+                    done_hours += len(pending[slo.pk])
+            submit_more()
+            if len(rows) + len(merged_rows) >= WRITE_BATCH_ROWS:
+                flush()
             if time.monotonic() - last_progress > 1:
                 last_progress = time.monotonic()
                 flush()

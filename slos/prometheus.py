@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,10 +20,20 @@ from pydantic import BaseModel, ValidationError
 WINDOW_PLACEHOLDER = "$window"
 # Prometheus refuses a range query returning more than 11,000 points per series.
 MAX_POINTS_PER_QUERY = 10_000
+# Several queries sharing start, end and step travel in one request, each tagged with
+# this label; a request carries at most this many queries and points in all. Past a few
+# dozen queries a request gets slower, not faster (measured on bench/ingest.py).
+BATCH_LABEL = "__portal_q"
+MAX_QUERIES_PER_REQUEST = 32
+MAX_POINTS_PER_REQUEST = 25_000
 
 
 class PrometheusError(Exception):
     """The metric source could not answer, or answered something unusable."""
+
+
+class PrometheusQueryError(PrometheusError):
+    """Prometheus answered, and refused the query itself (its own message says why)."""
 
 
 class _Series(BaseModel):
@@ -66,11 +77,70 @@ def _parse(status: int, body: bytes) -> _Success:
             "Prometheus answered with something that is not a range-query result "
             f"({problem.error_count()} problem(s), first: {problem.errors()[0]['msg']})."
         ) from problem
-    raise PrometheusError(f"Prometheus rejected the query: {failure.error}")
+    raise PrometheusQueryError(f"Prometheus rejected the query: {failure.error}")
 
 
 def render_query(query: str, window: str) -> str:
     return query.replace(WINDOW_PLACEHOLDER, window)
+
+
+def batched_query(queries: list[str]) -> str:
+    """One PromQL expression answering every query, each series tagged with its query's
+    index. The `or`s nest as a balanced tree: a chain makes Prometheus copy the growing
+    left side at every step (quadratic in the number of queries)."""
+    # The newline ends a `#` comment the query may close with.
+    tagged = [
+        f'label_replace({query}\n, "{BATCH_LABEL}", "{index}", "", "")'
+        for index, query in enumerate(queries)
+    ]
+
+    def tree(parts: list[str]) -> str:
+        if len(parts) == 1:
+            return parts[0]
+        middle = len(parts) // 2
+        return f"({tree(parts[:middle])} or {tree(parts[middle:])})"
+
+    return tree(tagged)
+
+
+@dataclass(frozen=True)
+class RangeRequest:
+    """The HTTP request for some queries over one range: a single query is a GET as
+    the API documents it; a batch is a POST (its expression can outgrow a URL)."""
+
+    method: str
+    path: str
+    params: dict[str, str]
+
+
+def range_request(
+    queries: list[str], *, start: datetime, end: datetime, step_seconds: int
+) -> RangeRequest:
+    params = {
+        "query": queries[0] if len(queries) == 1 else batched_query(queries),
+        "start": f"{start.timestamp():.3f}",
+        "end": f"{end.timestamp():.3f}",
+        "step": str(step_seconds),
+    }
+    return RangeRequest("GET" if len(queries) == 1 else "POST", "/api/v1/query_range", params)
+
+
+def _values(series: _Series) -> dict[float, float]:
+    values: dict[float, float] = {}
+    for timestamp, raw in series.values:
+        value = float(raw)
+        if math.isnan(value) or math.isinf(value):
+            continue
+        values[timestamp] = value
+    return values
+
+
+def _one_series(series: list[_Series]) -> dict[float, float] | PrometheusError:
+    if len(series) > 1:
+        return PrometheusQueryError(
+            f"The query returned {len(series)} series; it must return one. Wrap it in sum(...)."
+        )
+    return _values(series[0]) if series else {}
 
 
 @dataclass
@@ -86,14 +156,17 @@ class PrometheusClient:
     verify: bool = True
     sleep: Callable[[float], None] = time.sleep
     _http: httpx.Client | None = field(default=None, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     @property
     def http(self) -> httpx.Client:
-        if self._http is None:
-            self._http = httpx.Client(
-                headers=self.headers, auth=self.auth, verify=self.verify, timeout=self.timeout
-            )
-        return self._http
+        # The first threads of a pull arrive together: make one pool, not one each.
+        with self._lock:
+            if self._http is None:
+                self._http = httpx.Client(
+                    headers=self.headers, auth=self.auth, verify=self.verify, timeout=self.timeout
+                )
+            return self._http
 
     def close(self) -> None:
         if self._http is not None:
@@ -105,37 +178,61 @@ class PrometheusClient:
     ) -> dict[datetime, float]:
         """Values of a query that must return at most one series, keyed by evaluation
         time. Missing points are missing keys (no data), never zero."""
-        params = {
-            "query": query,
-            "start": f"{start.timestamp():.3f}",
-            "end": f"{end.timestamp():.3f}",
-            "step": str(step_seconds),
-        }
-        status, body = self._get("/api/v1/query_range", params)
-        answer = _parse(status, body)
-        series = answer.data.result
-        if len(series) > 1:
-            raise PrometheusError(
-                f"The query returned {len(series)} series; it must return one. Wrap it in sum(...)."
-            )
-        values: dict[datetime, float] = {}
-        for series_item in series:
-            for timestamp, raw in series_item.values:
-                value = float(raw)
-                if math.isnan(value) or math.isinf(value):
-                    continue
-                values[datetime.fromtimestamp(timestamp, tz=UTC)] = value
-        return values
+        values = self.query_range_many([query], start=start, end=end, step_seconds=step_seconds)
+        if isinstance(values[0], PrometheusError):
+            raise values[0]
+        return {datetime.fromtimestamp(moment, tz=UTC): v for moment, v in values[0].items()}
 
-    def _get(self, path: str, params: dict[str, str]) -> tuple[int, bytes]:
-        url = self.base_url.rstrip("/") + path
+    def query_range_many(
+        self, queries: list[str], *, start: datetime, end: datetime, step_seconds: int
+    ) -> list[dict[float, float] | PrometheusError]:
+        """For each query (each must return at most one series), its values keyed by
+        evaluation time as a Unix timestamp, or the error that concerns that query alone.
+        The queries travel in one request; when Prometheus refuses the batch, each is
+        asked again alone, so a bad query's own message lands on that query. An error
+        that concerns every query (the source is down, garbled, refuses credentials) is
+        raised."""
+        request = range_request(queries, start=start, end=end, step_seconds=step_seconds)
+        if len(queries) == 1:
+            try:
+                return [_one_series(self._series(request))]
+            except PrometheusQueryError as exc:
+                return [exc]
+        try:
+            series = self._series(request)
+        except PrometheusQueryError:
+            results: list[dict[float, float] | PrometheusError] = []
+            for query in queries:
+                results.extend(
+                    self.query_range_many([query], start=start, end=end, step_seconds=step_seconds)
+                )
+            return results
+        tagged: list[list[_Series]] = [[] for _ in queries]
+        for item in series:
+            index = item.metric.get(BATCH_LABEL, "")
+            if not index.isdigit() or int(index) >= len(queries):
+                raise PrometheusError(
+                    f"Prometheus answered a series without the {BATCH_LABEL} tag it was sent."
+                )
+            tagged[int(index)].append(item)
+        return [_one_series(group) for group in tagged]
+
+    def _series(self, request: RangeRequest) -> list[_Series]:
+        status, body = self._send(request)
+        return _parse(status, body).data.result
+
+    def _send(self, request: RangeRequest) -> tuple[int, bytes]:
+        url = self.base_url.rstrip("/") + request.path
         last_error = ""
         for attempt in range(self.attempts):
             if attempt:
                 delay = self.backoff_seconds * 2 ** (attempt - 1)
                 self.sleep(delay + random.uniform(0, delay / 2))
             try:
-                response = self.http.get(url, params=params)
+                if request.method == "GET":
+                    response = self.http.get(url, params=request.params)
+                else:
+                    response = self.http.post(url, data=request.params)
             except httpx.TimeoutException:
                 last_error = f"timed out after {self.timeout:g} s"
                 continue

@@ -17,6 +17,8 @@ class ScriptedServer:
         self.default = default
         self.upstream = upstream
         self.requests: list[str] = []
+        # The form of each request: a batch of queries is POSTed (empty for a GET).
+        self.forms: list[bytes] = []
         self.headers: list[dict[str, str]] = []
         server = self
 
@@ -25,10 +27,17 @@ class ScriptedServer:
                 pass
 
             def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+                self.respond(b"")
+
+            def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
+                self.respond(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+
+            def respond(self, form: bytes) -> None:
                 server.requests.append(self.path)
+                server.forms.append(form)
                 server.headers.append(dict(self.headers))
                 behaviour = server.script.pop(0) if server.script else server.default
-                status, body = server.answer(behaviour, self.path)
+                status, body = server.answer(behaviour, self.path, form)
                 try:
                     self.send_response(status)
                     self.send_header("Content-Type", "application/json")
@@ -42,7 +51,7 @@ class ScriptedServer:
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
-    def answer(self, behaviour: str, path: str) -> tuple[int, bytes]:
+    def answer(self, behaviour: str, path: str, form: bytes = b"") -> tuple[int, bytes]:
         if behaviour == "slow":
             time.sleep(3)
             return 200, b"{}"
@@ -58,7 +67,15 @@ class ScriptedServer:
         if behaviour == "401":
             return 401, b"unauthorized"
         if behaviour == "pass":
-            response = httpx.get(self.upstream + path, timeout=30)
+            if form:
+                response = httpx.post(
+                    self.upstream + path,
+                    content=form,
+                    headers={"Content-Type": "application/x-www-form-urlencoded"},
+                    timeout=30,
+                )
+            else:
+                response = httpx.get(self.upstream + path, timeout=30)
             return response.status_code, response.content
         raise ValueError(behaviour)
 

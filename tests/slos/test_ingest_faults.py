@@ -10,6 +10,7 @@ import pytest
 from django.utils import timezone
 
 from slos import ingest, services
+from slos import prometheus as prometheus_client
 from slos.ingest import data_source_pull, lock_acquire
 from slos.models import SLO, DataSource, HourlyBucket, PullRun
 from tests.prom import DATA_END, GOOD_QUERY, VALID_QUERY, expected_hour
@@ -56,7 +57,8 @@ def stored_slo(team, service):
         (["slow", "slow", "slow"], "timed out after 1 s"),
         (["garbage"], "body that is not JSON"),
         (["wrong-shape"], "not a range-query result"),
-        (["prom-error"], "Prometheus rejected the query: parse error: boom"),
+        # The SLO's two queries travel as one batch; refused, each is asked alone.
+        (["prom-error"] * 3, "Prometheus rejected the query: parse error: boom"),
         (["401"], "refused the credentials"),
     ],
 )
@@ -84,7 +86,7 @@ def test_server_errors_are_retried_and_a_recovery_succeeds(stored_slo, prometheu
         run = data_source_pull(data_source=source, until=UNTIL)
 
     assert run.status == "ok"
-    assert len(server.requests) == 2 + 2  # two failures, then both queries answered
+    assert len(server.requests) == 2 + 1  # two failures, then one answer to both queries
     stored = rows(stored_slo)
     assert len(stored) == 7 * 24
     for hour, counts in stored.items():
@@ -117,21 +119,23 @@ def test_prometheus_stopped_mid_run_then_restarted_ends_with_undisturbed_data(
         team=team, name="Prometheus", url=prometheus.url, timeout_seconds=2
     )
     slos = [make_slo(service, source, name=f"SLO {index}") for index in range(3)]
-    real_fetch = ingest.fetch_rows
+    real_fetch = ingest.fetch_batch
     calls = []
 
-    def fetch_then_stop(slo, hours, client):
-        calls.append(slo.pk)
+    def fetch_then_stop(batch, client):
+        calls.append([chunk.slo.pk for chunk in batch])
         if len(calls) == 2:
             prometheus.stop()  # the real process goes away mid-run
-        return real_fetch(slo, hours, client)
+        return real_fetch(batch, client)
 
-    monkeypatch.setattr(ingest, "fetch_rows", fetch_then_stop)
+    # One SLO per request, so the source dies between the first SLO and the second.
+    monkeypatch.setattr(prometheus_client, "MAX_QUERIES_PER_REQUEST", 2)
+    monkeypatch.setattr(ingest, "fetch_batch", fetch_then_stop)
     try:
         interrupted = data_source_pull(data_source=source, until=UNTIL, concurrency=1)
     finally:
         prometheus.start()
-    monkeypatch.setattr(ingest, "fetch_rows", real_fetch)
+    monkeypatch.setattr(ingest, "fetch_batch", real_fetch)
 
     assert interrupted.status == "partial"
     assert [o["status"] for o in interrupted.outcomes] == ["ok", "failed", "failed"]

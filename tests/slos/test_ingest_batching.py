@@ -1,0 +1,200 @@
+"""Several SLOs' queries share one request; a bad query still lands on its own SLO, and
+rows for hours that had none go straight into the table without ever duplicating one."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+from urllib.parse import parse_qs
+
+import pytest
+from django.db import connection
+
+from slos import ingest, services
+from slos import prometheus as prometheus_client
+from slos.ingest import Row, data_source_pull, store_new_rows
+from slos.models import SLO, HourlyBucket
+from tests.prom import DATA_END, GOOD_QUERY, VALID_QUERY, expected_hour
+from tests.slos.fake_http import ScriptedServer
+
+pytestmark = pytest.mark.prometheus
+UNTIL = DATA_END - timedelta(days=1)
+
+
+def make_slo(service, source, name: str, **queries) -> SLO:
+    return services.slo_create(
+        service=service,
+        data_source=source,
+        name=name,
+        good_query=queries.get("good_query", GOOD_QUERY),
+        valid_query=queries.get("valid_query", VALID_QUERY),
+        target=Decimal("99.9"),
+        window_days=2,
+    )
+
+
+def rows(slo) -> dict:
+    return {r.hour: (r.good, r.valid) for r in HourlyBucket.objects.filter(slo=slo)}
+
+
+def test_a_bad_query_in_a_batch_fails_only_its_slo_with_prometheus_message(
+    team, service, prometheus
+):
+    source = services.data_source_create(
+        team=team, name="Prometheus", url=prometheus.url, timeout_seconds=10
+    )
+    healthy = make_slo(service, source, "Healthy")
+    broken = make_slo(
+        service, source, "Broken", good_query="sum(increase(http_requests_total[$window]"
+    )
+    also_healthy = make_slo(service, source, "Also healthy")
+    with ScriptedServer([], default="pass", upstream=prometheus.url) as server:
+        source.url = server.url
+        source.save()
+        run = data_source_pull(data_source=source, until=UNTIL)
+
+    # One batch for all three SLOs, refused; then each query alone.
+    assert len(server.requests) == 1 + 6
+    assert b"label_replace" in server.forms[0]
+    outcomes = {o["slo_name"]: o for o in run.outcomes}
+    assert run.status == "partial"
+    assert outcomes["Broken"]["status"] == "failed"
+    assert "Prometheus rejected the query" in outcomes["Broken"]["message"]
+    assert "parse error" in outcomes["Broken"]["message"]
+    assert outcomes["Healthy"]["status"] == outcomes["Also healthy"]["status"] == "ok"
+    assert outcomes["Healthy"]["message"] == ""
+    assert rows(broken) == {}
+    for slo in (healthy, also_healthy):
+        stored = rows(slo)
+        assert len(stored) == 48
+        assert all(stored[h] == expected_hour(prometheus.series, h) for h in stored)
+
+
+def test_a_query_returning_many_series_in_a_batch_is_refused_on_its_slo_alone(
+    team, service, prometheus
+):
+    source = services.data_source_create(
+        team=team, name="Prometheus", url=prometheus.url, timeout_seconds=10
+    )
+    healthy = make_slo(service, source, "Healthy")
+    make_slo(
+        service, source, "Unsummed", valid_query='increase(http_requests_total{job="api"}[$window])'
+    )
+
+    run = data_source_pull(data_source=source, until=UNTIL)
+
+    outcomes = {o["slo_name"]: o for o in run.outcomes}
+    assert outcomes["Unsummed"]["status"] == "failed"
+    assert "returned 2 series" in outcomes["Unsummed"]["message"]
+    assert outcomes["Healthy"]["status"] == "ok" and len(rows(healthy)) == 48
+
+
+def test_requests_share_a_range_and_stay_within_the_budget(team, service, prometheus):
+    source = services.data_source_create(
+        team=team, name="Prometheus", url=prometheus.url, timeout_seconds=10
+    )
+    slos = [make_slo(service, source, f"SLO {index}") for index in range(5)]
+    hours = ingest.hours_to_pull(slos, until=UNTIL)
+    # A gap in the middle of the last SLO: its runs have ranges of their own.
+    del hours[slos[-1].pk][10:12]
+    chunks = [chunk for slo in slos for chunk in ingest.slo_chunks(slo, hours[slo.pk])]
+
+    batches = ingest.request_batches(chunks, max_queries=4, max_points=10_000)
+
+    assert [len(batch) for batch in batches] == [2, 2, 1, 1]
+    for batch in batches:
+        assert len({(c.start, c.end, c.step_seconds) for c in batch}) == 1
+    assert sorted(c.slo.pk for batch in batches for c in batch) == sorted(c.slo.pk for c in chunks)
+    request = prometheus_client.range_request(
+        [query for chunk in batches[0] for query in chunk.queries],
+        start=batches[0][0].start,
+        end=batches[0][0].end,
+        step_seconds=3600,
+    )
+    assert request.method == "POST"
+    # A balanced tree of `or`s, each query tagged with its index.
+    assert request.params["query"].startswith("((label_replace(")
+    assert '"__portal_q", "3"' in request.params["query"]
+
+
+def test_batched_answers_are_the_answers_of_single_queries(prometheus):
+    client = prometheus_client.PrometheusClient(base_url=prometheus.url)
+    start, end = UNTIL - timedelta(hours=6), UNTIL
+    queries = [q.replace("$window", "1h") for q in (VALID_QUERY, GOOD_QUERY)]
+    queries.append('sum(increase(http_requests_total{job="nothing"}[1h]))')
+
+    together = client.query_range_many(queries, start=start, end=end, step_seconds=3600)
+    alone = [
+        client.query_range_many([query], start=start, end=end, step_seconds=3600)[0]
+        for query in queries
+    ]
+
+    assert together == alone
+    assert len(together[0]) == 7 and together[2] == {}  # no series: no data, not zero
+    client.close()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="COPY is PostgreSQL's")
+def test_new_rows_that_meet_an_existing_row_are_merged_not_duplicated(slo):
+    hour = DATA_END - timedelta(hours=5)
+    HourlyBucket.objects.create(slo=slo, hour=hour, good=1, valid=2)  # pushed meanwhile
+    fresh = [Row(slo.pk, hour + timedelta(hours=index), 90.0, 100.0) for index in range(3)]
+
+    store_new_rows(fresh)
+
+    assert rows(slo) == {row.hour: (90.0, 100.0) for row in fresh}
+    store_new_rows([Row(slo.pk, hour + timedelta(hours=3), 5.0, 6.0)])  # no conflict: COPY
+    assert HourlyBucket.objects.filter(slo=slo).count() == 4
+    assert not HourlyBucket.objects.filter(slo=slo, stale=True).exists()
+
+
+def test_stale_hours_beside_missing_ones_are_merged(team, service, prometheus):
+    source = services.data_source_create(
+        team=team, name="Prometheus", url=prometheus.url, timeout_seconds=10
+    )
+    slo = make_slo(service, source, "Mixed")
+    data_source_pull(data_source=source, until=UNTIL)
+    hours = sorted(rows(slo))
+    HourlyBucket.objects.filter(slo=slo, hour__in=hours[:5]).update(stale=True, good=0)
+    HourlyBucket.objects.filter(slo=slo, hour__in=hours[20:23]).delete()
+
+    run = data_source_pull(data_source=source, until=UNTIL)
+
+    assert run.status == "ok" and run.hours_stored == 8
+    stored = rows(slo)
+    assert sorted(stored) == hours
+    assert all(stored[h] == expected_hour(prometheus.series, h) for h in hours)
+    assert not HourlyBucket.objects.filter(slo=slo, stale=True).exists()
+
+
+def test_scripted_batches_are_posted_forms(team, service, prometheus):
+    source = services.data_source_create(
+        team=team, name="Prometheus", url=prometheus.url, timeout_seconds=10
+    )
+    make_slo(service, source, "One")
+    make_slo(service, source, "Two")
+    with ScriptedServer([], default="pass", upstream=prometheus.url) as server:
+        source.url = server.url
+        source.save()
+        assert data_source_pull(data_source=source, until=UNTIL).status == "ok"
+
+    assert len(server.requests) == 1
+    form = parse_qs(server.forms[0].decode())
+    assert form["query"][0].count("label_replace(") == 4
+    assert form["step"] == ["3600"]
+
+
+def test_a_query_ending_in_a_comment_still_travels_in_a_batch(prometheus):
+    queries = [
+        'sum(increase(http_requests_total{job="api"}[1h])) # valid events',
+        'sum(increase(http_requests_total{job="api",code!~"5.."}[1h]))',
+    ]
+    with ScriptedServer([], default="pass", upstream=prometheus.url) as server:
+        client = prometheus_client.PrometheusClient(base_url=server.url)
+        answers = client.query_range_many(
+            queries, start=UNTIL - timedelta(hours=3), end=UNTIL, step_seconds=3600
+        )
+        client.close()
+
+    assert len(server.requests) == 1  # not refused, so not asked again query by query
+    assert all(isinstance(answer, dict) and len(answer) == 4 for answer in answers)
