@@ -10,7 +10,7 @@ INDEX = "slos_hourlybucket_slo_id_a865fb76"
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("slos", "0008_outbox"),
+        ("slos", "0009_intakesource_last_received_from_requests"),
     ]
 
     operations = [
