@@ -36,6 +36,10 @@ class PrometheusQueryError(PrometheusError):
     """Prometheus answered, and refused the query itself (its own message says why)."""
 
 
+class PrometheusTimeout(PrometheusError):
+    """No answer in time: the client's timeout, or Prometheus's own query timeout."""
+
+
 class _Series(BaseModel):
     metric: dict[str, str]
     values: list[tuple[float, str]]
@@ -78,6 +82,15 @@ def _parse(status: int, body: bytes) -> _Success:
             f"({problem.error_count()} problem(s), first: {problem.errors()[0]['msg']})."
         ) from problem
     raise PrometheusQueryError(f"Prometheus rejected the query: {failure.error}")
+
+
+def _server_failure(body: bytes) -> _Failure | None:
+    """Prometheus's own error in a 5xx answer (a query timeout is 503, errorType
+    "timeout"), or None for a body that is not one."""
+    try:
+        return _Failure.model_validate_json(body)
+    except ValidationError:
+        return None
 
 
 def render_query(query: str, window: str) -> str:
@@ -189,17 +202,29 @@ class PrometheusClient:
         """For each query (each must return at most one series), its values keyed by
         evaluation time as a Unix timestamp, or the error that concerns that query alone.
         The queries travel in one request; when Prometheus refuses the batch, each is
-        asked again alone, so a bad query's own message lands on that query. An error
-        that concerns every query (the source is down, garbled, refuses credentials) is
-        raised."""
+        asked again alone, so a bad query's own message lands on that query; when the
+        batch times out, it is asked again in halves, so one slow query does not fail
+        the others. An error that concerns every query (the source is down, garbled,
+        refuses credentials) is raised."""
+        span = {"start": start, "end": end, "step_seconds": step_seconds}
+        try:
+            return self._ask(queries, attempts=self.attempts, **span)
+        except PrometheusTimeout as exc:
+            if len(queries) == 1:
+                return [exc]
+            return self._after_timeout(queries, exc, **span)
+
+    def _ask(
+        self, queries: list[str], *, start: datetime, end: datetime, step_seconds: int, attempts
+    ) -> list[dict[float, float] | PrometheusError]:
         request = range_request(queries, start=start, end=end, step_seconds=step_seconds)
         if len(queries) == 1:
             try:
-                return [_one_series(self._series(request))]
+                return [_one_series(self._series(request, attempts))]
             except PrometheusQueryError as exc:
                 return [exc]
         try:
-            series = self._series(request)
+            series = self._series(request, attempts)
         except PrometheusQueryError:
             results: list[dict[float, float] | PrometheusError] = []
             for query in queries:
@@ -217,14 +242,42 @@ class PrometheusClient:
             tagged[int(index)].append(item)
         return [_one_series(group) for group in tagged]
 
-    def _series(self, request: RangeRequest) -> list[_Series]:
-        status, body = self._send(request)
+    def _after_timeout(
+        self, queries: list[str], error: PrometheusError, **span
+    ) -> list[dict[float, float] | PrometheusError]:
+        """Ask the halves of a batch that timed out, once each: a half that answers keeps
+        its answers, a half that fails is split again down to single queries. When both
+        halves fail, the source is too slow for anything: every query fails with the
+        batch's error, and no more requests are spent on it."""
+        if len(queries) == 1:
+            return [error]
+        middle = len(queries) // 2
+        halves = [queries[:middle], queries[middle:]]
+        answers: list[list[dict[float, float] | PrometheusError] | PrometheusError] = []
+        for half in halves:
+            try:
+                answers.append(self._ask(half, attempts=1, **span))
+            except PrometheusError as exc:
+                answers.append(exc)
+        if all(isinstance(answer, PrometheusError) for answer in answers):
+            return [error] * len(queries)
+        results: list[dict[float, float] | PrometheusError] = []
+        for half, answer in zip(halves, answers, strict=True):
+            if isinstance(answer, PrometheusError):
+                results.extend(self._after_timeout(half, answer, **span))
+            else:
+                results.extend(answer)
+        return results
+
+    def _series(self, request: RangeRequest, attempts: int) -> list[_Series]:
+        status, body = self._send(request, attempts)
         return _parse(status, body).data.result
 
-    def _send(self, request: RangeRequest) -> tuple[int, bytes]:
+    def _send(self, request: RangeRequest, attempts: int) -> tuple[int, bytes]:
         url = self.base_url.rstrip("/") + request.path
         last_error = ""
-        for attempt in range(self.attempts):
+        timed_out = False
+        for attempt in range(attempts):
             if attempt:
                 delay = self.backoff_seconds * 2 ** (attempt - 1)
                 self.sleep(delay + random.uniform(0, delay / 2))
@@ -234,13 +287,18 @@ class PrometheusClient:
                 else:
                     response = self.http.post(url, data=request.params)
             except httpx.TimeoutException:
-                last_error = f"timed out after {self.timeout:g} s"
+                last_error, timed_out = f"timed out after {self.timeout:g} s", True
                 continue
             except httpx.TransportError as exc:
                 last_error = f"could not connect ({exc.__class__.__name__}: {exc})"
+                timed_out = False
                 continue
             if response.status_code >= 500:
+                failure = _server_failure(response.content)
                 last_error = f"HTTP {response.status_code}"
+                if failure is not None and failure.error:
+                    last_error += f": {failure.error}"
+                timed_out = failure is not None and failure.errorType == "timeout"
                 continue
             if response.status_code in {401, 403}:
                 raise PrometheusError(
@@ -248,6 +306,7 @@ class PrometheusClient:
                     "check the source's authentication."
                 )
             return response.status_code, response.content
-        raise PrometheusError(
-            f"Prometheus at {self.base_url} failed after {self.attempts} attempts: {last_error}."
+        failed = PrometheusTimeout if timed_out else PrometheusError
+        raise failed(
+            f"Prometheus at {self.base_url} failed after {attempts} attempts: {last_error}."
         )

@@ -12,8 +12,12 @@ import httpx
 
 
 class ScriptedServer:
-    def __init__(self, script: list[str], *, default: str = "500", upstream: str = ""):
+    def __init__(
+        self, script: list[str], *, default: str = "500", upstream: str = "", slow_if: bytes = b""
+    ):
         self.script = list(script)
+        # Requests whose form or URL holds these bytes answer slowly, whatever the script.
+        self.slow_if = slow_if
         self.default = default
         self.upstream = upstream
         self.requests: list[str] = []
@@ -37,6 +41,8 @@ class ScriptedServer:
                 server.forms.append(form)
                 server.headers.append(dict(self.headers))
                 behaviour = server.script.pop(0) if server.script else server.default
+                if server.slow_if and server.slow_if in form + self.path.encode():
+                    behaviour = "slow"
                 status, body = server.answer(behaviour, self.path, form)
                 try:
                     self.send_response(status)
@@ -61,6 +67,9 @@ class ScriptedServer:
             return 200, b"<html>definitely not json"
         if behaviour == "wrong-shape":
             return 200, json.dumps({"status": "success", "data": {"resultType": "vector"}}).encode()
+        if behaviour == "prom-timeout":
+            body = {"status": "error", "errorType": "timeout", "error": "query timed out"}
+            return 503, json.dumps(body).encode()
         if behaviour == "prom-error":
             body = {"status": "error", "errorType": "bad_data", "error": "parse error: boom"}
             return 400, json.dumps(body).encode()

@@ -198,3 +198,50 @@ def test_a_query_ending_in_a_comment_still_travels_in_a_batch(prometheus):
 
     assert len(server.requests) == 1  # not refused, so not asked again query by query
     assert all(isinstance(answer, dict) and len(answer) == 4 for answer in answers)
+
+
+def test_a_slow_query_in_a_batch_times_out_alone(team, service, prometheus):
+    """The batch times out; its halves are asked once each, the slow half split again,
+    until only the slow query fails, with the timeout as its reason."""
+    source = services.data_source_create(
+        team=team, name="Prometheus", url=prometheus.url, timeout_seconds=1
+    )
+    healthy = make_slo(service, source, "Healthy")
+    slow_query = 'sum(increase(http_requests_total{job="api",job!="slowpoke"}[$window]))'
+    make_slo(service, source, "Slow", valid_query=slow_query)
+    also_healthy = make_slo(service, source, "Also healthy")
+    with ScriptedServer([], default="pass", upstream=prometheus.url, slow_if=b"slowpoke") as server:
+        source.url = server.url
+        source.save()
+        run = data_source_pull(data_source=source, until=UNTIL)
+
+    outcomes = {o["slo_name"]: o for o in run.outcomes}
+    assert outcomes["Slow"]["status"] == "failed"
+    assert "timed out after 1 s" in outcomes["Slow"]["message"]
+    assert outcomes["Healthy"]["status"] == outcomes["Also healthy"]["status"] == "ok"
+    for slo in (healthy, also_healthy):
+        stored = rows(slo)
+        assert len(stored) == 48
+        assert all(stored[h] == expected_hour(prometheus.series, h) for h in stored)
+    # The batch three times, then halves: (3 | 3), (1 | 2), (1 | 1).
+    assert len(server.requests) == 3 + 2 + 2 + 2
+
+
+def test_a_source_too_slow_for_anything_fails_the_batch_without_more_requests(
+    team, service, prometheus
+):
+    source = services.data_source_create(
+        team=team, name="Prometheus", url=prometheus.url, timeout_seconds=5
+    )
+    for name in ("One", "Two"):
+        make_slo(service, source, name)
+    with ScriptedServer([], default="prom-timeout") as server:
+        source.url = server.url
+        source.save()
+        run = data_source_pull(data_source=source, until=UNTIL)
+
+    assert run.status == "failed"
+    for outcome in run.outcomes:
+        assert "HTTP 503: query timed out" in outcome["message"]
+    # The batch three times, then each half once: both timed out, so no more.
+    assert len(server.requests) == 3 + 2
