@@ -109,10 +109,6 @@ def _hours_between(start: datetime, end: datetime) -> list[datetime]:
     return [start + HOUR * index for index in range(max(0, int((end - start) / HOUR)))]
 
 
-def missing_hours(slo: SLO, *, until: datetime) -> list[datetime]:
-    return hours_to_pull([slo], until=until)[slo.pk]
-
-
 def contiguous_runs(hours: list[datetime], max_len: int) -> Iterator[list[datetime]]:
     """Split sorted hour starts into runs of consecutive hours, at most max_len long."""
     run: list[datetime] = []
@@ -311,20 +307,6 @@ def slo_chunks(slo: SLO, hours: list[datetime]) -> list[QueryChunk]:
     ]
 
 
-def fetch_rows(
-    slo: SLO, hours: list[datetime], client: PrometheusClient
-) -> tuple[list[list[Row]], str]:
-    """Fetch the given hours of one SLO. Returns the chunks fetched, and the first
-    error's message ('' when all went well)."""
-    chunks: list[list[Row]] = []
-    for batch in request_batches(slo_chunks(slo, hours)):
-        for rows, error in fetch_batch(batch, client):
-            if error:
-                return chunks, error
-            chunks.append(rows)
-    return chunks, ""
-
-
 _LOAD_TABLE = "bucket_load"
 
 
@@ -431,21 +413,6 @@ def store_new_rows(rows: list) -> None:
                 copy.write(text)
     except psycopg.errors.UniqueViolation:
         store_rows(rows)
-
-
-def slo_pull(*, slo: SLO, until: datetime, client: PrometheusClient) -> SLOPullOutcome:
-    """Fetch and store every missing or stale hour of the SLO's window ending at `until`."""
-    hours = missing_hours(slo, until=until)
-    chunks, error = fetch_rows(slo, hours, client)
-    return _store_outcome(slo, hours, chunks, error, at=timezone.now())
-
-
-def _store_outcome(
-    slo: SLO, hours: list[datetime], chunks: list[list[Row]], error: str, *, at: datetime
-) -> SLOPullOutcome:
-    outcome = _outcome(slo, hours, chunks, error)
-    _write_batch([], [row for chunk in chunks for row in chunk], [outcome], at=at)
-    return outcome
 
 
 def _outcome(

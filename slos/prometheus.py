@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal
 
 import httpx
@@ -185,16 +185,6 @@ class PrometheusClient:
         if self._http is not None:
             self._http.close()
             self._http = None
-
-    def query_range(
-        self, query: str, *, start: datetime, end: datetime, step_seconds: int
-    ) -> dict[datetime, float]:
-        """Values of a query that must return at most one series, keyed by evaluation
-        time. Missing points are missing keys (no data), never zero."""
-        values = self.query_range_many([query], start=start, end=end, step_seconds=step_seconds)
-        if isinstance(values[0], PrometheusError):
-            raise values[0]
-        return {datetime.fromtimestamp(moment, tz=UTC): v for moment, v in values[0].items()}
 
     def query_range_many(
         self, queries: list[str], *, start: datetime, end: datetime, step_seconds: int

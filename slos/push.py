@@ -554,20 +554,8 @@ def measurements_store(
     the success on the source and on each SLO sent, in one transaction."""
     slo_ids = sorted({m.slo_id for m in measurements})
     with transaction.atomic():
-        store_rows(
-            [
-                HourlyBucket(
-                    slo_id=m.slo_id,
-                    hour=m.hour,
-                    good=m.good,
-                    valid=m.valid,
-                    good_slices=m.good_slices,
-                    total_slices=m.total_slices,
-                    stale=False,
-                )
-                for m in measurements
-            ]
-        )
+        # A Measurement has the fields of an ingest Row: no model instances needed.
+        store_rows(list(measurements))
         SLO.objects.filter(pk__in=slo_ids).update(
             last_pull_at=at, last_pull_status=PullStatus.OK, last_pull_error="", last_success_at=at
         )

@@ -100,10 +100,10 @@ class DataSourceForm(forms.ModelForm):
         return headers
 
     def _post_clean(self) -> None:
-        # A blank secret on edit means "keep the stored one".
+        # A blank secret on edit means "keep the stored one". The instance still holds
+        # the stored values: super()._post_clean() is what copies cleaned_data onto it.
         if self.instance.pk:
-            stored = DataSource.objects.get(pk=self.instance.pk)
             for field in SECRET_FIELDS:
                 if not self.cleaned_data.get(field):
-                    self.cleaned_data[field] = getattr(stored, field)
+                    self.cleaned_data[field] = getattr(self.instance, field)
         super()._post_clean()

@@ -52,14 +52,14 @@ def _report(request: AuthedRequest, run: PullRun | None) -> None:
 
 @require_GET
 def source_detail(request: AuthedRequest, pk: int) -> HttpResponse:
-    source = _source_or_404(request, pk)
+    source = get_object_or_404(DataSource.objects.select_related("team"), pk=pk)
     membership = membership_or_404(request.user, source.team_id)
     return render(
         request,
         "slos/source_detail.html",
         {
             "source": source,
-            "runs": source.runs.all()[:RUNS_SHOWN],
+            "runs": source.runs.select_related("slo")[:RUNS_SHOWN],
             "slos": source.slos.select_related("service").order_by("service__name", "name"),
             "bearer_masked": masked(source.bearer_token),
             "password_masked": masked(source.basic_password),

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from slos.ingest import data_source_pull
-from slos.models import SLO, DataSource, DataSourceKind, PullTrigger
+from slos.models import SLO, DataSource, DataSourceKind, PullStatus, PullTrigger
 
 
 def parse_aware(value: str) -> datetime:
@@ -67,6 +67,6 @@ class Command(BaseCommand):
                 if outcome["message"]:
                     line += f" — {outcome['message']}"
                 self.stdout.write(line)
-            failed = failed or run.status != "ok"
+            failed = failed or run.status != PullStatus.OK
         if failed:
             raise CommandError("Some SLOs could not be pulled; stored data was left as it was.")
