@@ -28,12 +28,22 @@ def membership_or_404(user, team: Team | int, needed: Role = Role.VIEWER) -> Mem
     return membership
 
 
-def team_or_404(user, slug: str, needed: Role = Role.VIEWER) -> Team:
+def team_membership_or_404(user, slug: str, needed: Role = Role.VIEWER) -> Membership:
     team = Team.objects.filter(slug=slug).first()
     if team is None:
         raise Http404("No such team.")
-    return membership_or_404(user, team, needed).team
+    return membership_or_404(user, team, needed)
+
+
+def team_or_404(user, slug: str, needed: Role = Role.VIEWER) -> Team:
+    return team_membership_or_404(user, slug, needed).team
 
 
 def visible_team_ids(user) -> list[int]:
     return list(Membership.objects.filter(user=user).values_list("team_id", flat=True))
+
+
+def teams_allowing(user, needed: Role) -> list[Team]:
+    """The user's teams where their role allows `needed`, by name, in one query."""
+    memberships = Membership.objects.filter(user=user).select_related("team")
+    return [m.team for m in memberships.order_by("team__name") if m.allows(needed)]

@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from portal.access import AuthedRequest, team_or_404
+from portal.access import AuthedRequest, team_membership_or_404, team_or_404
 from portal.forms import TeamSettingsForm
 from portal.models import Membership, Role
 from slos.budget import BudgetStatus
@@ -37,14 +37,16 @@ def team_list(request: AuthedRequest) -> HttpResponse:
 
 @require_GET
 def team_detail(request: AuthedRequest, slug: str) -> HttpResponse:
-    team = team_or_404(request.user, slug)
-    membership = team.memberships.get(user=request.user)
+    membership = team_membership_or_404(request.user, slug)
+    team = membership.team
     return render(
         request,
         "portal/team_detail.html",
         {
             "team": team,
             "membership": membership,
+            "can_edit": membership.allows(Role.MEMBER),
+            "can_admin": membership.allows(Role.ADMIN),
             "members": team.memberships.select_related("user").order_by("user__username"),
             "services": team.services.all(),
             "data_sources": team.data_sources.all(),

@@ -7,23 +7,19 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from portal.access import AuthedRequest, membership_or_404, team_or_404
-from portal.models import Membership, Role
+from portal.access import AuthedRequest, membership_or_404, team_or_404, teams_allowing
+from portal.models import Role
 from retros import services
 from retros.models import RetroSession
 
 
 @require_GET
 def retro_list(request: AuthedRequest) -> HttpResponse:
-    memberships = Membership.objects.filter(user=request.user).select_related("team")
     sessions = RetroSession.objects.visible_to(request.user).select_related("team", "started_by")
     return render(
         request,
         "retros/list.html",
-        {
-            "startable_teams": [m.team for m in memberships if m.allows(Role.MEMBER)],
-            "sessions": sessions,
-        },
+        {"startable_teams": teams_allowing(request.user, Role.MEMBER), "sessions": sessions},
     )
 
 

@@ -51,7 +51,7 @@ def ranked_backlog(items: BacklogItemQuerySet, *, at: datetime) -> list[RankedIt
     }
     ranked = []
     for item in open_items:
-        budget = budgets.get(item.slo_id) if item.slo_id is not None else None
+        budget = budgets.get(item.slo_id)
         ranked.append(RankedItem(item, item_breakdown(item, slo_budget=budget, at=at), budget))
     ranked.sort(key=lambda row: (-row.breakdown.score, row.item.created_at, row.item.pk))
     return ranked

@@ -7,8 +7,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from portal.access import AuthedRequest, team_or_404
-from portal.models import Membership, Role
+from portal.access import AuthedRequest, team_or_404, teams_allowing
+from portal.models import Role
 from toil import services
 from toil.forms import BacklogItemForm
 from toil.models import BacklogItem
@@ -19,15 +19,10 @@ from toil.selectors import ranked_backlog
 def backlog_list(request: AuthedRequest) -> HttpResponse:
     at = timezone.now()
     rows = ranked_backlog(BacklogItem.objects.visible_to(request.user), at=at)
-    writable = (
-        Membership.objects.filter(user=request.user, role__in=[Role.MEMBER, Role.ADMIN])
-        .select_related("team")
-        .order_by("team__name")
-    )
     return render(
         request,
         "toil/list.html",
-        {"rows": rows, "at": at, "writable_teams": [m.team for m in writable]},
+        {"rows": rows, "at": at, "writable_teams": teams_allowing(request.user, Role.MEMBER)},
     )
 
 

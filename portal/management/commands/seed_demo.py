@@ -130,13 +130,23 @@ BACKLOG = [
 ]
 
 
+def clockin_outage_start(now: datetime) -> datetime:
+    """Start of the clock-in outage at the 9:00 JST rush, nine days ago."""
+    return align_to_hour(now - timedelta(days=9)).replace(hour=0)
+
+
+def payroll_incident_start(now: datetime) -> datetime:
+    """Start of the payroll export failure in the evening, six weeks ago."""
+    return align_to_hour(now - timedelta(days=42)).replace(hour=15)
+
+
 def incident_error_ratio(slo: DemoSLO, hour: datetime, now: datetime) -> float | None:
     """Two incidents: a clock-in outage at the 9:00 JST rush nine days ago and a payroll
     export failure in the evening six weeks ago."""
-    clockin_outage = align_to_hour(now - timedelta(days=9)).replace(hour=0)  # 9:00 JST
+    clockin_outage = clockin_outage_start(now)
     if slo.service == "Clock-in API" and clockin_outage <= hour < clockin_outage + 2 * HOUR:
         return 0.08 if "succeed" in slo.name else 0.3
-    payroll_day = align_to_hour(now - timedelta(days=42)).replace(hour=15)
+    payroll_day = payroll_incident_start(now)
     if slo.service == "Payroll export" and payroll_day <= hour < payroll_day + 3 * HOUR:
         return 0.6
     return None
@@ -288,8 +298,8 @@ class Command(BaseCommand):
                     ),
                 ]
             )
-        outage = align_to_hour(now - timedelta(days=9)).replace(hour=0)
-        payroll_day = align_to_hour(now - timedelta(days=42)).replace(hour=15)
+        outage = clockin_outage_start(now)
+        payroll_day = payroll_incident_start(now)
         clockin_service = clockin.service
         Annotation.objects.bulk_create(
             [
