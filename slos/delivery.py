@@ -139,14 +139,15 @@ def slack_digest(*, team_name: str, day: date, tickets: Sequence[SlackNotice]) -
     }
 
 
-def notice_for(notification: Notification) -> SlackNotice:
+def notice_for(notification: Notification, *, service: str, slo: str) -> SlackNotice:
+    """`service` and `slo` are the names to show, "" for none."""
     return SlackNotice(
         title=notification.title,
         text=notification.text,
         url=notification.url,
         severity=notification.severity,
-        service=notification.service.name if notification.service else "",
-        slo=notification.slo.name if notification.slo else "",
+        service=service,
+        slo=slo,
         resolved=notification.state == NotificationState.RESOLVED,
     )
 
@@ -184,14 +185,10 @@ def outbox_messages_create(
         kind = outbox_kind_for(notification, team)
         if kind is None:
             continue
-        notice = SlackNotice(
-            title=notification.title,
-            text=notification.text,
-            url=notification.url,
-            severity=notification.severity,
+        notice = notice_for(
+            notification,
             service=service_names.get(notification.service_id, ""),
             slo=slo_names.get(notification.slo_id, ""),
-            resolved=notification.state == NotificationState.RESOLVED,
         )
         messages.append(
             OutboxMessage(
@@ -245,9 +242,15 @@ def ticket_digest_enqueue(*, team: Team, at: datetime) -> OutboxMessage | None:
     )
     if not tickets:
         return None
-    payload = slack_digest(
-        team_name=team.name, day=local_day, tickets=[notice_for(ticket) for ticket in tickets]
-    )
+    notices = [
+        notice_for(
+            ticket,
+            service=ticket.service.name if ticket.service else "",
+            slo=ticket.slo.name if ticket.slo else "",
+        )
+        for ticket in tickets
+    ]
+    payload = slack_digest(team_name=team.name, day=local_day, tickets=notices)
     return _outbox_create(
         team=team, notification=None, kind=OutboxKind.DIGEST, key=key, payload=payload, at=at
     )

@@ -89,13 +89,6 @@ class Incoming:
     slo_ref: str = ""
     service_ref: str = ""
 
-    def routing_fields(self) -> dict[str, str]:
-        fields = dict(self.labels)
-        fields.setdefault("title", self.title)
-        fields.setdefault("severity", self.severity)
-        fields.setdefault("state", str(self.state))
-        return fields
-
 
 # --- Parsing (pure) ----------------------------------------------------------------
 
@@ -512,7 +505,9 @@ def candidate_for(item: Incoming, *, source: IntakeSource, lookup: _Lookup) -> r
         service_id = source.service_id
     return routing.Candidate(
         source_kind=source.kind,
-        fields=item.routing_fields(),
+        fields=routing.candidate_fields(
+            item.labels, title=item.title, severity=item.severity, state=str(item.state)
+        ),
         severity=item.severity,
         is_error=item.is_error,
         slo_id=slo.pk if slo else None,

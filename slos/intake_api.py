@@ -106,46 +106,43 @@ def _reject(source, body: bytes, size: int, status: int, message: str, at):
     return Status(status, {"detail": message})
 
 
-@router.post(
-    "/intake/alertmanager/{token}",
-    response=RESPONSES,
-    operation_id="intake_alertmanager",
-    summary="Receive an Alertmanager webhook",
-    description=(
+_ENDPOINTS = {
+    IntakeKind.ALERTMANAGER: (
+        "Receive an Alertmanager webhook",
         "Alertmanager's webhook payload, version 4. Each alert is deduplicated by its "
         "`fingerprint`; the labels `slo` (an SLO's id or OpenSLO name), `service` and "
-        "`severity` (page / ticket) feed the routing policy."
+        "`severity` (page / ticket) feed the routing policy.",
     ),
-)
-def intake_alertmanager(request: HttpRequest, token: str):
-    return _receive(request, token, IntakeKind.ALERTMANAGER)
-
-
-@router.post(
-    "/intake/sentry/{token}",
-    response=RESPONSES,
-    operation_id="intake_sentry",
-    summary="Receive a Sentry issue alert",
-    description=(
+    IntakeKind.SENTRY: (
+        "Receive a Sentry issue alert",
         "Sentry's issue alert webhook (`Sentry-Hook-Resource: event_alert`), signed with "
         "the integration's client secret in `Sentry-Hook-Signature`. Deduplicated by "
-        "the issue id; an error is tied to the source's service or to the `service` tag."
+        "the issue id; an error is tied to the source's service or to the `service` tag.",
     ),
-)
-def intake_sentry(request: HttpRequest, token: str):
-    return _receive(request, token, IntakeKind.SENTRY)
-
-
-@router.post(
-    "/intake/generic/{token}",
-    response=RESPONSES,
-    operation_id="intake_generic",
-    summary="Receive generic JSON notifications",
-    description=(
+    IntakeKind.GENERIC: (
+        "Receive generic JSON notifications",
         'One notification or `{"notifications": [...]}`: `key` and `title` required; '
         "`status` firing/resolved, `severity`, `error`, `service`, `slo`, `text`, `url`, "
-        "`labels` optional. Deduplicated by `key`."
+        "`labels` optional. Deduplicated by `key`.",
     ),
-)
-def intake_generic(request: HttpRequest, token: str):
-    return _receive(request, token, IntakeKind.GENERIC)
+}
+
+
+def _endpoint(kind: IntakeKind):
+    def receive(request: HttpRequest, token: str):
+        return _receive(request, token, kind)
+
+    receive.__name__ = f"intake_{kind}"
+    return receive
+
+
+# One endpoint per kind, named intake_<kind> (operation id and URL name alike).
+for _kind, (_summary, _description) in _ENDPOINTS.items():
+    router.post(
+        f"/intake/{_kind}/{{token}}",
+        response=RESPONSES,
+        operation_id=f"intake_{_kind}",
+        url_name=f"intake_{_kind}",
+        summary=_summary,
+        description=_description,
+    )(_endpoint(_kind))

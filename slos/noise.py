@@ -193,10 +193,12 @@ class StoredRouting:
 def candidate_from_stored(stored: StoredRouting) -> tuple[routing.Candidate, bool]:
     """The candidate live intake built for this notification, and whether its error
     flag had to be guessed (see the module's docstring)."""
-    fields = {str(key): str(value) for key, value in stored.labels.items()}
-    fields.setdefault("title", stored.title)
-    fields.setdefault("severity", stored.severity)
-    fields.setdefault("state", "resolved" if stored.resolved_when_first_seen else "firing")
+    fields = routing.candidate_fields(
+        {str(key): str(value) for key, value in stored.labels.items()},
+        title=stored.title,
+        severity=stored.severity,
+        state="resolved" if stored.resolved_when_first_seen else "firing",
+    )
     guessed = False
     if stored.source_kind == "sentry":
         is_error = stored.severity.lower() in {"error", "fatal"}

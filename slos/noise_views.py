@@ -14,14 +14,14 @@ from zoneinfo import ZoneInfo
 
 from django import forms
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
-from portal.access import AuthedRequest, membership_or_404
-from portal.models import Membership, Role, Team
+from portal.access import AuthedRequest, team_membership_or_404, team_or_404
+from portal.models import Role, Team
 from slos import noise, routing
 from slos.charts import noise_by_day_figure
 from slos.intake import team_rules
@@ -35,10 +35,6 @@ from slos.models import (
 
 DEFAULT_DAYS = 28
 MIN_DAYS = 7
-
-
-def _membership(request: AuthedRequest, slug: str, needed: Role) -> Membership:
-    return membership_or_404(request.user, get_object_or_404(Team, slug=slug), needed)
 
 
 def _window_start(team: Team, *, days: int, now: datetime) -> datetime:
@@ -58,7 +54,7 @@ def _days(raw: str | None) -> int:
 
 @require_GET
 def noise_page(request: AuthedRequest, slug: str) -> HttpResponse:
-    membership = _membership(request, slug, Role.VIEWER)
+    membership = team_membership_or_404(request.user, slug, Role.VIEWER)
     team = membership.team
     days = _days(request.GET.get("days"))
     now = timezone.now()
@@ -108,25 +104,20 @@ def noise_page(request: AuthedRequest, slug: str) -> HttpResponse:
     )
     day_list = [row.day for row in by_class]
     change_days = [(at.astimezone(zone).date(), summary) for at, summary in changes]
+
+    def figure(rows: list[noise.DayCounts], choices, title: str) -> dict:
+        series = [(value, str(label), [row.get(value) for row in rows]) for value, label in choices]
+        return noise_by_day_figure(
+            day_list, series, title=title, changes=change_days
+        ).to_plotly_json()
+
     figures = {
-        "by_class": noise_by_day_figure(
-            day_list,
-            [
-                (value, str(label), [row.get(value) for row in by_class])
-                for value, label in NotificationClass.choices
-            ],
-            title=_("New notifications per day, by class"),
-            changes=change_days,
-        ).to_plotly_json(),
-        "by_source": noise_by_day_figure(
-            day_list,
-            [
-                (value, str(label), [row.get(value) for row in by_source])
-                for value, label in IntakeKind.choices
-            ],
-            title=_("New notifications per day, by source kind"),
-            changes=change_days,
-        ).to_plotly_json(),
+        "by_class": figure(
+            by_class, NotificationClass.choices, _("New notifications per day, by class")
+        ),
+        "by_source": figure(
+            by_source, IntakeKind.choices, _("New notifications per day, by source kind")
+        ),
     }
     in_window = [item for item in seen if item.first_seen_at >= start]
     totals = {
@@ -266,7 +257,7 @@ def _stored(team: Team, *, since: datetime) -> list[noise.StoredRouting]:
 def noise_replay(request: AuthedRequest, slug: str) -> HttpResponse:
     """GET: the form, its draft the live policy. POST: the draft replayed over the last
     N days beside what live routing produced; nothing is written."""
-    team = _membership(request, slug, Role.MEMBER).team
+    team = team_or_404(request.user, slug, Role.MEMBER)
     lookup, names = _slo_names(team)
     result = None
     status = 200

@@ -18,8 +18,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from portal.access import AuthedRequest, membership_or_404
-from portal.models import Membership, Role, Team
+from portal.access import AuthedRequest, membership_or_404, team_membership_or_404, team_or_404
+from portal.models import Role, Team
 from slos import delivery, intake, routing
 from slos.models import (
     SLO,
@@ -42,11 +42,6 @@ from slos.tasks import deliver_outbox
 RECENT_REQUESTS = 20
 
 
-def _membership(request: AuthedRequest, slug: str, needed: Role) -> Membership:
-    team = get_object_or_404(Team, slug=slug)
-    return membership_or_404(request.user, team, needed)
-
-
 class TicketDecisionForm(forms.Form):
     status = forms.ChoiceField(label=gettext_lazy("Decision"), choices=TicketStatus.choices)
     note = forms.CharField(label=gettext_lazy("Note"), required=False, max_length=2000)
@@ -55,7 +50,7 @@ class TicketDecisionForm(forms.Form):
 @require_GET
 def ticket_queue(request: AuthedRequest, slug: str) -> HttpResponse:
     """The team's tickets with one status (open by default), newest first."""
-    membership = _membership(request, slug, Role.VIEWER)
+    membership = team_membership_or_404(request.user, slug, Role.VIEWER)
     team = membership.team
     status = request.GET.get("status", TicketStatus.OPEN)
     if status not in TicketStatus.values:
@@ -67,7 +62,7 @@ def ticket_queue(request: AuthedRequest, slug: str) -> HttpResponse:
         .values_list("ticket_status", "n")
     )
     rows = tickets.filter(ticket_status=status).select_related(
-        "source", "service", "slo", "rule", "ticket_decided_by"
+        "source", "service", "slo", "ticket_decided_by"
     )
     return render(
         request,
@@ -146,8 +141,7 @@ class IntakeSourceForm(forms.Form):
 def intake_sources(request: AuthedRequest, slug: str) -> HttpResponse:
     """GET: the team's sources and their recent deliveries. POST: a new source, whose
     token is on this response only (no redirect: the secret never enters the session)."""
-    membership = _membership(request, slug, Role.ADMIN)
-    team = membership.team
+    team = team_or_404(request.user, slug, Role.ADMIN)
     form = IntakeSourceForm(request.POST or None, team=team)
     new = None
     status = 200
@@ -279,12 +273,12 @@ def routing_policy(request: AuthedRequest, slug: str) -> HttpResponse:
     (and edit and move them, below); a rule decides only notifications first seen after
     it exists. Positions are kept 1 to n: a new rule goes before the one holding its
     position."""
-    membership = _membership(request, slug, Role.VIEWER)
+    needed = Role.ADMIN if request.method == "POST" else Role.VIEWER
+    membership = team_membership_or_404(request.user, slug, needed)
     team = membership.team
     form = RoutingRuleForm(team=team)
     status = 200
     if request.method == "POST":
-        membership_or_404(request.user, team, Role.ADMIN)
         if "delete" in request.POST:
             doomed = request.POST["delete"]
             with transaction.atomic():
@@ -340,7 +334,7 @@ def _conditions_text(rule: RoutingRule) -> str:
 def routing_rule_edit(request: AuthedRequest, slug: str, pk: int) -> HttpResponse:
     """GET: the add form, filled with the rule. POST: the rule changed in place, its
     position kept; an edit that changes nothing is not a policy change."""
-    team = _membership(request, slug, Role.ADMIN).team
+    team = team_or_404(request.user, slug, Role.ADMIN)
     rule = get_object_or_404(RoutingRule.objects.select_related("slo"), team=team, pk=pk)
     status = 200
     if request.method == "POST":
@@ -388,7 +382,7 @@ def routing_rule_edit(request: AuthedRequest, slug: str, pk: int) -> HttpRespons
 def routing_rule_move(request: AuthedRequest, slug: str, pk: int) -> HttpResponse:
     """Swap the rule with the one above (direction=up) or below (down). The first rule
     moved up, or the last moved down, stays where it is."""
-    team = _membership(request, slug, Role.ADMIN).team
+    team = team_or_404(request.user, slug, Role.ADMIN)
     get_object_or_404(RoutingRule, team=team, pk=pk)
     direction = request.POST.get("direction")
     if direction not in {"up", "down"}:
@@ -426,7 +420,7 @@ def _without_secret(text: str, team: Team) -> str:
 def slack_deliveries(request: AuthedRequest, slug: str) -> HttpResponse:
     """The team's Slack messages whose posts failed: waiting for their next attempt, or
     given up on. Any member sees them; admins retry one now."""
-    membership = _membership(request, slug, Role.VIEWER)
+    membership = team_membership_or_404(request.user, slug, Role.VIEWER)
     team = membership.team
     now = timezone.now()
     kinds = dict(OutboxKind.choices)
@@ -463,7 +457,7 @@ def slack_deliveries(request: AuthedRequest, slug: str) -> HttpResponse:
 def slack_delivery_retry(request: AuthedRequest, slug: str, pk: int) -> HttpResponse:
     """Make one failing or failed message due now and send it once this commits, as
     intake does with a new one."""
-    team = _membership(request, slug, Role.ADMIN).team
+    team = team_or_404(request.user, slug, Role.ADMIN)
     message = get_object_or_404(OutboxMessage, team=team, pk=pk)
     if delivery.outbox_retry_now(message_id=message.pk, team_id=team.pk, at=timezone.now()):
         transaction.on_commit(lambda: deliver_outbox.delay(message_ids=[message.pk]), robust=True)

@@ -47,6 +47,18 @@ class Candidate:
     service_id: int | None = None
 
 
+def candidate_fields(
+    labels: Mapping[str, str], *, title: str, severity: str, state: str
+) -> dict[str, str]:
+    """A notification's labels plus its parsed fields, as rules see them: live intake and
+    the noise page's replay both build a candidate's fields here."""
+    fields = dict(labels)
+    fields.setdefault("title", title)
+    fields.setdefault("severity", severity)
+    fields.setdefault("state", state)
+    return fields
+
+
 @dataclass(frozen=True)
 class Condition:
     field: str

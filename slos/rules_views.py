@@ -4,6 +4,7 @@ for anyone in the team. The rules themselves are built in slos/rules.py."""
 from __future__ import annotations
 
 from django.conf import settings
+from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.urls import reverse
 from django.views.decorators.http import require_GET
@@ -14,17 +15,19 @@ from slos import rules
 from slos.models import SLO
 
 
+def rule_slos(slos: QuerySet[SLO]) -> list[rules.RuleSLO]:
+    """These SLOs as rule definitions, in one query."""
+    return [
+        rules.rule_slo_from(slo, page_path=reverse("slos:detail", args=[slo.pk]))
+        for slo in slos.select_related("service__team", "data_source")
+    ]
+
+
 def team_rule_slos(team: Team) -> list[rules.RuleSLO]:
     """The team's active SLOs as rule definitions, in one query."""
-    slos = (
-        SLO.objects.active()
-        .filter(service__team=team)
-        .select_related("service__team", "data_source")
-        .order_by("service__name", "name", "pk")
+    return rule_slos(
+        SLO.objects.active().filter(service__team=team).order_by("service__name", "name", "pk")
     )
-    return [
-        rules.rule_slo_from(slo, page_path=reverse("slos:detail", args=[slo.pk])) for slo in slos
-    ]
 
 
 def base_url_for(request: AuthedRequest) -> str:

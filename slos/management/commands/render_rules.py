@@ -3,12 +3,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
-from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from portal.models import Team
 from slos.models import SLO
-from slos.rules import DEFAULT_BASE_URL, render_rules, rule_slo_from
+from slos.rules import DEFAULT_BASE_URL, render_rules
+from slos.rules_views import rule_slos
 
 
 class Command(BaseCommand):
@@ -29,18 +29,12 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, team: str | None, out: str | None, base_url: str, **options) -> None:
-        slos = (
-            SLO.objects.active()
-            .select_related("service__team", "data_source")
-            .order_by("service__team__slug", "service__name", "name", "pk")
-        )
+        slos = SLO.objects.active().order_by("service__team__slug", "service__name", "name", "pk")
         if team is not None:
             if not Team.objects.filter(slug=team).exists():
                 raise CommandError(_("No team with slug “%(slug)s”.") % {"slug": team})
             slos = slos.filter(service__team__slug=team)
-        definitions = [
-            rule_slo_from(slo, page_path=reverse("slos:detail", args=[slo.pk])) for slo in slos
-        ]
+        definitions = rule_slos(slos)
         text = render_rules(definitions, base_url=base_url)
         skipped = sum(1 for definition in definitions if definition.skip_reason)
         summary = _("Rules for %(with)d SLO(s); %(skipped)d skipped (see the comments).") % {
