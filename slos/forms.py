@@ -239,13 +239,12 @@ class SLOEditForm(SLOForm):
                     "You changed the target from %(old)s%% to %(new)s%%: say why, so the "
                     "SLO's history explains the change."
                 )
-                % {"old": _plain(self.original_target), "new": _plain(target)},
+                % {
+                    "old": services.target_text(self.original_target),
+                    "new": services.target_text(target),
+                },
             )
         return cleaned
-
-
-def _plain(value: Decimal) -> str:
-    return format(Decimal(value).normalize(), "f")
 
 
 class SLOReviewForm(forms.Form):
@@ -360,7 +359,7 @@ class BasePolicyStepFormSet(forms.BaseFormSet):
                 form.add_error(
                     "below_percent",
                     _("The level %(level)s%% appears twice: give each level once.")
-                    % {"level": _plain(level)},
+                    % {"level": services.target_text(level)},
                 )
             seen.add(level)
 

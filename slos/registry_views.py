@@ -11,7 +11,7 @@ from datetime import date, timedelta
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import OuterRef, Subquery
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -25,7 +25,7 @@ from portal.models import Membership, Role, Team
 from slos import services
 from slos.forms import AnnotationForm, PolicyStepFormSet, SLOEditForm, SLOReviewForm
 from slos.models import SLO, Annotation, BudgetPolicyStep, SLOReview
-from slos.selectors import slo_with_budget
+from slos.selectors import annotation_scope, slo_with_budget
 
 RECENT_ANNOTATIONS = timedelta(days=30)
 ANNOTATIONS_SHOWN = 100
@@ -145,11 +145,7 @@ def policy_edit(request: AuthedRequest, pk: int) -> HttpResponse:
             "formset": formset,
             "steps": steps,
             "remaining": remaining,
-            "in_effect": {
-                step.pk
-                for step in steps
-                if remaining is not None and remaining < step.below_percent
-            },
+            "in_effect": _steps_in_effect(steps, remaining),
         },
         status=400 if formset.is_bound else 200,
     )
@@ -170,11 +166,7 @@ def annotation_create(request: AuthedRequest, pk: int) -> HttpResponse:
                 messages.success(request, _("Annotation added."))
                 return redirect("slos:detail", pk=slo.pk)
     annotations = (
-        Annotation.objects.filter(
-            Q(slo=slo)
-            | Q(slo__isnull=True, service=slo.service_id)
-            | Q(slo__isnull=True, service__isnull=True, team=team)
-        )
+        Annotation.objects.filter(annotation_scope(slo))
         .select_related("slo", "service", "created_by")
         .order_by("-starts_at")[:ANNOTATIONS_SHOWN]
     )

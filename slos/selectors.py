@@ -174,32 +174,11 @@ def slo_with_budget(slo_id: int, *, at: datetime) -> SLOWithBudget:
     return slos_with_budgets(SLO.objects.filter(pk=slo_id), at=at)[0]
 
 
-def _hour_rows(slo: SLO, rows: QuerySet[HourlyBucket]) -> list[HourRow]:
-    if slo.uses_timeslices:
-        values = rows.values_list("hour", "good_slices", "total_slices")
-    else:
-        values = rows.values_list("hour", "good", "valid")
-    return [HourRow(hour, float(good), float(valid)) for hour, good, valid in values]
-
-
-def slo_window_rows(slo: SLO, *, at: datetime) -> list[HourRow]:
-    """The SLO's hourly rows in its window, excluded hours left out, oldest first."""
-    window = slo_window(slo, at=at)
-    hours = excluded_hours(
-        window, exclusion_intervals([slo], start=window.start, end=window.end).get(slo.pk, [])
-    )
-    rows = HourlyBucket.objects.filter(slo=slo, hour__gte=window.start, hour__lt=window.end)
-    if hours:
-        rows = rows.exclude(hour__in=sorted(hours))
-    return _hour_rows(slo, rows.order_by("hour"))
-
-
 def slo_monthly_history(slo: SLO, *, at: datetime, months: int = 12) -> list[MonthCompliance]:
     """Compliance per calendar month (team time zone), the current month included."""
     zone = ZoneInfo(slo.service.team.time_zone)
-    local = at.astimezone(zone)
-    index = local.year * 12 + local.month - 1 - (months - 1)
-    start = align_to_hour(datetime(index // 12, index % 12 + 1, 1, tzinfo=zone).astimezone(UTC))
+    first = month_starts(at, time_zone=slo.service.team.time_zone, months=months)[-1]
+    start = align_to_hour(datetime(first.year, first.month, 1, tzinfo=zone).astimezone(UTC))
     end = align_to_hour(at)
     window = Window(start=start, end=end, length=end - start)
     hours = excluded_hours(window, exclusion_intervals([slo], start=start, end=end).get(slo.pk, []))
@@ -285,7 +264,8 @@ class SLOWindowData:
         )
 
 
-def _scope_filter(slo: SLO) -> Q:
+def annotation_scope(slo: SLO) -> Q:
+    """Annotations shown on the SLO: on it, on its service or on its whole team."""
     return (
         Q(slo=slo)
         | Q(slo__isnull=True, service_id=slo.service_id)
@@ -298,7 +278,7 @@ def slo_annotations(slo: SLO, *, start: datetime, end: datetime) -> list[Annotat
     oldest first. One query."""
     return list(
         Annotation.objects.filter(
-            _scope_filter(slo), starts_at__lt=end, ends_at__gt=start
+            annotation_scope(slo), starts_at__lt=end, ends_at__gt=start
         ).order_by("starts_at", "pk")
     )
 

@@ -189,21 +189,22 @@ def review_target_error(
         return None
     if decision == ReviewDecision.TIGHTEN and new_target <= old_target:
         return _("Tightening raises the target: give a target above %(old)s%%.") % {
-            "old": _percent(old_target)
+            "old": target_text(old_target)
         }
     if decision == ReviewDecision.LOOSEN and new_target >= old_target:
         return _("Loosening lowers the target: give a target below %(old)s%%.") % {
-            "old": _percent(old_target)
+            "old": target_text(old_target)
         }
     if decision in {ReviewDecision.KEEP, ReviewDecision.RETIRE} and new_target != old_target:
         return _(
             "Keeping or retiring leaves the target at %(old)s%%: leave the new target as it "
             "is, or choose Tighten or Loosen."
-        ) % {"old": _percent(old_target)}
+        ) % {"old": target_text(old_target)}
     return None
 
 
-def _percent(value: Decimal) -> str:
+def target_text(value: Decimal) -> str:
+    """A target as people write it: 99.9, not 99.90000."""
     return format(Decimal(value).normalize(), "f")
 
 

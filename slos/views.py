@@ -4,7 +4,6 @@ import math
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from django import forms
 from django.contrib import messages
@@ -26,6 +25,7 @@ from slos.budget import (
     MonthCompliance,
     MonthTotals,
     budget_burndown,
+    burn_rate,
     monthly_compliance,
 )
 from slos.charts import (
@@ -39,12 +39,7 @@ from slos.charts import (
 from slos.forms import ServiceForm, SLOForm
 from slos.models import SLO, Annotation, BudgetPolicyStep, SLOReview
 from slos.selectors import SLOPage, slo_page, slos_with_budgets
-
-
-def _slo_or_404(request: AuthedRequest, pk: int, needed: Role = Role.VIEWER) -> SLO:
-    slo = get_object_or_404(SLO.objects.select_related("service__team", "data_source"), pk=pk)
-    membership_or_404(request.user, slo.service.team_id, needed)
-    return slo
+from slos.services import target_text
 
 
 def _slo_and_membership(request: AuthedRequest, pk: int) -> tuple[SLO, Membership]:
@@ -99,11 +94,6 @@ def percent_text(fraction: float) -> str:
     decimals = 2 if value >= 1 else min(10, 1 - math.floor(math.log10(value)))
     text = f"{value:.{decimals}f}"
     return sign + (text.rstrip("0").rstrip(".") if "." in text else text)
-
-
-def target_text(target: Decimal) -> str:
-    """A target as people write it: 99.9, not 99.90000."""
-    return f"{target.normalize():f}"
 
 
 @dataclass(frozen=True)
@@ -238,7 +228,7 @@ def _figures(page: SLOPage, *, frame: ChartFrame, target: float) -> dict[str, di
     ticket = TICKET_BUDGET_FRACTION * window_days
     sli = [DayValue(day.day, day.sli, day.hours_with_data, day.hours) for day in data.days]
     burn = [
-        DayValue(day.day, None if day.sli is None else (1 - day.sli) / (1 - target))
+        DayValue(day.day, burn_rate(good=day.good, valid=day.valid, target=target))
         for day in data.days
     ]
     return {
@@ -307,7 +297,7 @@ def _page_context(
         marks=_marks(data.annotations),
         no_data=data.no_data,
     )
-    today = at.astimezone(ZoneInfo(team.time_zone)).date()
+    today = services.team_today(team, at=at)
     current = budget_view(
         page.budget.budget, target_percent=slo.target, steps=page.policy_steps, at=at
     )
