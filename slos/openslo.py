@@ -85,6 +85,7 @@ from slos.models import (
 )
 from slos.prometheus import WINDOW_PLACEHOLDER
 from slos.sli import histogram_queries
+from slos.yaml_block import BlockDumper
 
 API_VERSION = "openslo/v1"
 IMPORTED_KINDS = ("Service", "DataSource", "SLI", "SLO")
@@ -1645,19 +1646,6 @@ def openslo_import(
 # Export
 
 
-class _Dumper(yaml.SafeDumper):
-    """Block style, multi-line text as literal blocks, keys in the order written."""
-
-
-def _represent_text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    if "\n" in value:
-        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value)
-
-
-_Dumper.add_representer(str, _represent_text)
-
-
 def _slug(text: str) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", slugify(text).lower()).strip("-")
     return slug[:63].strip("-")
@@ -1832,7 +1820,7 @@ def dump_documents(documents: Sequence[dict[str, Any]]) -> str:
         return ""
     return yaml.dump_all(
         documents,
-        Dumper=_Dumper,
+        Dumper=BlockDumper,
         sort_keys=False,
         default_flow_style=False,
         allow_unicode=True,

@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import OuterRef, Subquery
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -20,8 +20,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from portal.access import AuthedRequest, membership_or_404
-from portal.models import Membership, Role, Team
+from portal.access import AuthedRequest, membership_or_404, team_membership_or_404
+from portal.models import Role
 from slos import services
 from slos.forms import AnnotationForm, PolicyStepFormSet, SLOEditForm, SLOReviewForm
 from slos.models import SLO, Annotation, BudgetPolicyStep, SLOReview
@@ -37,13 +37,6 @@ def _slo_or_404(request: AuthedRequest, pk: int, needed: Role = Role.VIEWER) -> 
     )
     membership_or_404(request.user, slo.service.team_id, needed)
     return slo
-
-
-def _membership_or_404(request: AuthedRequest, slug: str) -> Membership:
-    team = Team.objects.filter(slug=slug).first()
-    if team is None:
-        raise Http404("No such team.")
-    return membership_or_404(request.user, team)
 
 
 def _refused(form, error: ValidationError) -> None:
@@ -212,7 +205,7 @@ class DueRow:
 def due_for_review(request: AuthedRequest, slug: str) -> HttpResponse:
     """The team's SLOs due for review today (team time zone) or overdue, most overdue
     first; then its recent annotations. A fixed number of queries for any count."""
-    membership = _membership_or_404(request, slug)
+    membership = team_membership_or_404(request.user, slug)
     team = membership.team
     now = timezone.now()
     today: date = services.team_today(team, at=now)

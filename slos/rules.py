@@ -36,6 +36,7 @@ from django.utils.text import slugify
 
 from slos.prometheus import render_query
 from slos.sli import EventQueries
+from slos.yaml_block import BlockDumper
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 RECORD_PREFIX = "slo:sli_error:ratio_rate"
@@ -250,23 +251,10 @@ def rule_group(slo: RuleSLO, *, base_url: str = DEFAULT_BASE_URL) -> dict[str, A
     return {"name": f"slo:{slo.team_label}:{slo.service_label}:{slo.slo_label}", "rules": rules}
 
 
-class _Dumper(yaml.SafeDumper):
-    """Block style; multi-line PromQL as literal blocks; keys in the order written."""
-
-
-def _represent_text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    if "\n" in value:
-        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value)
-
-
-_Dumper.add_representer(str, _represent_text)
-
-
 def _dump(value: Any) -> str:
     return yaml.dump(
         value,
-        Dumper=_Dumper,
+        Dumper=BlockDumper,
         sort_keys=False,
         default_flow_style=False,
         allow_unicode=True,
