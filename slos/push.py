@@ -31,7 +31,7 @@ from django.utils.translation import gettext as _
 
 from portal.api_tokens import token_digest
 from slos.budget import HOUR, align_to_hour
-from slos.ingest import store_rows
+from slos.ingest import Row, store_rows
 from slos.models import SLO, DataSource, HourlyBucket, PullStatus
 
 MAX_BATCH_ROWS = 5_000
@@ -554,8 +554,12 @@ def measurements_store(
     the success on the source and on each SLO sent, in one transaction."""
     slo_ids = sorted({m.slo_id for m in measurements})
     with transaction.atomic():
-        # A Measurement has the fields of an ingest Row: no model instances needed.
-        store_rows(list(measurements))
+        store_rows(
+            [
+                Row(m.slo_id, m.hour, m.good, m.valid, m.good_slices, m.total_slices)
+                for m in measurements
+            ]
+        )
         SLO.objects.filter(pk__in=slo_ids).update(
             last_pull_at=at, last_pull_status=PullStatus.OK, last_pull_error="", last_success_at=at
         )

@@ -127,3 +127,76 @@ def test_a_gauge_is_judged_per_slice(service, source, prometheus):
             # Range [end − 5m, end] holds the samples at both edges (Prometheus 2.x).
             expected += max(value_at(lag, end - STEP), value_at(lag, end)) < 10
         assert (row.good_slices, row.total_slices) == (expected, 12), hour
+
+
+def one_of_each_kind(service, source, suffix: str) -> None:
+    """An SLO of every kind a pull reads differently, each with a 2-day window but the
+    calendar one (which reads its team's time zone)."""
+    kinds = {
+        "good": {"good_query": GOOD_QUERY, "valid_query": VALID_QUERY},
+        "bad": {"ratio_of": "bad", "bad_query": BAD_QUERY, "valid_query": VALID_QUERY},
+        "histogram": {
+            "sli_kind": "histogram",
+            "histogram_metric": "http_request_duration_seconds",
+            "histogram_labels": 'job="api"',
+            "threshold": 0.5,
+        },
+        "slices": {
+            "good_query": GOOD_QUERY,
+            "valid_query": VALID_QUERY,
+            "budgeting_method": "timeslices",
+            "timeslice_target": Decimal("99"),
+            "timeslice_minutes": 5,
+        },
+        "gauge": {
+            "sli_kind": "gauge",
+            "gauge_query": 'max(max_over_time(queue_lag_seconds{job="worker"}[$window]))',
+            "threshold_op": "lt",
+            "threshold": 10,
+            "budgeting_method": "timeslices",
+            "timeslice_target": Decimal("100"),
+            "timeslice_minutes": 5,
+        },
+    }
+    for name, definition in kinds.items():
+        services.slo_create(
+            service=service,
+            data_source=source,
+            name=f"{name} {suffix}",
+            target=Decimal("95"),
+            window_days=2,
+            backfill=False,
+            **definition,
+        )
+    services.slo_create(
+        service=service,
+        data_source=source,
+        name=f"calendar {suffix}",
+        good_query=GOOD_QUERY,
+        valid_query=VALID_QUERY,
+        target=Decimal("95"),
+        window_kind="calendar",
+        calendar_period="month",
+        backfill=False,
+    )
+
+
+def test_a_pull_runs_as_many_queries_for_twelve_slos_as_for_six(service, source):
+    """The pull loads only the SLO fields it reads (ingest.PULL_FIELDS): reading one
+    left out would cost a query per SLO, and this count would grow with them. (Rows
+    are written in batches whose number grows with the rows on SQLite: inserts are
+    not counted.)"""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def pull_from_scratch() -> int:
+        HourlyBucket.objects.all().delete()
+        with CaptureQueriesContext(connection) as queries:
+            run = data_source_pull(data_source=source, until=UNTIL)
+        assert run.status == "ok" and run.hours_stored > 0
+        return sum(not q["sql"].startswith("INSERT") for q in queries.captured_queries)
+
+    one_of_each_kind(service, source, "A")
+    six = pull_from_scratch()
+    one_of_each_kind(service, source, "B")
+    assert pull_from_scratch() == six
