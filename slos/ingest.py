@@ -23,7 +23,16 @@ from django.utils.translation import gettext as _
 
 from slos import prometheus
 from slos.budget import HOUR, Window, align_to_hour
-from slos.models import SLO, DataSource, HourlyBucket, PullRun, PullStatus, PullTrigger
+from slos.models import (
+    MEASUREMENT_FIELDS,
+    SLO,
+    WINDOW_FIELDS,
+    DataSource,
+    HourlyBucket,
+    PullRun,
+    PullStatus,
+    PullTrigger,
+)
 from slos.prometheus import MAX_POINTS_PER_QUERY, PrometheusClient, PrometheusError, render_query
 from slos.selectors import slo_window
 from slos.sli import gauge_slice_is_good, slice_is_good
@@ -38,31 +47,12 @@ WRITE_BATCH_ROWS = 5_000
 MAX_POINTS_IN_FLIGHT = 250_000
 
 
-# What a pull reads of each SLO. Loading only these skips the SLO's, its service's and
-# its team's other timestamps: a thousand SLOs carry thousands, each parsed in Python.
-# (tests/slos/test_ingest_batching.py holds the pull's query count flat in the number of
-# SLOs, so a field read here but missing from the list cannot go unnoticed.)
-PULL_FIELDS = (
-    "name",
-    "data_source",
-    "sli_kind",
-    "ratio_of",
-    "good_query",
-    "bad_query",
-    "valid_query",
-    "histogram_metric",
-    "histogram_labels",
-    "gauge_query",
-    "threshold_op",
-    "threshold",
-    "budgeting_method",
-    "timeslice_target",
-    "timeslice_minutes",
-    "window_kind",
-    "window_days",
-    "calendar_period",
-    "service",  # its team's time zone, for calendar windows: prefetched (see below)
-)
+# What a pull reads of each SLO: what its rows mean, its window, its name, and its
+# service (whose team's time zone calendar windows need; prefetched). Loading only these
+# skips the SLO's other timestamps: a thousand SLOs carry thousands, each parsed in
+# Python. (tests/slos/test_ingest_kinds.py holds the pull's query count flat in the
+# number of SLOs, so a field read but missing here cannot go unnoticed.)
+PULL_FIELDS = ("name", "service", *sorted(MEASUREMENT_FIELDS | WINDOW_FIELDS))
 
 
 @dataclass(frozen=True)
@@ -650,8 +640,7 @@ def data_source_pull(
     scope = scope.filter(pk__in=slo_ids) if slo_ids is not None else scope.active()
     stored_before = HourlyBucket.objects.filter(slo=OuterRef("pk"), hour__lt=until)
     slos = list(
-        # Prefetched, not joined: a source's SLOs share a few services and one team,
-        # so this makes a few dozen model instances rather than two per SLO.
+        # Prefetched: a source's SLOs share a few services and one team.
         scope.prefetch_related("service__team")
         .only(*PULL_FIELDS)
         .annotate(last_hour=Subquery(stored_before.order_by("-hour").values("hour")[:1]))

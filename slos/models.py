@@ -173,6 +173,28 @@ class CalendarPeriod(models.TextChoices):
 TIMESLICE_MINUTES = [1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60]
 
 
+# What the hourly rows mean: when one of these changes, every stored row is stale.
+MEASUREMENT_FIELDS = frozenset(
+    {
+        "data_source",
+        "sli_kind",
+        "ratio_of",
+        "good_query",
+        "bad_query",
+        "valid_query",
+        "histogram_metric",
+        "histogram_labels",
+        "gauge_query",
+        "threshold_op",
+        "threshold",
+        "budgeting_method",
+        "timeslice_target",
+        "timeslice_minutes",
+    }
+)
+WINDOW_FIELDS = frozenset({"window_kind", "window_days", "calendar_period"})
+
+
 class SLOQuerySet(models.QuerySet):
     def visible_to(self, user) -> SLOQuerySet:
         return self.filter(service__team__memberships__user=user)

@@ -17,7 +17,9 @@ from django.utils.translation import gettext as _
 
 from portal.models import Team
 from slos.models import (
+    MEASUREMENT_FIELDS,
     SLO,
+    WINDOW_FIELDS,
     Annotation,
     AnnotationKind,
     BudgetPolicyStep,
@@ -65,28 +67,6 @@ def slo_create(
     if backfill:
         slo_backfill_enqueue(slo)
     return slo
-
-
-# What the hourly rows mean: when one of these changes, every stored row is stale.
-MEASUREMENT_FIELDS = frozenset(
-    {
-        "data_source",
-        "sli_kind",
-        "ratio_of",
-        "good_query",
-        "bad_query",
-        "valid_query",
-        "histogram_metric",
-        "histogram_labels",
-        "gauge_query",
-        "threshold_op",
-        "threshold",
-        "budgeting_method",
-        "timeslice_target",
-        "timeslice_minutes",
-    }
-)
-WINDOW_FIELDS = frozenset({"window_kind", "window_days", "calendar_period"})
 
 
 def slo_backfill_enqueue(slo: SLO) -> None:
