@@ -245,3 +245,32 @@ def test_a_source_too_slow_for_anything_fails_the_batch_without_more_requests(
         assert "HTTP 503: query timed out" in outcome["message"]
     # The batch three times, then each half once: both timed out, so no more.
     assert len(server.requests) == 3 + 2
+
+
+def test_pending_hours_list_holes_head_tail_and_stale_hours_of_many_slos(
+    service, data_source, monkeypatch
+):
+    """Holes are listed for SLOs in groups (several queries here: two SLOs each); an SLO
+    whose rows are whole has only its edges pending, a stale hour counts as pending."""
+    monkeypatch.setattr(ingest, "HOLES_PER_QUERY", 2)
+    window = [UNTIL - timedelta(hours=48 - index) for index in range(48)]
+    slos = [make_slo(service, data_source, f"SLO {index}") for index in range(5)]
+    missing = {
+        slos[0].pk: window[:3] + window[-2:],  # head and tail
+        slos[1].pk: window[10:12],  # a hole
+        slos[2].pk: window[5:6] + window[30:33],  # two holes
+        slos[3].pk: window[20:21] + window[-1:],  # a hole and the tail
+        slos[4].pk: [],
+    }
+    HourlyBucket.objects.bulk_create(
+        HourlyBucket(slo=slo, hour=hour, good=1, valid=1)
+        for slo in slos
+        for hour in window
+        if hour not in missing[slo.pk]
+    )
+    HourlyBucket.objects.filter(slo=slos[4], hour=window[7]).update(stale=True)
+
+    pending, stale = ingest.pending_hours(slos, until=UNTIL)
+
+    assert pending == {**missing, slos[4].pk: [window[7]]}
+    assert stale == {slos[4].pk: {window[7]}}
