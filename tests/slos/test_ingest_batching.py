@@ -274,3 +274,20 @@ def test_pending_hours_list_holes_head_tail_and_stale_hours_of_many_slos(
 
     assert pending == {**missing, slos[4].pk: [window[7]]}
     assert stale == {slos[4].pk: {window[7]}}
+
+
+def test_a_pull_leaves_the_garbage_collector_as_it_found_it():
+    import gc
+
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), ingest._cyclic_gc_paused():
+        assert not gc.isenabled()
+        raise RuntimeError("a pull that fails")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with ingest._cyclic_gc_paused():
+            pass
+        assert not gc.isenabled()  # left off by whoever turned it off
+    finally:
+        gc.enable()
