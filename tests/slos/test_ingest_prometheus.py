@@ -78,6 +78,26 @@ def test_a_rerun_changes_nothing_and_a_gap_is_filled(prom_slo):
     assert HourlyBucket.objects.filter(slo=prom_slo).count() == 672
 
 
+def test_the_window_start_holes_stale_hours_and_the_tail_are_all_pulled_in_one_run(prom_slo):
+    """The tail (hours after the last stored one) is asked first; the window's start,
+    the holes and the stale hours are found while it is out and asked too."""
+    call_command("pull_metrics", until=UNTIL.isoformat())
+    before = stored(prom_slo)
+    hours = sorted(before)
+    gone = hours[:5] + hours[300:304] + hours[-3:]
+    HourlyBucket.objects.filter(slo=prom_slo, hour__in=gone).delete()
+    HourlyBucket.objects.filter(slo=prom_slo, hour__in=hours[100:102]).update(
+        stale=True, good=0, valid=0
+    )
+
+    run = data_source_pull(data_source=prom_slo.data_source, until=UNTIL)
+
+    assert run.status == "ok"
+    assert run.hours_missing == run.hours_stored == len(gone) + 2
+    assert stored(prom_slo) == before
+    assert not HourlyBucket.objects.filter(slo=prom_slo, stale=True).exists()
+
+
 def test_a_bad_query_reports_prometheus_message_and_stores_nothing(prom_slo):
     prom_slo.good_query = "sum(increase(http_requests_total[$window]"
     prom_slo.save()
