@@ -79,13 +79,28 @@ def pending_hours(
 ) -> tuple[dict[int, list[datetime]], dict[int, set[datetime]]]:
     """For each SLO, the hours of its window (its rolling length, or the calendar period
     so far) that have no row yet or whose row is stale; and, apart, the stale ones (the
-    only pending hours that already have a row). A pull asks for the edges first and
-    looks between them while those requests are out (_pull_concurrently)."""
-    edges = window_edges(slos, until=until)
+    only pending hours that already have a row). A pull asks for the tail first and
+    looks at the rest while those requests are out (_pull_concurrently)."""
+    ids = [slo.pk for slo in slos]
+    lasts = dict(
+        SLO.objects.filter(pk__in=ids)
+        .annotate(last=last_stored_hour(last_complete_hour_end(until)))
+        .values_list("pk", "last")
+    )
+    windows = {slo.pk: slo_window(slo, at=until) for slo in slos}
+    edges = window_edges(windows, lasts)
     inner, stale = inner_hours(edges)
     return {
-        slo_id: sorted(edge_hours(found) + inner.get(slo_id, [])) for slo_id, found in edges.items()
+        slo_id: head_hours(found) + inner.get(slo_id, []) + tail_hours(found.window, found.last)
+        for slo_id, found in edges.items()
     }, stale
+
+
+def last_stored_hour(until: datetime) -> Subquery:
+    """Annotation: an SLO's last stored hour before `until`, a window's end (one index
+    probe)."""
+    before = HourlyBucket.objects.filter(slo=OuterRef("pk"), hour__lt=until)
+    return Subquery(before.order_by("-hour").values("hour")[:1])
 
 
 @dataclass(frozen=True)
@@ -118,37 +133,45 @@ def _slos_among(ids: list[int], every: int, scope: QuerySet | None) -> QuerySet:
 
 
 def window_edges(
-    slos: list[SLO], *, until: datetime, scope: QuerySet | None = None
+    windows: dict[int, Window],
+    lasts: dict[int, datetime | None],
+    *,
+    scope: QuerySet | None = None,
 ) -> dict[int, WindowEdges]:
-    """Each SLO's window and its first and last stored hour: two probes of the (slo,
-    hour) index per SLO, one query per distinct window. `scope`: a queryset of exactly
-    these SLOs, used in place of their ids when one window holds them all."""
-    windows = {slo.pk: slo_window(slo, at=until) for slo in slos}
-    found: dict[int, tuple[datetime | None, datetime | None]] = {}
+    """Each SLO's window with its first and last stored hour. `lasts`: each SLO's last
+    stored hour before its window's end (last_stored_hour), known already; the first is
+    one probe of the (slo, hour) index per SLO, one query per distinct window. `scope`:
+    a queryset of exactly these SLOs, used in place of their ids when one window holds
+    them all."""
+    firsts: dict[int, datetime | None] = {}
     for (start, end), ids in _by_window(windows).items():
-        rows = _in_window(start, end)
-        found.update(
-            (pk, (first, last))
-            for pk, first, last in _slos_among(ids, len(windows), scope)
-            .annotate(
-                first=Subquery(rows.order_by("hour").values("hour")[:1]),
-                last=Subquery(rows.order_by("-hour").values("hour")[:1]),
-            )
-            .values_list("pk", "first", "last")
+        rows = _in_window(start, end).order_by("hour").values("hour")[:1]
+        firsts.update(
+            _slos_among(ids, len(windows), scope)
+            .annotate(first=Subquery(rows))
+            .values_list("pk", "first")
         )
-    return {
-        slo_id: WindowEdges(window, *found.get(slo_id, (None, None)))
-        for slo_id, window in windows.items()
-    }
+    edges = {}
+    for slo_id, window in windows.items():
+        first, last = firsts.get(slo_id), lasts.get(slo_id)
+        if first is None or last is None or last < window.start:
+            first = last = None
+        edges[slo_id] = WindowEdges(window, first, last)
+    return edges
 
 
-def edge_hours(edges: WindowEdges) -> list[datetime]:
-    """The window's hours before its first stored hour and after its last (all of them
-    when none is stored)."""
-    window = edges.window
-    if edges.first is None or edges.last is None:
-        return _hours_between(window.start, window.end)
-    return _hours_between(window.start, edges.first) + _hours_between(edges.last + HOUR, window.end)
+def tail_hours(window: Window, last: datetime | None) -> list[datetime]:
+    """The window's hours after its last stored hour: all of them when none is stored."""
+    start = window.start if last is None else max(window.start, last + HOUR)
+    return _hours_between(start, window.end)
+
+
+def head_hours(edges: WindowEdges) -> list[datetime]:
+    """The window's hours before its first stored hour (none when nothing is stored:
+    tail_hours has them all). Head, then inner_hours, then tail: every pending hour."""
+    if edges.first is None:
+        return []
+    return _hours_between(edges.window.start, edges.first)
 
 
 # SLOs whose stored hours one query lists (SQLite caps an expression's depth at 1,000).
@@ -644,12 +667,11 @@ def data_source_pull(
     now = timezone.now()
     scope = SLO.objects.filter(data_source=data_source)
     scope = scope.filter(pk__in=slo_ids) if slo_ids is not None else scope.active()
-    stored_before = HourlyBucket.objects.filter(slo=OuterRef("pk"), hour__lt=until)
     slos = list(
         # Prefetched: a source's SLOs share a few services and one team.
         scope.prefetch_related("service__team")
         .only(*PULL_FIELDS)
-        .annotate(last_hour=Subquery(stored_before.order_by("-hour").values("hour")[:1]))
+        .annotate(last_hour=last_stored_hour(until))
         .order_by("pk")
     )
     run = PullRun.objects.create(
@@ -717,16 +739,9 @@ def _pull_concurrently(
     done_hours = 0
     last_progress = time.monotonic()
     windows = {slo.pk: slo_window(slo, at=until) for slo in slos}
-    hours_between = cache(_hours_between)  # SLOs share windows: one list each (never mutated)
-    pending = {
-        slo.pk: hours_between(
-            max(windows[slo.pk].start, slo.last_hour + HOUR)
-            if slo.last_hour is not None
-            else windows[slo.pk].start,
-            windows[slo.pk].end,
-        )
-        for slo in slos
-    }
+    lasts = {slo.pk: slo.last_hour for slo in slos}
+    tails = cache(tail_hours)  # SLOs share windows: one list each (never mutated)
+    pending = {slo_id: tails(windows[slo_id], last) for slo_id, last in lasts.items()}
     chunks_left: dict[int, int] = defaultdict(int)
     slo_rows: dict[int, list[list[Row]]] = defaultdict(list)
     slo_errors: dict[int, str] = {}
@@ -773,18 +788,15 @@ def _pull_concurrently(
         submit_more()
         # No answer is handled before this is known: which hours are stale (merged, not
         # COPYed) and every SLO's full list of pending hours.
-        edges = window_edges(slos, until=until, scope=scope)
+        edges = window_edges(windows, lasts, scope=scope)
         inner, stale = inner_hours(edges, scope=scope)
-        # The hours after the last stored one are asked already; what is left: the
-        # window's start, when its first stored hour is later, and the inner hours.
+        # The tails are asked already; what is left: the head and the inner hours.
         rest: dict[int, list[datetime]] = {}
         for slo_id, found in edges.items():
-            if found.first is None:
-                continue
-            more = _hours_between(found.window.start, found.first) + inner.get(slo_id, [])
+            more = head_hours(found) + inner.get(slo_id, [])
             if more:
                 rest[slo_id] = more
-                pending[slo_id] = sorted(pending[slo_id] + more)
+                pending[slo_id] = more + pending[slo_id]
         plan(rest)
         submit_more()
         PullRun.objects.filter(pk=run.pk).update(
