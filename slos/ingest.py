@@ -9,7 +9,7 @@ import itertools
 import struct
 import time
 from collections import defaultdict, deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -53,7 +53,15 @@ MAX_POINTS_IN_FLIGHT = 250_000
 # skips the SLO's other timestamps: a thousand SLOs carry thousands, each parsed in
 # Python. (tests/slos/test_ingest_kinds.py holds the pull's query count flat in the
 # number of SLOs, so a field read but missing here cannot go unnoticed.)
-PULL_FIELDS = ("name", "service", *sorted(MEASUREMENT_FIELDS | WINDOW_FIELDS))
+PULL_FIELDS = (
+    "name",
+    "service",
+    *sorted(MEASUREMENT_FIELDS | WINDOW_FIELDS),
+    "buckets_complete_from",
+    "buckets_complete_until",
+    "buckets_complete_removals",
+    "bucket_removals",
+)
 
 
 @dataclass(frozen=True)
@@ -88,8 +96,9 @@ def pending_hours(
         .values_list("pk", "last")
     )
     windows = {slo.pk: slo_window(slo, at=until) for slo in slos}
-    edges = window_edges(windows, lasts)
-    inner, stale = inner_hours(edges)
+    whole = recorded_whole(slos, windows, lasts)
+    edges = window_edges(windows, lasts, whole=whole)
+    inner, stale = inner_hours(edges, whole=whole)
     return {
         slo_id: head_hours(found) + inner.get(slo_id, []) + tail_hours(found.window, found.last)
         for slo_id, found in edges.items()
@@ -101,6 +110,37 @@ def last_stored_hour(until: datetime) -> Subquery:
     probe)."""
     before = HourlyBucket.objects.filter(slo=OuterRef("pk"), hour__lt=until)
     return Subquery(before.order_by("-hour").values("hour")[:1])
+
+
+def recorded_whole(
+    slos: list[SLO], windows: dict[int, Window], lasts: dict[int, datetime | None]
+) -> set[int]:
+    """The SLOs known to have a row for every hour from their window's start to their
+    last stored hour without counting them: a pull found those hours whole, and no row
+    of the SLO was removed since (SLO.buckets_complete_from; PostgreSQL only, where
+    triggers count removals) nor stored after them (its last hour is still within)."""
+    if connection.vendor != "postgresql":
+        return set()
+    return {
+        slo.pk
+        for slo in slos
+        if slo.buckets_complete_from is not None
+        and slo.buckets_complete_removals == slo.bucket_removals
+        and slo.buckets_complete_from <= windows[slo.pk].start
+        and lasts[slo.pk] is not None
+        and lasts[slo.pk] < slo.buckets_complete_until
+    }
+
+
+@dataclass(frozen=True)
+class WholeRecord:
+    """What a pull records of an SLO whose window it left without a hole: every hour in
+    [start, end) has a row, as of `removals` (SLO.bucket_removals, read before the pull
+    looked at its rows)."""
+
+    start: datetime
+    end: datetime
+    removals: int
 
 
 @dataclass(frozen=True)
@@ -136,15 +176,18 @@ def window_edges(
     windows: dict[int, Window],
     lasts: dict[int, datetime | None],
     *,
+    whole: set[int] = frozenset(),
     scope: QuerySet | None = None,
 ) -> dict[int, WindowEdges]:
     """Each SLO's window with its first and last stored hour. `lasts`: each SLO's last
     stored hour before its window's end (last_stored_hour), known already; the first is
-    one probe of the (slo, hour) index per SLO, one query per distinct window. `scope`:
-    a queryset of exactly these SLOs, used in place of their ids when one window holds
+    the window's start for the SLOs in `whole` (recorded_whole), and for the others one
+    probe of the (slo, hour) index each, one query per distinct window. `scope`: a
+    queryset of exactly these SLOs, used in place of their ids when one window holds
     them all."""
-    firsts: dict[int, datetime | None] = {}
-    for (start, end), ids in _by_window(windows).items():
+    firsts: dict[int, datetime | None] = {slo_id: windows[slo_id].start for slo_id in whole}
+    probed = {slo_id: window for slo_id, window in windows.items() if slo_id not in whole}
+    for (start, end), ids in _by_window(probed).items():
         rows = _in_window(start, end).order_by("hour").values("hour")[:1]
         firsts.update(
             _slos_among(ids, len(windows), scope)
@@ -179,15 +222,19 @@ HOLES_PER_QUERY = 200
 
 
 def inner_hours(
-    edges: dict[int, WindowEdges], *, scope: QuerySet | None = None
+    edges: dict[int, WindowEdges],
+    *,
+    whole: set[int] = frozenset(),
+    scope: QuerySet | None = None,
 ) -> tuple[dict[int, list[datetime]], dict[int, set[datetime]]]:
     """Between each SLO's first and last stored hour: the hours with no row (holes) or a
-    stale row; and, apart, the stale ones. One count per distinct window, read from the
-    (slo, hour) index alone; the stale rows from their own small index; and only for
-    SLOs with holes, their stored hours, all in one more query."""
+    stale row; and, apart, the stale ones. Holes are looked for in the SLOs not in
+    `whole` (recorded_whole): one count per distinct window, read from the (slo, hour)
+    index alone, and only for SLOs with holes, their stored hours, all in one more
+    query. The stale rows of every SLO come from their own small index."""
     spans = {slo_id: found for slo_id, found in edges.items() if found.first is not None}
     counts: dict[int, int] = {}
-    windows = {slo_id: found.window for slo_id, found in spans.items()}
+    windows = {slo_id: found.window for slo_id, found in spans.items() if slo_id not in whole}
     for (start, end), ids in _by_window(windows).items():
         rows = _in_window(start, end).order_by().values("slo").annotate(rows=Count("*"))
         counts.update(
@@ -205,7 +252,7 @@ def inner_hours(
     holes = {
         slo_id
         for slo_id, found in spans.items()
-        if counts.get(slo_id, 0) != int((found.last - found.first) / HOUR) + 1
+        if slo_id in windows and counts.get(slo_id, 0) != int((found.last - found.first) / HOUR) + 1
     }
     stored: dict[int, set[datetime]] = defaultdict(set)
     ordered = sorted(holes)
@@ -612,22 +659,52 @@ def _outcome(
 
 
 def _write_batch(
-    new_rows: list[Row], merged_rows: list[Row], outcomes: list[SLOPullOutcome], *, at: datetime
+    new_rows: list[Row],
+    merged_rows: list[Row],
+    outcomes: list[SLOPullOutcome],
+    wholes: dict[int, WholeRecord],
+    *,
+    at: datetime,
 ) -> None:
     """Store the rows of several SLOs and their outcomes in one transaction: the rows of
     hours that had none, then an upsert of the others (stale hours), and one status
-    update per distinct outcome (a nightly of 1,000 healthy SLOs is one)."""
-    by_result: dict[tuple[str, str], list[int]] = defaultdict(list)
+    update per distinct outcome (a nightly of 1,000 healthy SLOs is one). `wholes`: the
+    SLOs left without a hole, recorded as such on PostgreSQL (recorded_whole)."""
+    tracked = connection.vendor == "postgresql"
+    by_result: dict[tuple, list[int]] = defaultdict(list)
     for outcome in outcomes:
-        by_result[(outcome.status, outcome.message)].append(outcome.slo_id)
+        record = wholes.get(outcome.slo_id) if tracked else None
+        span = (record.start, record.end) if record is not None else None
+        by_result[(outcome.status, outcome.message, span)].append(outcome.slo_id)
     with transaction.atomic():
         store_new_rows(new_rows)
         store_rows(merged_rows)
-        for (status, message), ids in by_result.items():
+        for (status, message, span), ids in by_result.items():
             changes = {"last_pull_at": at, "last_pull_status": status, "last_pull_error": message}
             if status == PullStatus.OK:
                 changes["last_success_at"] = at
-            SLO.objects.filter(pk__in=ids).update(**changes)
+            if span is None:
+                SLO.objects.filter(pk__in=ids).update(**changes)
+            else:
+                _update_recording_whole(changes, span, [(i, wholes[i].removals) for i in ids])
+
+
+def _update_recording_whole(
+    changes: dict, span: tuple[datetime, datetime], seen: list[tuple[int, int]]
+) -> None:
+    """The status update of SLOs found whole over `span`, recording it (PostgreSQL):
+    one statement, each SLO with the removal count read for it (`seen`: pk, count)."""
+    changes = {**changes, "buckets_complete_from": span[0], "buckets_complete_until": span[1]}
+    columns = [SLO._meta.get_field(name).column for name in changes]
+    assignments = ", ".join(f"{column} = %s" for column in columns)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {SLO._meta.db_table} AS slo SET {assignments}, "
+            "buckets_complete_removals = seen.removals "
+            "FROM unnest(%s::bigint[], %s::bigint[]) AS seen (id, removals) "
+            "WHERE slo.id = seen.id",
+            [*changes.values(), [pk for pk, _count in seen], [count for _pk, count in seen]],
+        )
 
 
 def lock_acquire(source: DataSource, *, now: datetime) -> bool:
@@ -667,16 +744,9 @@ def data_source_pull(
     now = timezone.now()
     scope = SLO.objects.filter(data_source=data_source)
     scope = scope.filter(pk__in=slo_ids) if slo_ids is not None else scope.active()
-    slos = list(
-        # Prefetched: a source's SLOs share a few services and one team.
-        scope.prefetch_related("service__team")
-        .only(*PULL_FIELDS)
-        .annotate(last_hour=last_stored_hour(until))
-        .order_by("pk")
-    )
     run = PullRun.objects.create(
         data_source=data_source,
-        slo=slos[0] if slo_ids is not None and len(slos) == 1 else None,
+        slo=scope.first() if slo_ids is not None and len(slo_ids) == 1 else None,
         trigger=trigger,
         started_at=now,
         until=until,
@@ -694,7 +764,14 @@ def data_source_pull(
     )
     try:
         with _cyclic_gc_paused():
-            outcomes = _pull_concurrently(data_source, slos, until, scope, run, concurrency)
+            loaded = _load_in_stages(
+                # Prefetched: a source's SLOs share a few services and one team.
+                scope.prefetch_related("service__team")
+                .only(*PULL_FIELDS)
+                .annotate(last_hour=last_stored_hour(until))
+                .order_by("pk")
+            )
+            outcomes = _pull_concurrently(data_source, loaded, until, scope, run, concurrency)
     finally:
         lock_release(data_source)
     status = _run_status(outcomes)
@@ -703,6 +780,23 @@ def data_source_pull(
         source_changes["last_success_at"] = timezone.now()
     DataSource.objects.filter(pk=data_source.pk).update(**source_changes)
     return _finish(run, outcomes, status, "")
+
+
+# SLOs loaded first, so that their requests are out while the rest load (a thousand
+# model instances take tens of milliseconds to build); each stage after is twice the
+# one before, and loads faster than Prometheus answers the one before.
+FIRST_STAGE_SLOS = 64
+
+
+def _load_in_stages(slos: QuerySet) -> Iterator[list[SLO]]:
+    """The SLOs of `slos` (ordered by pk), in stages of growing size."""
+    size, after = FIRST_STAGE_SLOS, None
+    while True:
+        stage = list((slos if after is None else slos.filter(pk__gt=after))[:size])
+        yield stage
+        if len(stage) < size:
+            return
+        size, after = size * 2, stage[-1].pk
 
 
 @contextmanager
@@ -723,34 +817,35 @@ def _cyclic_gc_paused() -> Iterator[None]:
 
 def _pull_concurrently(
     source: DataSource,
-    slos: list[SLO],
+    loaded: Iterable[list[SLO]],
     until: datetime,
     scope: QuerySet,
     run: PullRun,
     concurrency: int,
 ) -> list[SLOPullOutcome]:
     """Ask at once for each SLO's hours after its last stored one (a nightly's new day;
-    `last_hour` is annotated on each SLO); while those requests are out, look at the
-    rest of each window (its start, holes, stale rows) and ask for what is missing
-    there too. Rows are written here as answers arrive; an SLO's outcome is recorded
-    once all its chunks are back."""
+    `last_hour` is annotated on each SLO), as soon as each group of SLOs is `loaded`;
+    then look at the rest of each window (its start, holes, stale rows) while those
+    requests are out, and ask for what is missing there too. Rows are written here as
+    answers arrive; an SLO's outcome is recorded once all its chunks are back."""
     client = client_for(source)
     outcomes: list[SLOPullOutcome] = []
     done_hours = 0
     last_progress = time.monotonic()
-    windows = {slo.pk: slo_window(slo, at=until) for slo in slos}
-    lasts = {slo.pk: slo.last_hour for slo in slos}
+    slos: list[SLO] = []
+    windows: dict[int, Window] = {}
+    lasts: dict[int, datetime | None] = {}
+    pending: dict[int, list[datetime]] = {}
     tails = cache(tail_hours)  # SLOs share windows: one list each (never mutated)
-    pending = {slo_id: tails(windows[slo_id], last) for slo_id, last in lasts.items()}
     chunks_left: dict[int, int] = defaultdict(int)
     slo_rows: dict[int, list[list[Row]]] = defaultdict(list)
     slo_errors: dict[int, str] = {}
     queue: deque[list[QueryChunk]] = deque()
 
-    def plan(hours_by_slo: dict[int, list[datetime]]) -> None:
-        """Every SLO's runs of hours, gathered into shared requests."""
+    def plan(group: list[SLO], hours_by_slo: dict[int, list[datetime]]) -> None:
+        """The SLOs' runs of hours, gathered into shared requests."""
         chunks = []
-        for slo in slos:
+        for slo in group:
             if hours_by_slo.get(slo.pk):
                 mine = slo_chunks(slo, hours_by_slo[slo.pk])
                 chunks_left[slo.pk] += len(mine)
@@ -761,13 +856,22 @@ def _pull_concurrently(
     rows: list[Row] = []
     merged_rows: list[Row] = []
     batch: list[SLOPullOutcome] = []
+    wholes: dict[int, WholeRecord] = {}
+
+    def settle(slo: SLO, outcome: SLOPullOutcome) -> None:
+        """An SLO's outcome, to be written with the next batch; an SLO left without a
+        hole in its window is recorded as whole up to `until`."""
+        batch.append(outcome)
+        if outcome.status == PullStatus.OK and outcome.hours_stored == outcome.hours_missing:
+            wholes[slo.pk] = WholeRecord(windows[slo.pk].start, until, slo.bucket_removals)
 
     def flush() -> None:
-        _write_batch(rows, merged_rows, batch, at=timezone.now())
+        _write_batch(rows, merged_rows, batch, wholes, at=timezone.now())
         outcomes.extend(batch)
         rows.clear()
         merged_rows.clear()
         batch.clear()
+        wholes.clear()
 
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
         # A sliding window of requests, bounded in points, keeps memory bounded on a large
@@ -784,12 +888,19 @@ def _pull_concurrently(
                 in_flight[pool.submit(fetch_batch, request, client)] = request
                 points_in_flight += sum(chunk.points for chunk in request)
 
-        plan(pending)
-        submit_more()
+        for group in loaded:
+            slos.extend(group)
+            for slo in group:
+                windows[slo.pk] = slo_window(slo, at=until)
+                lasts[slo.pk] = slo.last_hour
+                pending[slo.pk] = tails(windows[slo.pk], slo.last_hour)
+            plan(group, pending)
+            submit_more()
         # No answer is handled before this is known: which hours are stale (merged, not
         # COPYed) and every SLO's full list of pending hours.
-        edges = window_edges(windows, lasts, scope=scope)
-        inner, stale = inner_hours(edges, scope=scope)
+        whole = recorded_whole(slos, windows, lasts)
+        edges = window_edges(windows, lasts, whole=whole, scope=scope)
+        inner, stale = inner_hours(edges, whole=whole, scope=scope)
         # The tails are asked already; what is left: the head and the inner hours.
         rest: dict[int, list[datetime]] = {}
         for slo_id, found in edges.items():
@@ -797,16 +908,14 @@ def _pull_concurrently(
             if more:
                 rest[slo_id] = more
                 pending[slo_id] = more + pending[slo_id]
-        plan(rest)
+        plan(slos, rest)
         submit_more()
         PullRun.objects.filter(pk=run.pk).update(
             hours_missing=sum(len(hours) for hours in pending.values())
         )
-        outcomes.extend(
-            SLOPullOutcome(slo.pk, slo.name, PullStatus.OK, 0, 0)
-            for slo in slos
-            if not pending[slo.pk]
-        )
+        for slo in slos:
+            if not pending[slo.pk]:
+                settle(slo, SLOPullOutcome(slo.pk, slo.name, PullStatus.OK, 0, 0))
         while in_flight:
             finished, _still_running = wait(in_flight, return_when=FIRST_COMPLETED)
             for future in finished:
@@ -822,9 +931,7 @@ def _pull_concurrently(
                     if chunks_left[slo.pk]:
                         continue
                     fetched = slo_rows.pop(slo.pk, [])
-                    batch.append(
-                        _outcome(slo, pending[slo.pk], fetched, slo_errors.get(slo.pk, ""))
-                    )
+                    settle(slo, _outcome(slo, pending[slo.pk], fetched, slo_errors.get(slo.pk, "")))
                     stale_hours = stale.get(slo.pk, ())
                     for chunk_rows in fetched:
                         if not stale_hours:
@@ -834,7 +941,11 @@ def _pull_concurrently(
                             (merged_rows if row[1] in stale_hours else rows).append(row)
                     done_hours += len(pending[slo.pk])
             submit_more()
-            if len(rows) + len(merged_rows) >= WRITE_BATCH_ROWS:
+            # Near the end (the last two requests per thread), each answer's rows are
+            # written at once: the write after the last answer, which no request
+            # overlaps, holds only that answer's rows.
+            near_end = not queue and len(in_flight) <= 2 * concurrency
+            if near_end or len(rows) + len(merged_rows) >= WRITE_BATCH_ROWS:
                 flush()
             if time.monotonic() - last_progress > 1:
                 last_progress = time.monotonic()

@@ -329,6 +329,17 @@ class SLO(models.Model):
             "When a pull last succeeded: the data is stale since then if later ones failed."
         ),
     )
+    # What lets a nightly pull skip counting each SLO's stored hours for holes (on
+    # PostgreSQL; SQLite always counts). A pull that leaves no hour of the window
+    # without a row records that every hour in [buckets_complete_from,
+    # buckets_complete_until) has its row, with the count of the SLO's removed rows it
+    # read before it looked. Only a removed row can make a hole there, and the database
+    # counts every one (bucket_removals: triggers, migration 0012, which also keep the
+    # count from going down). While the two counts agree, the record holds.
+    buckets_complete_from = models.DateTimeField(null=True, blank=True, editable=False)
+    buckets_complete_until = models.DateTimeField(null=True, blank=True, editable=False)
+    buckets_complete_removals = models.PositiveBigIntegerField(default=0, editable=False)
+    bucket_removals = models.PositiveBigIntegerField(default=0, editable=False)
     review_interval_days = models.PositiveSmallIntegerField(
         _("review every (days)"), default=90, validators=[MinValueValidator(7)]
     )
