@@ -3,9 +3,11 @@
 Times, against the same Prometheus, in the same run:
   (a) the full backfill: data_source_pull over every SLO with an empty bucket table,
       28-day rolling windows (672 hours per SLO);
-  (b) the nightly pull: the same, with every hour but the last 24 already stored;
+  (b) the nightly pull: the same, from the state the night before's pull left: every
+      hour but the last 24 stored, and recorded whole by that pull (untimed);
   (c) the floor: the same query_range requests as (b) (and as (a)), sent with httpx
-      alone at the same concurrency (JSON decoded, nothing else), with no database.
+      alone at the same concurrency (JSON decoded, nothing else), with no database,
+      asking the same (uncompressed) encoding.
       The pull gathers several SLOs' queries into one request; the floor sends exactly
       those requests, planned by the portal's own code. For reference, the same queries
       as one request each (what the pull sent before it batched) are timed too;
@@ -318,7 +320,9 @@ def floor_seconds(
     after another; decode each answer and check it has every hour."""
     import httpx
 
-    with httpx.Client(timeout=30) as http:
+    from slos.prometheus import ANSWER_ENCODING
+
+    with httpx.Client(timeout=30, headers={"Accept-Encoding": ANSWER_ENCODING}) as http:
 
         def fetch(pair: list[dict[str, str]]) -> None:
             for params in pair:
@@ -340,7 +344,9 @@ def batched_floor_seconds(url: str, requests: list, *, hours: int, concurrency: 
     one series per query, each with every hour."""
     import httpx
 
-    with httpx.Client(timeout=60) as http:
+    from slos.prometheus import ANSWER_ENCODING
+
+    with httpx.Client(timeout=60, headers={"Accept-Encoding": ANSWER_ENCODING}) as http:
 
         def fetch(planned: tuple) -> None:
             request, queries = planned

@@ -182,6 +182,8 @@ def test_scripted_batches_are_posted_forms(team, service, prometheus):
     form = parse_qs(server.forms[0].decode())
     assert form["query"][0].count("label_replace(") == 4
     assert form["step"] == ["3600"]
+    # Uncompressed answers: gzip would cost Prometheus more than it saves.
+    assert server.headers[0]["Accept-Encoding"] == "identity"
 
 
 def test_a_query_ending_in_a_comment_still_travels_in_a_batch(prometheus):
