@@ -544,14 +544,17 @@ def forget_last_hours(hours: int) -> None:
     """Rows for all but the last `hours` hours stored."""
     from django.db import connection
 
-    from slos.models import HourlyBucket
+    from slos.models import SLO, HourlyBucket, PullRun
 
     deleted, _ = HourlyBucket.objects.filter(
         slo__service__team__slug=TEAM_SLUG, hour__gte=AT - timedelta(hours=hours)
     ).delete()
     assert deleted, "nothing to forget"
     with connection.cursor() as cursor:
-        cursor.execute(f"VACUUM ANALYZE {HourlyBucket._meta.db_table}")
+        # What autovacuum does between nights (and a PostgreSQL may run without it):
+        # every pull rewrites each SLO's status, every run adds a PullRun.
+        for model in (HourlyBucket, SLO, PullRun):
+            cursor.execute(f"VACUUM ANALYZE {model._meta.db_table}")
 
 
 # slo-generator, in a venv of its own.

@@ -18,7 +18,7 @@ from functools import cache
 from typing import NamedTuple
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -33,6 +33,7 @@ from slos.models import (
     PullRun,
     PullStatus,
     PullTrigger,
+    Service,
 )
 from slos.prometheus import MAX_POINTS_PER_QUERY, PrometheusClient, PrometheusError, render_query
 from slos.selectors import slo_window
@@ -765,11 +766,7 @@ def data_source_pull(
     try:
         with _cyclic_gc_paused():
             loaded = _load_in_stages(
-                # Prefetched: a source's SLOs share a few services and one team.
-                scope.prefetch_related("service__team")
-                .only(*PULL_FIELDS)
-                .annotate(last_hour=last_stored_hour(until))
-                .order_by("pk")
+                scope.only(*PULL_FIELDS).annotate(last_hour=last_stored_hour(until)).order_by("pk")
             )
             outcomes = _pull_concurrently(data_source, loaded, until, scope, run, concurrency)
     finally:
@@ -789,10 +786,18 @@ FIRST_STAGE_SLOS = 64
 
 
 def _load_in_stages(slos: QuerySet) -> Iterator[list[SLO]]:
-    """The SLOs of `slos` (ordered by pk), in stages of growing size."""
+    """The SLOs of `slos` (ordered by pk), in stages of growing size, each with its
+    service and the service's team, fetched once (a source's SLOs share a few)."""
+    services: dict[int, Service] = {}
     size, after = FIRST_STAGE_SLOS, None
     while True:
         stage = list((slos if after is None else slos.filter(pk__gt=after))[:size])
+        known = [slo for slo in stage if slo.service_id in services]
+        new = [slo for slo in stage if slo.service_id not in services]
+        prefetch_related_objects(new, "service__team")
+        services.update((slo.service_id, slo.service) for slo in new)
+        for slo in known:
+            slo.service = services[slo.service_id]
         yield stage
         if len(stage) < size:
             return

@@ -293,3 +293,34 @@ def test_a_pull_leaves_the_garbage_collector_as_it_found_it():
         assert not gc.isenabled()  # left off by whoever turned it off
     finally:
         gc.enable()
+
+
+def test_slos_loaded_in_stages_are_each_pulled_once_and_their_services_fetched_once(
+    team, service, prometheus, monkeypatch
+):
+    """The pull loads its SLOs in growing stages (here 2, 4, then the last one), so
+    that the first requests go out before all are loaded."""
+    from django.test.utils import CaptureQueriesContext
+
+    monkeypatch.setattr(ingest, "FIRST_STAGE_SLOS", 2)
+    source = services.data_source_create(
+        team=team, name="Prometheus", url=prometheus.url, timeout_seconds=10
+    )
+    slos = [make_slo(service, source, f"SLO {index}") for index in range(7)]
+    HourlyBucket.objects.all().delete()
+
+    with CaptureQueriesContext(connection) as queries:
+        run = data_source_pull(data_source=source, until=UNTIL)
+
+    assert run.status == "ok"
+    assert [outcome["slo_id"] for outcome in run.outcomes] == [slo.pk for slo in slos]
+    assert run.hours_stored == 7 * 48
+    for slo in slos:
+        assert rows(slo) == {
+            hour: expected_hour(prometheus.series, hour) for hour in sorted(rows(slo))
+        }
+        assert len(rows(slo)) == 48
+    reads = [query["sql"] for query in queries.captured_queries]
+    assert sum('ORDER BY "slos_slo"."id" ASC LIMIT' in sql for sql in reads) == 3  # stages
+    assert sum(sql.startswith('SELECT "slos_service"') for sql in reads) == 1
+    assert sum(sql.startswith('SELECT "portal_team"') for sql in reads) == 1
