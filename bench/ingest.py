@@ -471,6 +471,16 @@ def worker(phase: str, concurrency: int) -> None:
         print(json.dumps(result), flush=True)
 
 
+def stolen_seconds() -> float | None:
+    """CPU time the hypervisor gave other guests, summed over all cores (Linux's steal
+    counter), or None where there is none: on a shared host, the noise in every time."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()
+        return int(fields[8]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def peak_rss_kb() -> int:
     """This process's peak RSS since it started (VmHWM). Not ru_maxrss: on Linux that
     carries over the parent's peak across fork and exec, so a small worker started by a
@@ -674,6 +684,7 @@ def main() -> None:
     slos = args.slos
     window_hours = WINDOW_DAYS * 24
     load_before = os.getloadavg()[0]
+    stolen_before, run_started = stolen_seconds(), time.monotonic()
     ensure_database()
     sizes = ensure_tsdb(slos, args.regenerate)
 
@@ -770,6 +781,9 @@ def main() -> None:
                 generator = {"parallel": None, "serial": None}
 
     load_after = os.getloadavg()[0]
+    stolen_after = stolen_seconds()
+    stolen = None if None in (stolen_before, stolen_after) else stolen_after - stolen_before
+    run_seconds = time.monotonic() - run_started
     backfill_mb = backfill["peak_rss_kb"] / 1024
     nightly_mb = max(result["peak_rss_kb"] for result in [first_nightly, *nightlies]) / 1024
     worker_mb = max(backfill_mb, nightly_mb)
@@ -870,6 +884,13 @@ def main() -> None:
         f"{args.repeats} for the nightly and its floor, one backfill; load average (1 min) "
         f"before {load_before:.2f}, after {load_after:.2f}, on {os.cpu_count()} cores"
     )
+    if stolen is not None:
+        share = stolen / (run_seconds * (os.cpu_count() or 1))
+        print(
+            f"CPU time taken by the hypervisor for other guests (steal) during the run: "
+            f"{stolen:.0f} s, {share:.0%} of the cores' time"
+            + ("; times this noisy are not comparable" if share > 0.05 else "")
+        )
 
 
 if __name__ == "__main__":
