@@ -324,3 +324,17 @@ def test_slos_loaded_in_stages_are_each_pulled_once_and_their_services_fetched_o
     assert sum('ORDER BY "slos_slo"."id" ASC LIMIT' in sql for sql in reads) == 3  # stages
     assert sum(sql.startswith('SELECT "slos_service"') for sql in reads) == 1
     assert sum(sql.startswith('SELECT "portal_team"') for sql in reads) == 1
+
+
+def test_epoch_seconds_are_a_moments_exact_unix_time(slo):
+    hours = [UNTIL - timedelta(hours=1), UNTIL - timedelta(days=400, hours=7)]
+    for hour in hours:
+        HourlyBucket.objects.create(slo=slo, hour=hour, good=1, valid=1)
+
+    loaded = dict(
+        HourlyBucket.objects.filter(slo=slo)
+        .annotate(at=ingest.EpochSeconds("hour"))
+        .values_list("hour", "at")
+    )
+
+    assert loaded == {hour: int(hour.timestamp()) for hour in hours}
