@@ -157,6 +157,7 @@ def recorded_whole(
         slo.pk
         for slo in slos
         if slo.whole_from_at is not None
+        and slo.whole_until_at is not None
         and slo.buckets_complete_removals == slo.bucket_removals
         and slo.whole_from_at <= windows[slo.pk].start.timestamp()
         and lasts[slo.pk] is not None
