@@ -1,5 +1,5 @@
 # On PostgreSQL, each session takes bucket ids a thousand at a time instead of asking
-# the sequence once per row: a fifth of the database's CPU time when a backfill COPYs
+# the sequence once per row: a sixth of the database's CPU time when a backfill COPYs
 # 672,000 rows (bench/ingest.py). Ids keep their meaning (unique, never reused); they
 # no longer follow the order rows were stored in across sessions, which nothing reads
 # them for (rows are found by SLO and hour).
