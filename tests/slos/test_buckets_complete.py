@@ -181,3 +181,16 @@ def test_the_triggers_that_count_removals_are_installed(db):
         cursor.execute("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")
         names = {name for (name,) in cursor.fetchall()}
     assert {"buckets_removed", "bucket_moved", "buckets_truncated", "bucket_removals_kept"} <= names
+
+
+def test_a_window_grown_past_the_record_has_its_new_start_pulled(slo, prometheus):
+    pull(slo, NIGHT)
+    # Five days at the next night start a day before the three recorded at this one.
+    SLO.objects.filter(pk=slo.pk).update(window_days=5)
+
+    run, counted = pull(slo, NEXT_NIGHT)
+
+    assert counted  # the record starts after the window: not trusted
+    assert run.hours_stored == 24 + 24  # the new day, and the window's new first day
+    rows = {r.hour for r in HourlyBucket.objects.filter(slo=slo)}
+    assert set(hours_between(NEXT_NIGHT - timedelta(days=5), NEXT_NIGHT)) <= rows
