@@ -99,12 +99,13 @@ def pending_hours(
     looks at the rest while those requests are out (_pull_concurrently)."""
     marks = (
         SLO.objects.filter(pk__in=[slo.pk for slo in slos])
+        .only("buckets_complete_removals", "bucket_removals")
         .annotate(**pull_marks(last_complete_hour_end(until)))
         .in_bulk()
     )
     windows = {slo.pk: slo_window(slo, at=until) for slo in slos}
     lasts = {slo_id: last_hour(slo) for slo_id, slo in marks.items()}
-    whole = recorded_whole(marks.values(), windows, lasts)
+    whole = recorded_whole(marks.values(), windows)
     edges = window_edges(windows, lasts, whole=whole)
     inner, stale = inner_hours(edges, whole=whole)
     return {
@@ -143,15 +144,19 @@ def last_hour(slo: SLO) -> datetime | None:
     return None if slo.last_hour_at is None else datetime.fromtimestamp(slo.last_hour_at, UTC)
 
 
-def recorded_whole(
-    slos: Iterable[SLO], windows: dict[int, Window], lasts: dict[int, datetime | None]
-) -> set[int]:
+def removals_counted() -> bool:
+    """Whether the database counts each SLO's removed bucket rows (the triggers of
+    migration 0012, PostgreSQL only): without that count, no record of whole hours can
+    be trusted, so none is kept."""
+    return connection.vendor == "postgresql"
+
+
+def recorded_whole(slos: Iterable[SLO], windows: dict[int, Window]) -> set[int]:
     """The SLOs (annotated by pull_marks) known to have a row for every hour from their
     window's start to their last stored hour without counting them: a pull found those
     hours whole, and no row of the SLO was removed since (SLO.buckets_complete_from;
-    PostgreSQL only, where triggers count removals) nor stored after them (its last
-    hour is still within)."""
-    if connection.vendor != "postgresql":
+    removals_counted) nor stored after them (its last hour is still within)."""
+    if not removals_counted():
         return set()
     return {
         slo.pk
@@ -160,8 +165,8 @@ def recorded_whole(
         and slo.whole_until_at is not None
         and slo.buckets_complete_removals == slo.bucket_removals
         and slo.whole_from_at <= windows[slo.pk].start.timestamp()
-        and lasts[slo.pk] is not None
-        and lasts[slo.pk].timestamp() < slo.whole_until_at
+        and slo.last_hour_at is not None
+        and slo.last_hour_at < slo.whole_until_at
     }
 
 
@@ -702,11 +707,10 @@ def _write_batch(
     """Store the rows of several SLOs and their outcomes in one transaction: the rows of
     hours that had none, then an upsert of the others (stale hours), and one status
     update per distinct outcome (a nightly of 1,000 healthy SLOs is one). `wholes`: the
-    SLOs left without a hole, recorded as such on PostgreSQL (recorded_whole)."""
-    tracked = connection.vendor == "postgresql"
+    SLOs left without a hole, recorded as such (recorded_whole)."""
     by_result: dict[tuple, list[int]] = defaultdict(list)
     for outcome in outcomes:
-        record = wholes.get(outcome.slo_id) if tracked else None
+        record = wholes.get(outcome.slo_id)
         span = (record.start, record.end) if record is not None else None
         by_result[(outcome.status, outcome.message, span)].append(outcome.slo_id)
     with transaction.atomic():
@@ -725,7 +729,8 @@ def _write_batch(
 def _update_recording_whole(
     changes: dict, span: tuple[datetime, datetime], seen: list[tuple[int, int]]
 ) -> None:
-    """The status update of SLOs found whole over `span`, recording it (PostgreSQL):
+    """The status update of SLOs found whole over `span`, recording it (PostgreSQL,
+    where removals_counted):
     one statement, each SLO with the removal count read for it (`seen`: pk, count)."""
     changes = {**changes, "buckets_complete_from": span[0], "buckets_complete_until": span[1]}
     columns = [SLO._meta.get_field(name).column for name in changes]
@@ -779,7 +784,11 @@ def data_source_pull(
     scope = scope.filter(pk__in=slo_ids) if slo_ids is not None else scope.active()
     run = PullRun.objects.create(
         data_source=data_source,
-        slo=scope.first() if slo_ids is not None and len(slo_ids) == 1 else None,
+        slo_id=(
+            scope.values_list("pk", flat=True).first()
+            if slo_ids is not None and len(slo_ids) == 1
+            else None
+        ),
         trigger=trigger,
         started_at=now,
         until=until,
@@ -894,12 +903,14 @@ def _pull_concurrently(
     merged_rows: list[Row] = []
     batch: list[SLOPullOutcome] = []
     wholes: dict[int, WholeRecord] = {}
+    recording = removals_counted()
 
     def settle(slo: SLO, outcome: SLOPullOutcome) -> None:
         """An SLO's outcome, to be written with the next batch; an SLO left without a
-        hole in its window is recorded as whole up to `until`."""
+        hole in its window is recorded as whole up to `until` (where removals_counted)."""
         batch.append(outcome)
-        if outcome.status == PullStatus.OK and outcome.hours_stored == outcome.hours_missing:
+        whole = outcome.status == PullStatus.OK and outcome.hours_stored == outcome.hours_missing
+        if recording and whole:
             wholes[slo.pk] = WholeRecord(windows[slo.pk].start, until, slo.bucket_removals)
 
     def flush() -> None:
@@ -935,7 +946,7 @@ def _pull_concurrently(
             submit_more()
         # No answer is handled before this is known: which hours are stale (merged, not
         # COPYed) and every SLO's full list of pending hours.
-        whole = recorded_whole(slos, windows, lasts)
+        whole = recorded_whole(slos, windows)
         edges = window_edges(windows, lasts, whole=whole, scope=scope)
         inner, stale = inner_hours(edges, whole=whole, scope=scope)
         # The tails are asked already; what is left: the head and the inner hours.
