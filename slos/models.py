@@ -8,7 +8,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, Q, signals
+from django.db.models.base import ModelState
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import Team
@@ -364,6 +365,25 @@ class SLO(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @classmethod
+    def from_db(cls, db: str, field_names: list[str], values: tuple) -> SLO:
+        """An SLO as loaded, its fields set directly rather than through __init__: for a
+        queryset with .only(), Django's own from_db looks each of the model's forty-odd
+        fields up in the loaded ones to mark the rest deferred, and that was most of
+        the Python time of loading a nightly pull's thousand SLOs. A field not loaded is
+        simply absent, which is how Django tells a deferred field. With a pre_init or
+        post_init receiver for SLOs, Django's own path runs, so no signal is skipped."""
+        if (signals.pre_init.receivers or signals.post_init.receivers) and (
+            signals.pre_init.has_listeners(cls) or signals.post_init.has_listeners(cls)
+        ):
+            return super().from_db(db, field_names, values)
+        instance = cls.__new__(cls)
+        instance.__dict__.update(zip(field_names, values, strict=True))
+        instance._state = ModelState()
+        instance._state.adding = False
+        instance._state.db = db
+        return instance
 
     @property
     def target_fraction(self) -> float:
