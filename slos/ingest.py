@@ -741,8 +741,19 @@ def _update_recording_whole(
             "buckets_complete_removals = seen.removals "
             "FROM unnest(%s::bigint[], %s::bigint[]) AS seen (id, removals) "
             "WHERE slo.id = seen.id",
-            [*changes.values(), [pk for pk, _count in seen], [count for _pk, count in seen]],
+            [
+                *changes.values(),
+                _bigint_array([pk for pk, _ in seen]),
+                _bigint_array([count for _, count in seen]),
+            ],
         )
+
+
+def _bigint_array(numbers: list[int]) -> str:
+    """Integers as one PostgreSQL array literal: a single parameter to quote, where a
+    list is quoted number by number in Python (a thousand SLOs' ids and counts took a
+    nightly pull several milliseconds)."""
+    return "{" + ",".join(map(str, numbers)) + "}"
 
 
 def lock_acquire(source: DataSource, *, now: datetime) -> bool:
