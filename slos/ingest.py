@@ -596,10 +596,11 @@ def _copy_binary(rows: list, *, pulled_at: datetime | None = None) -> bytes:
     return b"".join([_COPY_HEADER, *body, _COPY_TRAILER])
 
 
-def store_rows(rows: list) -> None:
+def store_rows(rows: list, *, pulled_at: datetime | None = None) -> None:
     """Upsert on (slo, hour): a rerun overwrites, never duplicates; stale rows refresh.
     On PostgreSQL the rows are COPYed into a temporary table and merged with one
-    INSERT … ON CONFLICT (a backfill writes hundreds of thousands of rows)."""
+    INSERT … ON CONFLICT (a backfill writes hundreds of thousands of rows), pulled at
+    `pulled_at` (default: the transaction's start)."""
     if not rows:
         return
     with transaction.atomic():
@@ -644,14 +645,16 @@ def store_rows(rows: list) -> None:
             )
             cursor.execute(
                 f"INSERT INTO {table} ({_COLUMNS}, stale, pulled_at) SELECT {_COLUMNS}, "
-                f"false, now() FROM {_LOAD_TABLE} ON CONFLICT (slo_id, hour) DO UPDATE SET "
+                f"false, COALESCE(%s, now()) FROM {_LOAD_TABLE} "
+                "ON CONFLICT (slo_id, hour) DO UPDATE SET "
                 "good = EXCLUDED.good, valid = EXCLUDED.valid, "
                 "good_slices = EXCLUDED.good_slices, total_slices = EXCLUDED.total_slices, "
-                "stale = false, pulled_at = EXCLUDED.pulled_at"
+                "stale = false, pulled_at = EXCLUDED.pulled_at",
+                [pulled_at],
             )
 
 
-def store_new_rows(rows: list) -> None:
+def store_new_rows(rows: list, *, pulled_at: datetime | None = None) -> None:
     """Store rows for hours that had no row when the pull looked, under the source's
     lease: COPYed straight into the table, skipping the merge. Should a row have
     appeared meanwhile (pushed, or a pull of one SLO), the COPY fails on the unique
@@ -661,21 +664,31 @@ def store_new_rows(rows: list) -> None:
     if connection.vendor != "postgresql":
         store_rows(rows)
         return
+    try:
+        with transaction.atomic():
+            _copy_new_rows(rows, pulled_at=pulled_at or timezone.now())
+    except IntegrityError as exc:
+        if not _is_unique_violation(exc):
+            raise
+        store_rows(rows, pulled_at=pulled_at)
+
+
+def _copy_new_rows(rows: list, *, pulled_at: datetime) -> None:
+    """COPY rows straight into the bucket table (PostgreSQL), in the current transaction:
+    IntegrityError if a row's hour is stored already."""
+    columns = f"{_COLUMNS}, stale, pulled_at"
+    with connection.cursor() as cursor:
+        _copy_in(
+            cursor,
+            f"COPY {HourlyBucket._meta.db_table} ({columns}) FROM STDIN (FORMAT BINARY)",
+            _copy_binary(rows, pulled_at=pulled_at),
+        )
+
+
+def _is_unique_violation(exc: IntegrityError) -> bool:
     import psycopg.errors
 
-    table = HourlyBucket._meta.db_table
-    try:
-        with transaction.atomic(), connection.cursor() as cursor:
-            # now() as store_rows' merge sets it: the transaction's start.
-            cursor.execute("SELECT now()")
-            (now,) = cursor.fetchone()
-            data = _copy_binary(rows, pulled_at=now)
-            columns = f"{_COLUMNS}, stale, pulled_at"
-            _copy_in(cursor, f"COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)", data)
-    except IntegrityError as exc:
-        if not isinstance(exc.__cause__, psycopg.errors.UniqueViolation):
-            raise
-        store_rows(rows)
+    return isinstance(exc.__cause__, psycopg.errors.UniqueViolation)
 
 
 def _copy_in(cursor, statement: str, data: bytes) -> None:
@@ -713,9 +726,13 @@ def _write_batch(
         record = wholes.get(outcome.slo_id)
         span = (record.start, record.end) if record is not None else None
         by_result[(outcome.status, outcome.message, span)].append(outcome.slo_id)
-    with transaction.atomic():
-        store_new_rows(new_rows)
-        store_rows(merged_rows)
+
+    def write(new: list[Row], merged: list[Row]) -> None:
+        if new and connection.vendor == "postgresql":
+            _copy_new_rows(new, pulled_at=at)
+        else:
+            store_rows(new, pulled_at=at)
+        store_rows(merged, pulled_at=at)
         for (status, message, span), ids in by_result.items():
             changes = {"last_pull_at": at, "last_pull_status": status, "last_pull_error": message}
             if status == PullStatus.OK:
@@ -724,6 +741,18 @@ def _write_batch(
                 SLO.objects.filter(pk__in=ids).update(**changes)
             else:
                 _update_recording_whole(changes, span, [(i, wholes[i].removals) for i in ids])
+
+    # No savepoint around the COPY (each is a round trip, slowed by the fetching threads'
+    # hold on the GIL): should a new row's hour have been stored meanwhile, the whole
+    # batch is written again, every row merged.
+    try:
+        with transaction.atomic():
+            write(new_rows, merged_rows)
+    except IntegrityError as exc:
+        if not new_rows or not _is_unique_violation(exc):
+            raise
+        with transaction.atomic():
+            write([], [*new_rows, *merged_rows])
 
 
 def _update_recording_whole(

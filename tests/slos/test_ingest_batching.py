@@ -148,6 +148,36 @@ def test_new_rows_that_meet_an_existing_row_are_merged_not_duplicated(slo):
     assert not HourlyBucket.objects.filter(slo=slo, stale=True).exists()
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="COPY is PostgreSQL's")
+def test_a_pull_batch_whose_new_row_was_stored_meanwhile_is_written_whole_merged(slo):
+    """A pull's write COPYs new rows without a savepoint: when one meets a row stored
+    meanwhile, the whole batch (rows, status and whole-hours record) is written again,
+    merged, and nothing is duplicated or lost."""
+    hour = DATA_END - timedelta(hours=5)
+    HourlyBucket.objects.create(slo=slo, hour=hour, good=1, valid=2)  # pushed meanwhile
+    fresh = [Row(slo.pk, hour + timedelta(hours=index), 90.0, 100.0) for index in range(3)]
+    stale_hour = hour - timedelta(hours=1)
+    HourlyBucket.objects.create(slo=slo, hour=stale_hour, good=0, valid=0, stale=True)
+    outcome = ingest.SLOPullOutcome(slo.pk, slo.name, "ok", 4, 4)
+    whole = ingest.WholeRecord(stale_hour, hour + timedelta(hours=3), slo.bucket_removals)
+
+    ingest._write_batch(
+        fresh, [Row(slo.pk, stale_hour, 7.0, 8.0)], [outcome], {slo.pk: whole}, at=DATA_END
+    )
+
+    assert rows(slo) == {stale_hour: (7.0, 8.0)} | {row.hour: (90.0, 100.0) for row in fresh}
+    assert set(HourlyBucket.objects.filter(slo=slo).values_list("pulled_at", flat=True)) == {
+        DATA_END
+    }
+    slo.refresh_from_db()
+    assert (slo.last_pull_status, slo.last_pull_at, slo.last_success_at) == (
+        "ok",
+        DATA_END,
+        DATA_END,
+    )
+    assert (slo.buckets_complete_from, slo.buckets_complete_until) == (whole.start, whole.end)
+
+
 def test_stale_hours_beside_missing_ones_are_merged(team, service, prometheus):
     source = services.data_source_create(
         team=team, name="Prometheus", url=prometheus.url, timeout_seconds=10
