@@ -26,7 +26,6 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
-    prefetch_related_objects,
 )
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -838,12 +837,6 @@ def data_source_pull(
         return _finish(run, [], PullStatus.OK, _("This source is not pulled: data is pushed."))
     if not lock_acquire(data_source, now=now):
         return _finish(run, [], PullStatus.SKIPPED, _("Another pull of this source is running."))
-    # Runs whose worker died hold no lease any more: say what became of them.
-    PullRun.objects.filter(
-        data_source=data_source, status=PullStatus.RUNNING, started_at__lt=now
-    ).exclude(pk=run.pk).update(
-        status=PullStatus.FAILED, finished_at=now, message=_("Interrupted before it finished.")
-    )
     try:
         with _cyclic_gc_paused():
             loaded = _load_in_stages(
@@ -868,16 +861,16 @@ FIRST_STAGE_SLOS = 64
 
 def _load_in_stages(slos: QuerySet) -> Iterator[list[SLO]]:
     """The SLOs of `slos` (ordered by pk), in stages of growing size, each with its
-    service and the service's team, fetched once (a source's SLOs share a few)."""
+    service and the service's team, fetched once, in one query (a source's SLOs share
+    a few)."""
     services: dict[int, Service] = {}
     size, after = FIRST_STAGE_SLOS, None
     while True:
         stage = list((slos if after is None else slos.filter(pk__gt=after))[:size])
-        known = [slo for slo in stage if slo.service_id in services]
-        new = [slo for slo in stage if slo.service_id not in services]
-        prefetch_related_objects(new, "service__team")
-        services.update((slo.service_id, slo.service) for slo in new)
-        for slo in known:
+        new = {slo.service_id for slo in stage} - services.keys()
+        if new:
+            services.update(Service.objects.select_related("team").in_bulk(new))
+        for slo in stage:
             slo.service = services[slo.service_id]
         yield stage
         if len(stage) < size:
@@ -998,8 +991,17 @@ def _pull_concurrently(
                 pending[slo_id] = more + pending[slo_id]
         plan(slos, rest)
         submit_more()
+        # While the requests are out: the run's size, and what became of the runs whose
+        # worker died (they hold no lease any more).
         PullRun.objects.filter(pk=run.pk).update(
             hours_missing=sum(len(hours) for hours in pending.values())
+        )
+        PullRun.objects.filter(
+            data_source=source, status=PullStatus.RUNNING, started_at__lt=run.started_at
+        ).exclude(pk=run.pk).update(
+            status=PullStatus.FAILED,
+            finished_at=run.started_at,
+            message=_("Interrupted before it finished."),
         )
         for slo in slos:
             if not pending[slo.pk]:
