@@ -14,7 +14,7 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from typing import NamedTuple
 
 from django.db import IntegrityError, connection, transaction
@@ -71,8 +71,10 @@ PULL_FIELDS = (
 )
 
 
-@dataclass(frozen=True)
-class SLOPullOutcome:
+class SLOPullOutcome(NamedTuple):
+    """What a pull did for one SLO. (A NamedTuple: a pull makes one per SLO, and a frozen
+    dataclass's constructor sets each field through object.__setattr__.)"""
+
     slo_id: int
     slo_name: str
     status: str
@@ -140,7 +142,13 @@ def pull_marks(until: datetime) -> dict:
 
 def last_hour(slo: SLO) -> datetime | None:
     """The SLO's last stored hour, as annotated by pull_marks."""
-    return None if slo.last_hour_at is None else datetime.fromtimestamp(slo.last_hour_at, UTC)
+    return None if slo.last_hour_at is None else _moment(slo.last_hour_at)
+
+
+@lru_cache(maxsize=1024)
+def _moment(epoch_seconds: int) -> datetime:
+    """One datetime per distinct moment: a source's SLOs mostly share their last hour."""
+    return datetime.fromtimestamp(epoch_seconds, UTC)
 
 
 def removals_counted() -> bool:
@@ -169,8 +177,7 @@ def recorded_whole(slos: Iterable[SLO], windows: dict[int, Window]) -> set[int]:
     }
 
 
-@dataclass(frozen=True)
-class WholeRecord:
+class WholeRecord(NamedTuple):
     """What a pull records of an SLO whose window it left without a hole: every hour in
     [start, end) has a row, as of `removals` (SLO.bucket_removals, read before the pull
     looked at its rows)."""
@@ -915,6 +922,7 @@ def _pull_concurrently(
     windows: dict[int, Window] = {}
     lasts: dict[int, datetime | None] = {}
     pending: dict[int, list[datetime]] = {}
+    shared_windows: dict[tuple, Window] = {}
     tails = cache(tail_hours)  # SLOs share windows: one list each (never mutated)
     chunks_left: dict[int, int] = defaultdict(int)
     slo_rows: dict[int, list[list[Row]]] = defaultdict(list)
@@ -966,15 +974,21 @@ def _pull_concurrently(
                 len(in_flight) < concurrency * 2 or points_in_flight < MAX_POINTS_IN_FLIGHT
             ):
                 request = queue.popleft()
-                in_flight[pool.submit(fetch_batch, request, client)] = request
-                points_in_flight += sum(chunk.points for chunk in request)
+                points = sum(chunk.points for chunk in request)
+                in_flight[pool.submit(fetch_batch, request, client)] = (request, points)
+                points_in_flight += points
 
         for group in loaded:
             slos.extend(group)
             for slo in group:
-                windows[slo.pk] = slo_window(slo, at=until)
-                lasts[slo.pk] = last_hour(slo)
-                pending[slo.pk] = tails(windows[slo.pk], lasts[slo.pk])
+                slo_id = slo.pk
+                # SLOs with the same window settings in one team share one Window.
+                key = (slo.window_kind, slo.window_days, slo.calendar_period, slo.service.team_id)
+                if key not in shared_windows:
+                    shared_windows[key] = slo_window(slo, at=until)
+                window = windows[slo_id] = shared_windows[key]
+                last = lasts[slo_id] = last_hour(slo)
+                pending[slo_id] = tails(window, last)
             plan(group, pending)
             submit_more()
         # No answer is handled before this is known: which hours are stale (merged, not
@@ -1009,27 +1023,29 @@ def _pull_concurrently(
         while in_flight:
             finished, _still_running = wait(in_flight, return_when=FIRST_COMPLETED)
             for future in finished:
-                request = in_flight.pop(future)
-                points_in_flight -= sum(chunk.points for chunk in request)
+                request, points = in_flight.pop(future)
+                points_in_flight -= points
                 for chunk, (chunk_rows, error) in zip(request, future.result(), strict=True):
                     slo = chunk.slo
+                    slo_id = slo.pk
                     if error:
-                        slo_errors.setdefault(slo.pk, error)
+                        slo_errors.setdefault(slo_id, error)
                     else:
-                        slo_rows[slo.pk].append(chunk_rows)
-                    chunks_left[slo.pk] -= 1
-                    if chunks_left[slo.pk]:
+                        slo_rows[slo_id].append(chunk_rows)
+                    chunks_left[slo_id] -= 1
+                    if chunks_left[slo_id]:
                         continue
-                    fetched = slo_rows.pop(slo.pk, [])
-                    settle(slo, _outcome(slo, pending[slo.pk], fetched, slo_errors.get(slo.pk, "")))
-                    stale_hours = stale.get(slo.pk, ())
+                    fetched = slo_rows.pop(slo_id, [])
+                    hours = pending[slo_id]
+                    settle(slo, _outcome(slo, hours, fetched, slo_errors.get(slo_id, "")))
+                    stale_hours = stale.get(slo_id, ())
                     for chunk_rows in fetched:
                         if not stale_hours:
                             rows.extend(chunk_rows)
                             continue
                         for row in chunk_rows:
                             (merged_rows if row[1] in stale_hours else rows).append(row)
-                    done_hours += len(pending[slo.pk])
+                    done_hours += len(hours)
             submit_more()
             # Near the end (the last two requests per thread), each answer's rows are
             # written at once: the write after the last answer, which no request
@@ -1055,8 +1071,7 @@ def _finish(run: PullRun, outcomes: list[SLOPullOutcome], status: str, message: 
     run.message = message
     run.hours_stored = sum(outcome.hours_stored for outcome in outcomes)
     run.hours_done = run.hours_missing = sum(outcome.hours_missing for outcome in outcomes)
-    # vars(), not asdict(): the fields are plain values, and asdict deep-copies each.
-    run.outcomes = [dict(vars(outcome)) for outcome in outcomes]
+    run.outcomes = [outcome._asdict() for outcome in outcomes]
     run.finished_at = timezone.now()
     run.save(
         update_fields=[
