@@ -605,8 +605,8 @@ def _copy_binary(rows: list, *, pulled_at: datetime | None = None) -> bytes:
 def store_rows(rows: list, *, pulled_at: datetime | None = None) -> None:
     """Upsert on (slo, hour): a rerun overwrites, never duplicates; stale rows refresh.
     On PostgreSQL the rows are COPYed into a temporary table and merged with one
-    INSERT … ON CONFLICT (a backfill writes hundreds of thousands of rows), pulled at
-    `pulled_at` (default: the transaction's start)."""
+    INSERT … ON CONFLICT (a backfill writes hundreds of thousands of rows), stamped as
+    pulled at `pulled_at` (default: the transaction's start). SQLite stamps them now."""
     if not rows:
         return
     with transaction.atomic():
@@ -670,9 +670,10 @@ def store_new_rows(rows: list, *, pulled_at: datetime | None = None) -> None:
     if connection.vendor != "postgresql":
         store_rows(rows)
         return
+    pulled_at = pulled_at or timezone.now()
     try:
         with transaction.atomic():
-            _copy_new_rows(rows, pulled_at=pulled_at or timezone.now())
+            _copy_new_rows(rows, pulled_at=pulled_at)
     except IntegrityError as exc:
         if not _is_unique_violation(exc):
             raise
