@@ -838,6 +838,16 @@ def main() -> None:
         f"≤ {TARGET_NIGHTLY_OVER_FLOOR:.2f}×",
         verdict(nightly_ratio <= TARGET_NIGHTLY_OVER_FLOOR),
     )
+    # Each nightly over the floor timed just before it: how far the verdict is from
+    # flipping on this host (the medians above decide it).
+    pairs = sorted(
+        result["seconds"] / floor for result, floor in zip(nightlies, floors, strict=True)
+    )
+    print(
+        f"    each nightly over its own floor: {pairs[0]:.2f}× to {pairs[-1]:.2f}×, "
+        f"median {statistics.median(pairs):.2f}×, "
+        f"{sum(p <= TARGET_NIGHTLY_OVER_FLOOR for p in pairs)} of {len(pairs)} within target"
+    )
     row("backfill / floor", f"{backfill['seconds'] / floor_backfill:.2f}×")
     if generator["parallel"]:
         ratio = backfill["seconds"] / generator["parallel"]["seconds"]
