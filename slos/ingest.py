@@ -660,24 +660,12 @@ def store_rows(rows: list, *, pulled_at: datetime | None = None) -> None:
             )
 
 
-def store_new_rows(rows: list, *, pulled_at: datetime | None = None) -> None:
+def store_new_rows(rows: list) -> None:
     """Store rows for hours that had no row when the pull looked, under the source's
     lease: COPYed straight into the table, skipping the merge. Should a row have
-    appeared meanwhile (pushed, or a pull of one SLO), the COPY fails on the unique
-    constraint, is rolled back to its savepoint, and the rows are merged instead."""
-    if not rows:
-        return
-    if connection.vendor != "postgresql":
-        store_rows(rows)
-        return
-    pulled_at = pulled_at or timezone.now()
-    try:
-        with transaction.atomic():
-            _copy_new_rows(rows, pulled_at=pulled_at)
-    except IntegrityError as exc:
-        if not _is_unique_violation(exc):
-            raise
-        store_rows(rows, pulled_at=pulled_at)
+    appeared meanwhile (pushed, or a pull of one SLO), the rows are merged instead
+    (_write_batch, with no outcome to record)."""
+    _write_batch(rows, [], [], {}, at=timezone.now())
 
 
 def _copy_new_rows(rows: list, *, pulled_at: datetime) -> None:
@@ -923,7 +911,6 @@ def _pull_concurrently(
     windows: dict[int, Window] = {}
     lasts: dict[int, datetime | None] = {}
     pending: dict[int, list[datetime]] = {}
-    shared_windows: dict[tuple, Window] = {}
     tails = cache(tail_hours)  # SLOs share windows: one list each (never mutated)
     chunks_left: dict[int, int] = defaultdict(int)
     slo_rows: dict[int, list[list[Row]]] = defaultdict(list)
@@ -983,11 +970,7 @@ def _pull_concurrently(
             slos.extend(group)
             for slo in group:
                 slo_id = slo.pk
-                # SLOs with the same window settings in one team share one Window.
-                key = (slo.window_kind, slo.window_days, slo.calendar_period, slo.service.team_id)
-                if key not in shared_windows:
-                    shared_windows[key] = slo_window(slo, at=until)
-                window = windows[slo_id] = shared_windows[key]
+                window = windows[slo_id] = slo_window(slo, at=until)
                 last = lasts[slo_id] = last_hour(slo)
                 pending[slo_id] = tails(window, last)
             plan(group, pending)

@@ -10,6 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from django.db.models import Count, F, Q, QuerySet, Sum
@@ -52,10 +53,15 @@ class SLOWithBudget:
 
 
 def slo_window(slo: SLO, *, at: datetime) -> Window:
-    """The SLO's window as of `at`, ending at the last complete hour."""
+    """The SLO's window as of `at`, ending at the last complete hour. SLOs with the same
+    window settings get the same (frozen) Window: a pull places a thousand at once."""
     if slo.window_kind == WindowKind.CALENDAR:
-        return calendar_window(at, slo.calendar_period, slo.service.team.time_zone)
-    return rolling_window(at, slo.window_days)
+        return _calendar_window(at, slo.calendar_period, slo.service.team.time_zone)
+    return _rolling_window(at, slo.window_days)
+
+
+_calendar_window = lru_cache(maxsize=256)(calendar_window)
+_rolling_window = lru_cache(maxsize=256)(rolling_window)
 
 
 def exclusion_intervals(
