@@ -8,8 +8,9 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 
-from slos import services
+from slos import ingest, services
 from slos.ingest import data_source_pull
 from slos.models import HourlyBucket, PullRun
 from slos.selectors import slo_with_budget
@@ -145,3 +146,35 @@ def test_hours_without_samples_are_not_stored(prom_slo):
     assert run.status == "ok"
     budget = slo_with_budget(prom_slo.pk, at=DATA_END + timedelta(days=3)).budget
     assert budget.coverage == pytest.approx(len(rows) / 672)
+
+
+def synchronous_commit() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a PostgreSQL setting")
+def test_a_pulls_commits_do_not_wait_for_the_disk_and_the_setting_is_put_back(
+    prom_slo, monkeypatch
+):
+    before = synchronous_commit()
+    during = []
+    write_batch = ingest._write_batch
+
+    def watched(*args, **kwargs):
+        during.append(synchronous_commit())
+        return write_batch(*args, **kwargs)
+
+    monkeypatch.setattr(ingest, "_write_batch", watched)
+    run = data_source_pull(data_source=prom_slo.data_source, until=UNTIL)
+    assert run.status == "ok" and during and set(during) == {"off"}
+    assert synchronous_commit() == before
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the worker fell over")
+
+    monkeypatch.setattr(ingest, "_write_batch", broken)
+    with pytest.raises(RuntimeError):
+        data_source_pull(data_source=prom_slo.data_source, until=UNTIL + timedelta(days=1))
+    assert synchronous_commit() == before
