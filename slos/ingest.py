@@ -8,7 +8,7 @@ import gc
 import itertools
 import struct
 import time
-from collections import defaultdict, deque
+from collections import Counter, defaultdict, deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from contextlib import contextmanager
@@ -1093,7 +1093,13 @@ def _finish(run: PullRun, outcomes: list[SLOPullOutcome], status: str, message: 
     run.message = message
     run.hours_stored = sum(outcome.hours_stored for outcome in outcomes)
     run.hours_done = run.hours_missing = sum(outcome.hours_missing for outcome in outcomes)
-    run.outcomes = [outcome._asdict() for outcome in outcomes]
+    counts = Counter(outcome.status for outcome in outcomes)
+    run.count_ok = counts[PullStatus.OK]
+    run.count_partial = counts[PullStatus.PARTIAL]
+    run.count_failed = counts[PullStatus.FAILED]
+    # One entry per SLO made a 1,000-SLO run's last write a 114 kB JSON document (7 to
+    # 11 ms after the last answer, bench/ingest.py): SLOs that ended well are counted.
+    run.outcomes = [outcome._asdict() for outcome in outcomes if _worth_a_look(outcome)]
     run.finished_at = timezone.now()
     run.save(
         update_fields=[
@@ -1102,8 +1108,16 @@ def _finish(run: PullRun, outcomes: list[SLOPullOutcome], status: str, message: 
             "hours_stored",
             "hours_done",
             "hours_missing",
+            "count_ok",
+            "count_partial",
+            "count_failed",
             "outcomes",
             "finished_at",
         ]
     )
     return run
+
+
+def _worth_a_look(outcome: SLOPullOutcome) -> bool:
+    """Not ok, or ok with some missing hours not stored (the source had no data)."""
+    return outcome.status != PullStatus.OK or outcome.hours_stored != outcome.hours_missing

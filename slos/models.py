@@ -622,8 +622,11 @@ class PullTrigger(models.TextChoices):
 
 
 class PullRun(models.Model):
-    """One pull of one data source (or of one SLO of it); `outcomes` holds one entry per
-    SLO. hours_missing / hours_done show progress while it runs."""
+    """One pull of one data source (or of one SLO of it): how many SLOs ended ok, partial
+    or failed, and in `outcomes` an entry for each SLO worth a look (not ok, or some of
+    its missing hours not stored), so that a run's record grows with its problems, not
+    with the number of SLOs pulled. hours_missing / hours_done show progress while it
+    runs."""
 
     data_source = models.ForeignKey(DataSource, on_delete=models.CASCADE, related_name="runs")
     slo = models.ForeignKey(
@@ -639,6 +642,9 @@ class PullRun(models.Model):
     hours_missing = models.PositiveIntegerField(default=0)
     hours_done = models.PositiveIntegerField(default=0)
     hours_stored = models.PositiveIntegerField(default=0)
+    count_ok = models.PositiveIntegerField(default=0)
+    count_partial = models.PositiveIntegerField(default=0)
+    count_failed = models.PositiveIntegerField(default=0)
     outcomes = models.JSONField(default=list)
     message = models.TextField(blank=True)
     triggered_by = models.ForeignKey(
@@ -660,21 +666,6 @@ class PullRun(models.Model):
         if not self.hours_missing:
             return 100 if self.finished_at else 0
         return min(100, round(100 * self.hours_done / self.hours_missing))
-
-    def count_outcomes(self, status: str) -> int:
-        return sum(1 for outcome in self.outcomes if outcome.get("status") == status)
-
-    @property
-    def count_ok(self) -> int:
-        return self.count_outcomes(PullStatus.OK)
-
-    @property
-    def count_partial(self) -> int:
-        return self.count_outcomes(PullStatus.PARTIAL)
-
-    @property
-    def count_failed(self) -> int:
-        return self.count_outcomes(PullStatus.FAILED)
 
 
 # Notifications: intake, routing, the ticket queue (slos/intake.py, slos/routing.py).

@@ -59,7 +59,7 @@ def source_detail(request: AuthedRequest, pk: int) -> HttpResponse:
         "slos/source_detail.html",
         {
             "source": source,
-            "runs": source.runs.select_related("slo")[:RUNS_SHOWN],
+            "runs": source.runs.select_related("slo").defer("outcomes")[:RUNS_SHOWN],
             "slos": source.slos.select_related("service").order_by("service__name", "name"),
             "bearer_masked": masked(source.bearer_token),
             "password_masked": masked(source.basic_password),
@@ -128,6 +128,7 @@ def ingestion_health(request: AuthedRequest) -> HttpResponse:
     runs = (
         PullRun.objects.filter(data_source__team__in=teams)
         .select_related("data_source__team", "slo")
+        .defer("outcomes")  # the table shows the counts
         .order_by("-started_at")[:100]
     )
     return render(request, "slos/ingestion_health.html", {"teams": teams, "runs": runs})

@@ -121,7 +121,7 @@ def test_a_query_returning_many_series_is_refused(prom_slo):
     assert "returned 2 series" in run.outcomes[0]["message"]
 
 
-def test_an_unreachable_source_fails_and_keeps_stored_data(prom_slo):
+def test_an_unreachable_source_fails_and_keeps_stored_data(prom_slo, capsys):
     call_command("pull_metrics", until=UNTIL.isoformat())
     before = stored(prom_slo)
     source = prom_slo.data_source
@@ -135,6 +135,9 @@ def test_an_unreachable_source_fails_and_keeps_stored_data(prom_slo):
     assert run.status == "failed"
     assert "could not connect" in run.outcomes[0]["message"]
     assert stored(prom_slo) == before
+    out = capsys.readouterr().out
+    assert "SLOs ok 0, partial 0, failed 1" in out
+    assert f"{prom_slo.name}: failed, 0/24 missing hour(s) stored — " in out
 
 
 def test_hours_without_samples_are_not_stored(prom_slo):
@@ -144,6 +147,11 @@ def test_hours_without_samples_are_not_stored(prom_slo):
     rows = stored(prom_slo)
     assert max(rows) == DATA_END - timedelta(hours=1)
     assert run.status == "ok"
+    # Ok, but not every missing hour stored: counted, and listed as worth a look.
+    assert (run.count_ok, run.count_partial, run.count_failed) == (1, 0, 0)
+    [outcome] = run.outcomes
+    assert outcome["slo_id"] == prom_slo.pk
+    assert outcome["hours_stored"] == len(rows) < outcome["hours_missing"] == 672
     budget = slo_with_budget(prom_slo.pk, at=DATA_END + timedelta(days=3)).budget
     assert budget.coverage == pytest.approx(len(rows) / 672)
 

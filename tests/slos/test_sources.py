@@ -4,8 +4,10 @@ ingestion health page and the pull progress partial."""
 from __future__ import annotations
 
 from datetime import timedelta
+from importlib import import_module
 
 import pytest
+from django.apps import apps
 from django.urls import reverse
 from django.utils import timezone
 
@@ -114,15 +116,40 @@ def test_health_page_shows_runs_with_outcomes(client, viewer, team, slo):
         until=now,
         status="partial",
         hours_stored=120,
-        outcomes=[
-            {"slo_id": 1, "status": "ok", "message": ""},
-            {"slo_id": 2, "status": "failed", "message": "timed out"},
-        ],
+        count_ok=3,
+        count_partial=2,
+        count_failed=1,
+        outcomes=[{"slo_id": 2, "status": "failed", "message": "timed out"}],
     )
     html = client_for(client, viewer).get(reverse("slos:ingestion")).content.decode()
     assert "42.0 s" in html
-    assert "1 / 0 / 1" in html
+    assert "3 / 2 / 1" in html
     assert ">120<" in html
+
+
+def test_runs_recorded_before_the_counts_are_counted_and_trimmed(slo):
+    """Migration 0015: a run from before kept one entry per SLO."""
+    now = timezone.now()
+    ok = {"status": "ok", "message": "", "hours_missing": 24, "hours_stored": 24}
+    no_data = {"status": "ok", "message": "", "hours_missing": 24, "hours_stored": 20}
+    failed = {"status": "failed", "message": "timed out", "hours_missing": 24, "hours_stored": 0}
+    partial = {"status": "partial", "message": "HTTP 500", "hours_missing": 24, "hours_stored": 9}
+    run = PullRun.objects.create(
+        data_source=slo.data_source,
+        started_at=now,
+        until=now,
+        outcomes=[ok, no_data, ok, failed, partial, ok],
+    )
+    empty = PullRun.objects.create(data_source=slo.data_source, started_at=now, until=now)
+
+    import_module("slos.migrations.0015_pull_run_counts").count_and_trim(apps, None)
+
+    run.refresh_from_db()
+    assert (run.count_ok, run.count_partial, run.count_failed) == (4, 1, 1)
+    assert run.outcomes == [no_data, failed, partial]
+    empty.refresh_from_db()
+    assert (empty.count_ok, empty.count_partial, empty.count_failed) == (0, 0, 0)
+    assert empty.outcomes == []
 
 
 def test_progress_partial_polls_while_running_and_stops_when_done(client, viewer, slo):

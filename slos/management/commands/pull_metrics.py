@@ -57,9 +57,10 @@ class Command(BaseCommand):
             )
             self.stdout.write(
                 f"{data_source.name}: {run.status}, {run.hours_stored} hour(s) stored "
-                f"(window ends {run.until.isoformat()})"
+                f"(window ends {run.until.isoformat()}); SLOs ok {run.count_ok}, "
+                f"partial {run.count_partial}, failed {run.count_failed}"
             )
-            for outcome in run.outcomes:
+            for outcome in run.outcomes:  # the SLOs worth a look
                 line = (
                     f"  {outcome['slo_name']}: {outcome['status']}, "
                     f"{outcome['hours_stored']}/{outcome['hours_missing']} missing hour(s) stored"
