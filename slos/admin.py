@@ -5,7 +5,6 @@ from slos.models import (
     Annotation,
     BudgetPolicyStep,
     DataSource,
-    HourlyBucket,
     IntakeRequest,
     IntakeSource,
     Notification,
@@ -34,11 +33,8 @@ class SLOAdmin(admin.ModelAdmin):
     list_filter = ["service__team", "provisional"]
 
 
-@admin.register(HourlyBucket)
-class HourlyBucketAdmin(admin.ModelAdmin):
-    list_display = ["slo", "hour", "good", "valid"]
-    list_filter = ["slo"]
-    date_hierarchy = "hour"
+# Hourly buckets are keyed by (SLO, hour), and Django's admin does not take models with
+# a composite key: an SLO's page charts its hours.
 
 
 @admin.register(PullRun)

@@ -100,7 +100,7 @@ def _sums(prefix: str, condition: Q | None) -> dict:
         f"{prefix}_valid": agg("valid"),
         f"{prefix}_good_slices": agg("good_slices"),
         f"{prefix}_total_slices": agg("total_slices"),
-        f"{prefix}_hours": Count("id", filter=condition),
+        f"{prefix}_hours": Count("hour", filter=condition),
     }
 
 
@@ -152,7 +152,7 @@ def slos_with_budgets(slos: QuerySet[SLO], *, at: datetime) -> list[SLOWithBudge
             **_sums("window", in_window),
             **_sums("day", Q(hour__gte=end - DAY)),
             **_sums("week", Q(hour__gte=end - WEEK)),
-            window_errors=Count("id", filter=in_window & Q(good__gt=F("valid"))),
+            window_errors=Count("hour", filter=in_window & Q(good__gt=F("valid"))),
         )
     }
 

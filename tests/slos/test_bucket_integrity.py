@@ -103,17 +103,3 @@ def test_an_insert_in_flight_holds_its_slo_against_a_concurrent_delete(slo):
         writer.join()
     assert not errors
     assert HourlyBucket.objects.filter(slo=slo).count() == 1
-
-
-def test_rows_stored_in_one_session_take_ids_from_a_cached_block(slo):
-    """Migration 0013: a session takes bucket ids a thousand at a time, not one sequence
-    call per row; ids stay unique."""
-    store_new_rows([Row(slo.pk, HOUR + timedelta(hours=n), 9.0, 10.0) for n in range(50)])
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT seqcache FROM pg_sequence "
-            "WHERE seqrelid = pg_get_serial_sequence('slos_hourlybucket', 'id')::regclass"
-        )
-        assert cursor.fetchone() == (1000,)
-    ids = list(HourlyBucket.objects.filter(slo=slo).values_list("id", flat=True))
-    assert len(ids) == len(set(ids)) == 50
