@@ -877,10 +877,14 @@ def _pull(
                 scope.only(*PULL_FIELDS).annotate(**pull_marks(until)).order_by("pk")
             )
             outcomes = _pull_concurrently(data_source, loaded, until, scope, run, concurrency)
-    finally:
+    except BaseException:
         lock_release(data_source)
+        raise
     status = _run_status(outcomes)
-    source_changes = {"last_error": "; ".join(o.message for o in outcomes if o.message)[:2000]}
+    source_changes = {
+        "pull_lock_until": None,  # the lease, released with the source's news
+        "last_error": "; ".join(o.message for o in outcomes if o.message)[:2000],
+    }
     if status == PullStatus.OK:
         source_changes["last_success_at"] = timezone.now()
     DataSource.objects.filter(pk=data_source.pk).update(**source_changes)

@@ -186,3 +186,21 @@ def test_a_pulls_commits_do_not_wait_for_the_disk_and_the_setting_is_put_back(
     with pytest.raises(RuntimeError):
         data_source_pull(data_source=prom_slo.data_source, until=UNTIL + timedelta(days=1))
     assert synchronous_commit() == before
+
+
+def test_the_sources_lease_is_released_when_a_pull_ends_and_when_it_fails(prom_slo, monkeypatch):
+    source = prom_slo.data_source
+    assert data_source_pull(data_source=source, until=UNTIL).status == "ok"
+    source.refresh_from_db()
+    assert source.pull_lock_until is None
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the worker fell over")
+
+    monkeypatch.setattr(ingest, "_write_batch", broken)
+    with pytest.raises(RuntimeError):
+        data_source_pull(data_source=source, until=UNTIL + timedelta(days=1))
+    source.refresh_from_db()
+    assert source.pull_lock_until is None
+    monkeypatch.undo()
+    assert data_source_pull(data_source=source, until=UNTIL + timedelta(days=1)).status == "ok"
