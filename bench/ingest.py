@@ -508,7 +508,7 @@ def window_sums(first_hour: datetime) -> dict[int, tuple[int, float, float]]:
             slo__service__team__slug=TEAM_SLUG, hour__gte=first_hour, hour__lt=AT
         )
         .values("slo_id")
-        .annotate(rows=Count("id"), good=Sum("good"), valid=Sum("valid"))
+        .annotate(rows=Count("hour"), good=Sum("good"), valid=Sum("valid"))
     )
     return {row["slo_id"]: (row["rows"], row["good"], row["valid"]) for row in rows}
 

@@ -882,7 +882,7 @@ def _pull(
         raise
     status = _run_status(outcomes)
     source_changes = {
-        "pull_lock_until": None,  # the lease, released with the source's news
+        "pull_lock_until": None,  # the lease, released in the same update
         "last_error": "; ".join(o.message for o in outcomes if o.message)[:2000],
     }
     if status == PullStatus.OK:
