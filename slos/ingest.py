@@ -127,6 +127,12 @@ class EpochSeconds(Func):
         template = "EXTRACT(EPOCH FROM %(expressions)s)::bigint"
         return self.as_sql(compiler, connection, template=template, **extra_context)
 
+    @property
+    def convert_value(self):
+        """None: both databases answer an integer already, so Django need not pass every
+        row's value through int() (its default for an integer output field)."""
+        return self._convert_value_noop
+
 
 def pull_marks(until: datetime) -> dict:
     """Annotations a pull reads of each SLO besides its fields, as epoch seconds: its
@@ -349,10 +355,11 @@ def client_for(source: DataSource) -> PrometheusClient:
     )
 
 
-@dataclass(frozen=True)
-class QueryChunk:
+class QueryChunk(NamedTuple):
     """The queries of one SLO over one contiguous run of its hours: what one range
-    request over (start, end, step) must answer for it."""
+    request over (start, end, step) must answer for it. (A NamedTuple: a pull plans one
+    per SLO, and a frozen dataclass's constructor sets each field through
+    object.__setattr__.)"""
 
     slo: SLO | None
     run: tuple[datetime, ...]
@@ -908,8 +915,10 @@ def _load_in_stages(slos: QuerySet) -> Iterator[list[SLO]]:
         new = {slo.service_id for slo in stage} - services.keys()
         if new:
             services.update(Service.objects.select_related("team").in_bulk(new))
+        service_cache = SLO.service.field
         for slo in stage:
-            slo.service = services[slo.service_id]
+            # As prefetch_related does: the loaded service, without the assignment's checks.
+            service_cache.set_cached_value(slo, services[slo.service_id])
         yield stage
         if len(stage) < size:
             return

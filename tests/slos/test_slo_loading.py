@@ -4,6 +4,7 @@ receiver still sees every load."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from django.db import connection
@@ -11,7 +12,10 @@ from django.db.models import F
 from django.db.models.signals import post_init
 from django.test.utils import CaptureQueriesContext
 
-from slos.models import SLO
+from slos.ingest import PULL_FIELDS, _load_in_stages, pull_marks
+from slos.models import SLO, HourlyBucket
+
+HOUR = datetime(2026, 10, 1, 7, tzinfo=UTC)
 
 
 def test_a_loaded_slo_has_its_fields_and_saves_as_an_update(slo):
@@ -63,3 +67,24 @@ def test_a_post_init_receiver_sees_every_loaded_slo(slo):
         post_init.disconnect(receiver, sender=SLO)
 
     assert seen == [(slo.pk, slo.name), (slo.pk, slo.name)]
+
+
+def test_a_pulls_staged_load_gives_each_slo_its_service_and_marks_as_whole_seconds(slo):
+    """ingest._load_in_stages: services (with their teams) loaded once and set on each
+    SLO; pull_marks arrive as integers (epoch seconds), not floats or datetimes."""
+    HourlyBucket.objects.create(slo=slo, hour=HOUR, good=9, valid=10)
+    second = SLO.objects.create(
+        service=slo.service, data_source=slo.data_source, name="Second", target=Decimal("99")
+    )
+    scope = SLO.objects.filter(data_source=slo.data_source)
+    query = scope.only(*PULL_FIELDS).annotate(**pull_marks(HOUR + timedelta(hours=5)))
+
+    with CaptureQueriesContext(connection) as queries:
+        [loaded] = list(_load_in_stages(query.order_by("pk")))
+        assert [each.pk for each in loaded] == [slo.pk, second.pk]
+        assert {each.service.team.name for each in loaded} == {slo.service.team.name}
+        assert loaded[0].service is loaded[1].service
+    assert len(queries) == 2  # the SLOs, then their services with teams
+    assert loaded[0].last_hour_at == int(HOUR.timestamp())
+    assert type(loaded[0].last_hour_at) is int
+    assert loaded[1].last_hour_at is None
