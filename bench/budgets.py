@@ -42,10 +42,13 @@ def fill(refill: bool) -> None:
     from slos.models import SLO, DataSource, HourlyBucket, Service
 
     call_command("migrate", verbosity=0)
-    if refill:
-        Team.objects.filter(slug="bench").delete()
-    if HourlyBucket.objects.filter(slo__service__team__slug="bench").exists():
+    filled = HourlyBucket.objects.filter(slo__service__team__slug="bench").exists()
+    if filled and not refill:
         return
+    # SLOs first (a data source protects its SLOs), then the team: also what a fill that
+    # failed halfway left.
+    SLO.objects.filter(service__team__slug="bench").delete()
+    Team.objects.filter(slug="bench").delete()
     print(f"filling {SLOS} SLOs × {DAYS} days of hourly rows…", flush=True)
     team = Team.objects.create(name="Bench", slug="bench")
     source = DataSource.objects.create(team=team, name="Prometheus", url="http://127.0.0.1:9")
@@ -66,15 +69,24 @@ def fill(refill: bool) -> None:
     table = HourlyBucket._meta.db_table
     with connection.cursor() as cursor:
         with cursor.copy(
-            f"COPY {table} (slo_id, hour, good, valid, good_slices, total_slices, pulled_at) "
-            "FROM STDIN"
+            f"COPY {table} (slo_id, hour, good, valid, good_slices, total_slices, stale, "
+            "pulled_at) FROM STDIN"
         ) as copy:
             for slo in slos:
                 for hour_index in range(1, DAYS * 24 + 1):
                     valid = 1000 + (slo.pk * 7 + hour_index * 13) % 500
                     bad = (slo.pk + hour_index) % 3
                     copy.write_row(
-                        (slo.pk, end - timedelta(hours=hour_index), valid - bad, valid, 0, 0, AT)
+                        (
+                            slo.pk,
+                            end - timedelta(hours=hour_index),
+                            valid - bad,
+                            valid,
+                            0,
+                            0,
+                            False,
+                            AT,
+                        )
                     )
     with connection.cursor() as cursor:
         cursor.execute(f"ANALYZE {table}")
