@@ -909,13 +909,13 @@ def _load_in_stages(slos: QuerySet) -> Iterator[list[SLO]]:
     service and the service's team, fetched once, in one query (a source's SLOs share
     a few)."""
     services: dict[int, Service] = {}
+    service_cache = SLO.service.field
     size, after = FIRST_STAGE_SLOS, None
     while True:
         stage = list((slos if after is None else slos.filter(pk__gt=after))[:size])
         new = {slo.service_id for slo in stage} - services.keys()
         if new:
             services.update(Service.objects.select_related("team").in_bulk(new))
-        service_cache = SLO.service.field
         for slo in stage:
             # As prefetch_related does: the loaded service, without the assignment's checks.
             service_cache.set_cached_value(slo, services[slo.service_id])
