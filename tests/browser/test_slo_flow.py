@@ -68,3 +68,12 @@ def test_log_in_create_an_slo_pull_and_see_the_budget(page, prometheus, transact
     # plotly drew the chart: an SVG with a line trace inside the chart element.
     expect(page.locator("#budget-chart .main-svg").first).to_be_visible()
     expect(page.locator("#budget-chart .scatterlayer .trace")).to_have_count(1)
+
+    # The ingestion page lists both pulls (the backfill, then "pull now"), each with its
+    # SLOs counted by outcome: one ok, none partial, none failed.
+    page.get_by_role("link", name="Ingestion").click()
+    runs = page.locator("#runs tbody tr")
+    expect(runs).to_have_count(2)
+    expect(runs.first).to_contain_text("pull now")
+    for row in (runs.first, runs.last):
+        expect(row.locator("td.num").nth(1)).to_have_text("1 / 0 / 0")
