@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache, lru_cache
+from operator import attrgetter
 from typing import NamedTuple
 
 from django.db import DatabaseError, IntegrityError, connection, transaction
@@ -760,9 +761,9 @@ def _write_batch(
 def _update_recording_whole(
     changes: dict, span: tuple[datetime, datetime], seen: list[tuple[int, int]]
 ) -> None:
-    """The status update of SLOs found whole over `span`, recording it (PostgreSQL,
-    where removals_counted):
-    one statement, each SLO with the removal count read for it (`seen`: pk, count)."""
+    """The status update of SLOs found whole over `span`, recording it (PostgreSQL, where
+    removals_counted): one statement, each SLO with the removal count read for it
+    (`seen`: pk, count)."""
     changes = {**changes, "buckets_complete_from": span[0], "buckets_complete_until": span[1]}
     columns = [SLO._meta.get_field(name).column for name in changes]
     assignments = ", ".join(f"{column} = %s" for column in columns)
@@ -1097,8 +1098,7 @@ def _pull_concurrently(
                 )
     flush()
     client.close()
-    order = {slo.pk: index for index, slo in enumerate(slos)}
-    return sorted(outcomes, key=lambda outcome: order[outcome.slo_id])
+    return sorted(outcomes, key=attrgetter("slo_id"))  # the SLOs' order: they load by pk
 
 
 def _finish(run: PullRun, outcomes: list[SLOPullOutcome], status: str, message: str) -> PullRun:
