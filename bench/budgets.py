@@ -115,7 +115,7 @@ def main() -> None:
     from django.db import connection
 
     from slos.models import SLO
-    from slos.selectors import slos_with_budgets
+    from slos.registry.selectors import slos_with_budgets
 
     slos = SLO.objects.filter(service__team__slug="bench")
     end = AT.replace(minute=0)

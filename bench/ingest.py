@@ -281,10 +281,10 @@ def range_requests(slos: int, hours: int) -> list[list[dict[str, str]]]:
 
 def batched_requests(slos: int, hours: int) -> list:
     """The requests the pull sends for the last `hours` hours of every SLO: the same
-    queries, gathered into requests by the portal's own planner (slos.ingest.
-    request_batches, slos.prometheus.range_request)."""
-    from slos.ingest import QueryChunk, request_batches
-    from slos.prometheus import range_request
+    queries, gathered into requests by the portal's own planner (slos.ingestion.pull.
+    request_batches, slos.ingestion.prometheus.range_request)."""
+    from slos.ingestion.prometheus import range_request
+    from slos.ingestion.pull import QueryChunk, request_batches
 
     start, end = AT - timedelta(hours=hours) + timedelta(hours=1), AT
     chunks = [
@@ -321,7 +321,7 @@ def floor_seconds(
     after another; decode each answer and check it has every hour."""
     import httpx
 
-    from slos.prometheus import ANSWER_ENCODING
+    from slos.ingestion.prometheus import ANSWER_ENCODING
 
     with httpx.Client(timeout=30, headers={"Accept-Encoding": ANSWER_ENCODING}) as http:
 
@@ -345,7 +345,7 @@ def batched_floor_seconds(url: str, requests: list, *, hours: int, concurrency: 
     one series per query, each with every hour."""
     import httpx
 
-    from slos.prometheus import ANSWER_ENCODING
+    from slos.ingestion.prometheus import ANSWER_ENCODING
 
     with httpx.Client(timeout=60, headers={"Accept-Encoding": ANSWER_ENCODING}) as http:
 
@@ -450,7 +450,7 @@ def worker(phase: str, concurrency: int) -> None:
     import django
 
     django.setup()
-    from slos.ingest import data_source_pull
+    from slos.ingestion.pull import data_source_pull
     from slos.models import DataSource, PullTrigger
 
     trigger = PullTrigger.BACKFILL if phase == "backfill" else PullTrigger.NIGHTLY
@@ -540,7 +540,7 @@ def back_to_the_night_before(hours: int) -> None:
     """The database as the night before's pull left it: the last `hours` hours' rows
     forgotten, then a pull up to then (untimed), which finds the rest of its window
     whole and records so, as a nightly does (SLO.buckets_complete_from)."""
-    from slos.ingest import data_source_pull
+    from slos.ingestion.pull import data_source_pull
     from slos.models import DataSource
 
     forget_last_hours(hours)
@@ -679,7 +679,7 @@ def main() -> None:
     # The settings log every httpx request at INFO: keep the floor bare and the output
     # readable. The pull workers keep the portal's logging as configured.
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    from slos.ingest import PULL_CONCURRENCY
+    from slos.ingestion.pull import PULL_CONCURRENCY
 
     concurrency = args.concurrency or PULL_CONCURRENCY
     slos = args.slos
@@ -882,7 +882,8 @@ def main() -> None:
         f"one block of {sizes['block_bytes'] / 1e6:.0f} MB (cached in {WORKDIR})"
     )
     print(
-        f"requests: the pull's own, {2 * slos:,} queries batched by slos.ingest.request_batches "
+        f"requests: the pull's own, {2 * slos:,} queries batched by "
+        f"slos.ingestion.pull.request_batches "
         f"into {len(nightly_requests)} (nightly) and {len(backfill_requests)} (backfill)"
     )
     checked = "the generator's" + (" and slo-generator's" if generator["parallel"] else "")

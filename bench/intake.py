@@ -16,7 +16,7 @@ Needs PostgreSQL and gunicorn in the venv (`pip install gunicorn`). The database
 created and migrated here; every run empties its intake tables and replaces the bench
 team. gunicorn runs `portal.wsgi:application` with sync workers on a free loopback port,
 DEBUG=false and no Celery broker (the embedded default: tasks in-process). The intake
-queues Slack messages (slos.intake._queue_slack) only for a team with a Slack webhook;
+queues Slack messages (slos.notifications.intake._queue_slack) only for a team with a Slack webhook;
 the bench team has none, so no delivery runs inside the timed requests and nothing
 leaves the machine. gunicorn is stopped at the end, also on failure; its log is kept
 in /tmp/portal-bench-intake-gunicorn.log.
@@ -320,7 +320,7 @@ def create_team():
 
 
 def new_source(team, name: str):
-    from slos.intake import intake_source_create
+    from slos.notifications.intake import intake_source_create
 
     return intake_source_create(team=team, name=name, kind="alertmanager")
 

@@ -12,7 +12,7 @@ docs are public: they describe the API, not anyone's data.
 `?at=` takes an ISO 8601 time *with a zone*; a time without one is refused (422), not
 guessed. The window ends at the start of the hour containing `at` (the last complete
 hour), exactly as the portal's pages compute it. The body of every SLO is built by
-slos.report.slo_budget_report, which `manage.py slo_report --json` prints too."""
+slos.registry.report.slo_budget_report, which `manage.py slo_report --json` prints too."""
 
 from datetime import datetime
 from typing import Annotated, Any
@@ -29,11 +29,11 @@ from ninja.security import HttpBearer, SessionAuth
 
 from portal.api_tokens import TokenProblem, api_token_authenticate
 from portal.models import Membership
-from slos.api import router as push_router
 from slos.budget import BudgetStatus
+from slos.ingestion.api import router as push_router
 from slos.models import SLO, CalendarPeriod, WindowKind
-from slos.report import parse_at, slo_budget_report
-from slos.selectors import slos_with_budgets
+from slos.registry.report import parse_at, slo_budget_report
+from slos.registry.selectors import slos_with_budgets
 
 
 class TokenRefused(AuthenticationError):
@@ -199,7 +199,7 @@ def slo_detail(request: HttpRequest, slo_id: int, at: AtParam = None):
 
 api.add_router("/v1/", router)
 api.add_router("/v1/", push_router)
-api.add_router("/v1/", "slos.intake_api.router")
+api.add_router("/v1/", "slos.notifications.api.router")
 
 
 def _public(patterns: list) -> list:

@@ -12,7 +12,7 @@ from portal.forms import TeamSettingsForm
 from portal.models import Membership, Role
 from slos.budget import BudgetStatus
 from slos.models import SLO
-from slos.selectors import slos_with_budgets
+from slos.registry.selectors import slos_with_budgets
 
 
 @require_GET

@@ -11,7 +11,7 @@ from django.db import transaction
 from portal.models import Team
 from retros.models import BudgetSnapshot, RetroSession
 from slos.models import SLO
-from slos.selectors import SLOWithBudget, slos_with_budgets
+from slos.registry.selectors import SLOWithBudget, slos_with_budgets
 
 
 def week_of(moment: datetime, time_zone: str) -> date:

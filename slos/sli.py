@@ -6,7 +6,8 @@ from __future__ import annotations
 import operator
 from dataclasses import dataclass
 
-from slos.prometheus import WINDOW_PLACEHOLDER
+# Where an event-count query takes its range: `increase(x[$window])`.
+WINDOW_PLACEHOLDER = "$window"
 
 COMPARE = {"lt": operator.lt, "lte": operator.le, "gt": operator.gt, "gte": operator.ge}
 
@@ -45,3 +46,8 @@ def slice_is_good(*, good: float, valid: float, timeslice_target: float) -> bool
 
 def gauge_slice_is_good(*, value: float, op: str, threshold: float) -> bool:
     return COMPARE[op](value, threshold)
+
+
+def render_query(query: str, window: str) -> str:
+    """The query with its range filled in (`1h`, or a timeslice's length)."""
+    return query.replace(WINDOW_PLACEHOLDER, window)

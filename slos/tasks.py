@@ -8,9 +8,9 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from slos.delivery import outbox_deliver, ticket_digests_enqueue
-from slos.ingest import data_source_pull
+from slos.ingestion.pull import data_source_pull
 from slos.models import DataSource, DataSourceKind, PullStatus, PullTrigger
+from slos.notifications.delivery import outbox_deliver, ticket_digests_enqueue
 
 SKIPPED_RETRY_SECONDS = 60
 

@@ -10,7 +10,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from portal.models import Membership, Role, Team
-from slos import services as slo_services
+from slos.registry import services as slo_services
 
 PASSWORD = "correct-horse-battery"
 

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from slos.budget import Budget
 from slos.models import SLO
-from slos.selectors import slos_with_budgets
+from slos.registry.selectors import slos_with_budgets
 from toil.models import BacklogItem, BacklogItemQuerySet
 from toil.scoring import (
     ScoreBreakdown,

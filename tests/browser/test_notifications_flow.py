@@ -13,9 +13,9 @@ from django.urls import reverse
 from playwright.sync_api import expect
 
 from portal.models import Membership, Role, Team
-from slos import services
-from slos.intake import intake_source_create
 from slos.models import Notification, RoutingRule
+from slos.notifications.intake import intake_source_create
+from slos.registry import services
 from tests.conftest import PASSWORD, make_user
 
 pytestmark = pytest.mark.browser

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from portal.models import Membership, Role, Team
 from slos.models import SLO, HourlyBucket
-from slos.selectors import slo_with_budget
+from slos.registry.selectors import slo_with_budget
 from tests.conftest import PASSWORD, make_user
 from tests.prom import GOOD_QUERY, VALID_QUERY
 

@@ -12,9 +12,9 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from portal.models import Membership, Role, Team
-from slos import services
 from slos.budget import align_to_hour
 from slos.models import SLO, HourlyBucket
+from slos.registry import services
 from tests.conftest import PASSWORD, make_user
 
 pytestmark = pytest.mark.browser

@@ -10,8 +10,8 @@ import time_machine
 
 from portal.api_tokens import api_token_create, api_token_revoke
 from portal.models import Membership, Role, Team
-from slos import services as slo_services
 from slos.models import SLO, CalendarPeriod, HourlyBucket, WindowKind
+from slos.registry import services as slo_services
 from tests.conftest import client_for, utc
 
 NOW = utc(2026, 11, 2, 9, 30)

@@ -7,7 +7,7 @@ from portal.models import Membership, Team
 from retros.models import BudgetSnapshot, RetroSession
 from slos.budget import BudgetStatus
 from slos.models import SLO, HourlyBucket, Service
-from slos.selectors import slos_with_budgets
+from slos.registry.selectors import slos_with_budgets
 from toil.models import BacklogItem
 
 

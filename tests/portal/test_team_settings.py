@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from slos.budget import BudgetStatus
 from slos.models import HourlyBucket
-from slos.selectors import slo_with_budget
+from slos.registry.selectors import slo_with_budget
 from tests.conftest import client_for, utc
 
 NOW = utc(2026, 11, 2, 9, 30)

@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from portal.models import Membership, Role, Team
 from retros.services import retro_start
-from slos import services as slo_services
+from slos.registry import services as slo_services
 from tests.conftest import client_for, utc
 
 AT = utc(2025, 3, 12, 9, 30)

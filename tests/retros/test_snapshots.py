@@ -11,7 +11,7 @@ from django.urls import reverse
 from retros.models import BudgetSnapshot, RetroSession
 from retros.services import retro_start
 from slos.models import SLO
-from slos.selectors import slo_with_budget
+from slos.registry.selectors import slo_with_budget
 from tests.conftest import client_for, utc
 from tests.retros.helpers import add_hours
 
@@ -78,7 +78,7 @@ def test_snapshot_copies_the_numbers_and_names(owner, one_day_of_data):
 
 
 def test_one_snapshot_per_slo_of_the_team_only(owner, slo, other_team):
-    from slos import services as slo_services
+    from slos.registry import services as slo_services
 
     second = slo_services.slo_create(
         service=slo.service,

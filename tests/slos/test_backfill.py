@@ -10,8 +10,8 @@ import pytest
 import time_machine
 from django.core.management import CommandError, call_command
 
-from slos import services
 from slos.models import HourlyBucket, PullRun
+from slos.registry import services
 from tests.prom import DATA_END, GOOD_QUERY, VALID_QUERY, expected_hour
 
 pytestmark = pytest.mark.prometheus

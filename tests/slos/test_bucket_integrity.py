@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db import IntegrityError, OperationalError, connection, connections, transaction
 
-from slos.ingest import Row, store_new_rows, store_rows
+from slos.ingestion.pull import Row, store_new_rows, store_rows
 from slos.models import SLO, HourlyBucket
 
 pytestmark = pytest.mark.skipif(

@@ -12,9 +12,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from slos import ingest, services
-from slos.ingest import data_source_pull
+from slos.ingestion import pull as ingest
+from slos.ingestion.pull import data_source_pull
 from slos.models import SLO, HourlyBucket
+from slos.registry import services
 from tests.prom import DATA_END, GOOD_QUERY, VALID_QUERY, expected_hour, hours_between
 
 pytestmark = [

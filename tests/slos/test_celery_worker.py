@@ -15,8 +15,8 @@ import redis
 from celery import Celery
 from django.db import connection
 
-from slos import services
 from slos.models import HourlyBucket, PullRun
+from slos.registry import services
 from tests.prom import DATA_END, GOOD_QUERY, VALID_QUERY, expected_hour
 from tests.realparts import REDIS_URL, redis_up, require
 

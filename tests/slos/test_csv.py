@@ -12,9 +12,9 @@ from django.core import signing
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from slos import services as slo_services
+from slos.ingestion.push import MAX_CSV_BYTES, MAX_CSV_ROWS, csv_records
 from slos.models import SLO, DataSource, HourlyBucket
-from slos.push import MAX_CSV_BYTES, MAX_CSV_ROWS, csv_records
+from slos.registry import services as slo_services
 from tests.conftest import client_for, utc
 
 NOW = utc(2026, 11, 2, 9, 30)

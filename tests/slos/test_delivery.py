@@ -19,8 +19,9 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
-from slos import delivery
-from slos.delivery import (
+from slos.models import DeliveryAttempt, OutboxKind, OutboxMessage, OutboxStatus
+from slos.notifications import delivery
+from slos.notifications.delivery import (
     MAX_ATTEMPTS,
     SlackNotice,
     backoff_seconds,
@@ -29,8 +30,7 @@ from slos.delivery import (
     slack_message,
     ticket_digests_enqueue,
 )
-from slos.intake import intake_source_create
-from slos.models import DeliveryAttempt, OutboxKind, OutboxMessage, OutboxStatus
+from slos.notifications.intake import intake_source_create
 from slos.tasks import deliver_outbox, ticket_digest
 from tests.conftest import client_for, utc
 

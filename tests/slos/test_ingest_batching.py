@@ -10,10 +10,11 @@ from urllib.parse import parse_qs
 import pytest
 from django.db import connection
 
-from slos import ingest, services
-from slos import prometheus as prometheus_client
-from slos.ingest import Row, data_source_pull, store_new_rows
+from slos.ingestion import prometheus as prometheus_client
+from slos.ingestion import pull as ingest
+from slos.ingestion.pull import Row, data_source_pull, store_new_rows
 from slos.models import SLO, HourlyBucket
+from slos.registry import services
 from tests.prom import DATA_END, GOOD_QUERY, VALID_QUERY, expected_hour
 from tests.slos.fake_http import ScriptedServer
 

@@ -9,10 +9,11 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from slos import ingest, services
-from slos import prometheus as prometheus_client
-from slos.ingest import data_source_pull, lock_acquire
+from slos.ingestion import prometheus as prometheus_client
+from slos.ingestion import pull as ingest
+from slos.ingestion.pull import data_source_pull, lock_acquire
 from slos.models import SLO, DataSource, HourlyBucket, PullRun
+from slos.registry import services
 from tests.prom import DATA_END, GOOD_QUERY, VALID_QUERY, expected_hour
 from tests.slos.fake_http import ScriptedServer
 

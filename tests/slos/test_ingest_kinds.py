@@ -8,10 +8,10 @@ from decimal import Decimal
 
 import pytest
 
-from slos import services
-from slos.ingest import data_source_pull
+from slos.ingestion.pull import data_source_pull
 from slos.models import HourlyBucket
-from slos.selectors import slo_with_budget
+from slos.registry import services
+from slos.registry.selectors import slo_with_budget
 from tests.prom import DATA_END, GOOD_QUERY, HOUR, STEP, VALID_QUERY, expected_hour, find, value_at
 
 pytestmark = pytest.mark.prometheus

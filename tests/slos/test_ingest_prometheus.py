@@ -10,10 +10,11 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from slos import ingest, services
-from slos.ingest import data_source_pull
+from slos.ingestion import pull as ingest
+from slos.ingestion.pull import data_source_pull
 from slos.models import HourlyBucket, PullRun
-from slos.selectors import slo_with_budget
+from slos.registry import services
+from slos.registry.selectors import slo_with_budget
 from tests.prom import DATA_END, GOOD_QUERY, INCIDENT, VALID_QUERY, expected_hour, hours_between
 
 pytestmark = pytest.mark.prometheus

@@ -18,7 +18,6 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from slos.intake import MAX_BODY_BYTES, intake_source_create
 from slos.models import (
     IntakeRequest,
     IntakeSource,
@@ -27,6 +26,7 @@ from slos.models import (
     RoutingRule,
     TicketStatus,
 )
+from slos.notifications.intake import MAX_BODY_BYTES, intake_source_create
 from tests.conftest import client_for, utc
 
 PAYLOADS = Path(__file__).parent / "intake_payloads"
@@ -416,7 +416,7 @@ def test_a_failure_while_processing_keeps_the_raw_delivery(monkeypatch, named, a
         )  # fmt: skip
         raise RuntimeError("routing blew up")
 
-    monkeypatch.setattr("slos.intake._ingest_once", broken)
+    monkeypatch.setattr("slos.notifications.intake._ingest_once", broken)
     client = Client(raise_request_exception=False)
     url = reverse("api:intake_alertmanager", args=[alertmanager.token])
     body = payload("alertmanager_firing.json")

@@ -18,9 +18,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from slos import noise, routing
-from slos.intake import PARSERS, intake_accept, intake_source_create, team_rules
 from slos.models import Notification, RoutingPolicyChange, RoutingRule
+from slos.notifications import noise, routing
+from slos.notifications.intake import PARSERS, intake_accept, intake_source_create, team_rules
 from tests.conftest import client_for, utc
 
 NOW = utc(2026, 11, 20, 3, 0)  # Friday 12:00 in Tokyo, the team's zone

@@ -15,15 +15,15 @@ from django.db import IntegrityError
 from django.urls import reverse
 
 from portal.models import Team
-from slos import services as slo_services
 from slos.models import SLO, DataSource, Service
-from slos.openslo import (
+from slos.openslo.core import (
     OpenSLOError,
     SourceFile,
     event_count_query,
     openslo_export,
     openslo_import,
 )
+from slos.registry import services as slo_services
 from tests.conftest import client_for
 
 EXAMPLES = Path(__file__).parent / "openslo_examples"

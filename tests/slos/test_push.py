@@ -15,9 +15,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from portal.api_tokens import api_token_create
-from slos import services as slo_services
+from slos.ingestion.push import MAX_BATCH_ROWS, push_token_rotate
 from slos.models import SLO, DataSource, HourlyBucket
-from slos.push import MAX_BATCH_ROWS, push_token_rotate
+from slos.registry import services as slo_services
 from tests.conftest import client_for, utc
 
 NOW = utc(2026, 11, 2, 9, 30)

@@ -14,10 +14,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from slos import services
-from slos.forms import SLOEditForm
 from slos.models import SLO, Annotation, BudgetPolicyStep, HourlyBucket, SLOReview
-from slos.selectors import slo_with_budget
+from slos.registry import services
+from slos.registry.forms import SLOEditForm
+from slos.registry.selectors import slo_with_budget
 from tests.conftest import client_for, utc
 
 # 20:00 UTC on 2 November is already 05:00 on 3 November in Tokyo, the team's zone.

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from slos.routing import (
+from slos.notifications.routing import (
     DEFAULT_POLICY,
     Candidate,
     Condition,

@@ -11,9 +11,9 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from slos import routing
-from slos.intake import team_rules
 from slos.models import RoutingPolicyChange, RoutingRule
+from slos.notifications import routing
+from slos.notifications.intake import team_rules
 from tests.conftest import client_for, utc
 
 NOW = utc(2026, 11, 20, 3, 0)
@@ -162,7 +162,7 @@ def test_a_bad_edit_is_refused_and_changes_nothing(client, policy, data, message
 
 
 def test_an_edit_cannot_point_a_rule_at_another_teams_slo(client, policy, other_team):
-    from slos import services as slo_services
+    from slos.registry import services as slo_services
 
     theirs = slo_services.slo_create(
         service=slo_services.service_create(team=other_team, name="Theirs"),

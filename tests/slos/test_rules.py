@@ -16,9 +16,7 @@ import yaml
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from slos import services as slo_services
-from slos.models import DataSource, DataSourceKind
-from slos.rules import (
+from slos.alerting.rules import (
     BURN_ALERTS,
     INTAKE_TOKEN_PLACEHOLDER,
     RuleSLO,
@@ -27,6 +25,8 @@ from slos.rules import (
     render_rules,
     window_days_of,
 )
+from slos.models import DataSource, DataSourceKind
+from slos.registry import services as slo_services
 from slos.sli import EventQueries, histogram_queries
 from tests.conftest import client_for
 from tests.realparts import PROMTOOL, executable, require

@@ -17,9 +17,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from slos.delivery import MAX_ATTEMPTS, outbox_claim, outbox_retry_now
-from slos.intake import intake_source_create
 from slos.models import OutboxMessage, OutboxStatus
+from slos.notifications.delivery import MAX_ATTEMPTS, outbox_claim, outbox_retry_now
+from slos.notifications.intake import intake_source_create
 from slos.tasks import deliver_outbox
 from tests.conftest import client_for, utc
 from tests.slos.test_delivery import ALERT, TICKET, SlackReceiver, send

@@ -12,7 +12,7 @@ from django.db.models import F
 from django.db.models.signals import post_init
 from django.test.utils import CaptureQueriesContext
 
-from slos.ingest import PULL_FIELDS, _load_in_stages, pull_marks
+from slos.ingestion.pull import PULL_FIELDS, _load_in_stages, pull_marks
 from slos.models import SLO, HourlyBucket
 
 HOUR = datetime(2026, 10, 1, 7, tzinfo=UTC)

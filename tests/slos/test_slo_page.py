@@ -16,11 +16,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from slos import services
 from slos.budget import HOUR
 from slos.models import SLO, Annotation, BudgetPolicyStep, HourlyBucket, SLOReview
-from slos.selectors import slo_window_data, slo_with_budget
-from slos.views import duration_text, percent_text
+from slos.registry import services
+from slos.registry.selectors import slo_window_data, slo_with_budget
+from slos.registry.views import duration_text, percent_text
 from tests.conftest import client_for, utc
 
 NOW = utc(2026, 11, 2, 9, 30)  # 18:30 in Tokyo, the team's zone

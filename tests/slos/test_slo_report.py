@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 
 from portal.api_tokens import api_token_create
 from portal.models import Membership, Role
-from slos import services as slo_services
+from slos.registry import services as slo_services
 from tests.portal.test_api import add_hand_checked_buckets, add_slo
 
 AT = "2026-11-02T09:30Z"

@@ -145,7 +145,7 @@ def test_the_slo_page_shows_the_budget_and_a_chart(client, viewer, slo):
 def test_the_slo_list_runs_a_fixed_number_of_queries(
     client, viewer, service, data_source, django_assert_max_num_queries
 ):
-    from slos import services
+    from slos.registry import services
 
     def add(count: int) -> None:
         for index in range(count):

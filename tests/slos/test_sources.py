@@ -202,7 +202,7 @@ def test_an_slo_on_a_push_source_needs_no_queries(team, service):
 
     from django.core.exceptions import ValidationError
 
-    from slos import services
+    from slos.registry import services
 
     pushed = DataSource.objects.create(team=team, name="Pushed", kind="push")
     slo = services.slo_create(

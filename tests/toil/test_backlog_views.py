@@ -7,8 +7,8 @@ from html.parser import HTMLParser
 import pytest
 from django.urls import reverse
 
-from slos import services as slo_services
 from slos.models import HourlyBucket
+from slos.registry import services as slo_services
 from tests.conftest import client_for, utc
 from toil.models import BacklogItem, Status
 from toil.services import backlog_item_create

@@ -5,7 +5,7 @@ from datetime import datetime
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from slos.ingest import data_source_pull
+from slos.ingestion.pull import data_source_pull
 from slos.models import SLO, DataSource, DataSourceKind, PullStatus, PullTrigger
 
 

@@ -6,9 +6,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
 from portal.models import Team
+from slos.alerting.rules import DEFAULT_BASE_URL, render_rules
+from slos.alerting.views import rule_slos
 from slos.models import SLO
-from slos.rules import DEFAULT_BASE_URL, render_rules
-from slos.rules_views import rule_slos
 
 
 class Command(BaseCommand):

@@ -9,8 +9,8 @@ from django.utils.translation import gettext as _
 from portal.models import Team
 from slos.budget import align_to_hour
 from slos.models import SLO
-from slos.report import parse_at, slo_budget_report, utc_iso
-from slos.selectors import slos_with_budgets
+from slos.registry.report import parse_at, slo_budget_report, utc_iso
+from slos.registry.selectors import slos_with_budgets
 
 
 def _percent(value: float | None, digits: int) -> str:

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET
 
 from portal.access import AuthedRequest, team_or_404
 from portal.models import Team
-from slos import rules
+from slos.alerting import rules
 from slos.models import SLO
 
 

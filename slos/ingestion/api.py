@@ -19,8 +19,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 from ninja.security import HttpBearer
 
-from slos.models import DataSource
-from slos.push import (
+from slos.ingestion.push import (
     MAX_BATCH_ROWS,
     data_error_message,
     measurements_check,
@@ -28,6 +27,7 @@ from slos.push import (
     push_targets,
     push_token_source,
 )
+from slos.models import DataSource
 
 
 class SourceToken(HttpBearer):

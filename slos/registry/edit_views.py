@@ -22,10 +22,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from portal.access import AuthedRequest, membership_or_404, team_membership_or_404
 from portal.models import Role
-from slos import services
-from slos.forms import AnnotationForm, PolicyStepFormSet, SLOEditForm, SLOReviewForm
 from slos.models import SLO, Annotation, BudgetPolicyStep, SLOReview
-from slos.selectors import annotation_scope, slo_with_budget
+from slos.registry import services
+from slos.registry.forms import AnnotationForm, PolicyStepFormSet, SLOEditForm, SLOReviewForm
+from slos.registry.selectors import annotation_scope, slo_with_budget
 
 RECENT_ANNOTATIONS = timedelta(days=30)
 ANNOTATIONS_SHOWN = 100

@@ -20,7 +20,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from portal.access import AuthedRequest, membership_or_404, team_membership_or_404, team_or_404
 from portal.models import Role, Team
-from slos import delivery, intake, routing
 from slos.models import (
     SLO,
     IntakeKind,
@@ -37,6 +36,7 @@ from slos.models import (
     Service,
     TicketStatus,
 )
+from slos.notifications import delivery, intake, routing
 from slos.tasks import deliver_outbox
 
 RECENT_REQUESTS = 20

@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 
 from django.utils.translation import gettext as _
 
-from slos import routing
+from slos.notifications import routing
 
 CLASSES = ("alert", "ticket", "log")
 SOURCE_KINDS = ("alertmanager", "sentry", "generic")

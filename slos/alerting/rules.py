@@ -34,8 +34,7 @@ from typing import Any
 import yaml
 from django.utils.text import slugify
 
-from slos.prometheus import render_query
-from slos.sli import EventQueries
+from slos.sli import EventQueries, render_query
 from slos.yaml_block import BlockDumper
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"

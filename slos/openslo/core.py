@@ -70,7 +70,6 @@ from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
 from portal.models import Team
-from slos import services
 from slos.models import (
     SLO,
     TIMESLICE_MINUTES,
@@ -83,8 +82,8 @@ from slos.models import (
     SLIKind,
     WindowKind,
 )
-from slos.prometheus import WINDOW_PLACEHOLDER
-from slos.sli import histogram_queries
+from slos.registry import services
+from slos.sli import WINDOW_PLACEHOLDER, histogram_queries
 from slos.yaml_block import BlockDumper
 
 API_VERSION = "openslo/v1"

@@ -18,8 +18,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 
-from slos import intake
 from slos.models import IntakeKind, IntakeSource
+from slos.notifications import intake
 
 
 class IntakeProblemOut(Schema):

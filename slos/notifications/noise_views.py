@@ -22,9 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from portal.access import AuthedRequest, team_membership_or_404, team_or_404
 from portal.models import Role, Team
-from slos import noise, routing
 from slos.charts import noise_by_day_figure
-from slos.intake import team_rules
 from slos.models import (
     SLO,
     IntakeKind,
@@ -32,6 +30,8 @@ from slos.models import (
     NotificationClass,
     RoutingPolicyChange,
 )
+from slos.notifications import noise, routing
+from slos.notifications.intake import team_rules
 
 DEFAULT_DAYS = 28
 MIN_DAYS = 7

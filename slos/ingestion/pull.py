@@ -31,8 +31,9 @@ from django.db.models import (
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from slos import prometheus
 from slos.budget import HOUR, Window, align_to_hour
+from slos.ingestion import prometheus
+from slos.ingestion.prometheus import MAX_POINTS_PER_QUERY, PrometheusClient, PrometheusError
 from slos.models import (
     MEASUREMENT_FIELDS,
     SLO,
@@ -44,9 +45,8 @@ from slos.models import (
     PullTrigger,
     Service,
 )
-from slos.prometheus import MAX_POINTS_PER_QUERY, PrometheusClient, PrometheusError, render_query
-from slos.selectors import slo_window
-from slos.sli import gauge_slice_is_good, slice_is_good
+from slos.registry.selectors import slo_window
+from slos.sli import gauge_slice_is_good, render_query, slice_is_good
 
 PULL_LEASE = timedelta(minutes=30)
 PULL_CONCURRENCY = 4

@@ -13,9 +13,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from portal.access import AuthedRequest, membership_or_404, team_or_404, visible_team_ids
 from portal.models import Role, Team
+from slos.ingestion.forms import DataSourceForm, masked
 from slos.models import SLO, DataSource, PullRun, PullStatus, PullTrigger
-from slos.selectors import slo_last_run
-from slos.source_forms import DataSourceForm, masked
+from slos.registry.selectors import slo_last_run
 from slos.tasks import pull_source
 
 RUNS_SHOWN = 20

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from django.utils.translation import gettext as _
 
 from slos.models import SLO, WindowKind
-from slos.selectors import SLOWithBudget
+from slos.registry.selectors import SLOWithBudget
 
 UNENCODED_PLUS = re.compile(r"(?<=\d) (\d{2}(?::?\d{2})?)$")
 # Far enough from datetime's limits that a window (a quarter at most) still fits.

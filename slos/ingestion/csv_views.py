@@ -25,8 +25,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from portal.access import AuthedRequest, membership_or_404
 from portal.models import Role
-from slos import push
 from slos.budget import HOUR, align_to_hour
+from slos.ingestion import push
 from slos.models import DataSource
 
 PREVIEW_MAX_AGE_SECONDS = 60 * 60

@@ -12,8 +12,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from portal.access import AuthedRequest, team_or_404
 from portal.models import Role
-from slos import openslo
-from slos.openslo import OpenSLOError, SourceFile
+from slos.openslo import core as openslo
+from slos.openslo.core import OpenSLOError, SourceFile
 
 MAX_FILE_BYTES = 1024 * 1024
 

@@ -18,7 +18,6 @@ from django.views.decorators.vary import vary_on_headers
 
 from portal.access import AuthedRequest, membership_or_404, team_or_404
 from portal.models import Membership, Role
-from slos import services
 from slos.budget import (
     Budget,
     BudgetStatus,
@@ -36,10 +35,11 @@ from slos.charts import (
     burn_rate_figure,
     sli_by_day_figure,
 )
-from slos.forms import ServiceForm, SLOForm
 from slos.models import SLO, Annotation, BudgetPolicyStep, SLOReview
-from slos.selectors import SLOPage, slo_page, slos_with_budgets
-from slos.services import target_text
+from slos.registry import services
+from slos.registry.forms import ServiceForm, SLOForm
+from slos.registry.selectors import SLOPage, slo_page, slos_with_budgets
+from slos.registry.services import target_text
 
 
 def _slo_and_membership(request: AuthedRequest, pk: int) -> tuple[SLO, Membership]:

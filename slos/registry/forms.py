@@ -11,8 +11,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import Team
-from slos import services
 from slos.models import SLO, AnnotationKind, DataSource, ReviewDecision, Service
+from slos.registry import services
 
 
 class ServiceForm(forms.ModelForm):

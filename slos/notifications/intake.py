@@ -49,7 +49,6 @@ from django.utils.translation import gettext as _
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from portal.api_tokens import token_digest
-from slos import routing
 from slos.models import (
     SLO,
     IntakeKind,
@@ -62,6 +61,7 @@ from slos.models import (
     RoutingRule,
     Service,
 )
+from slos.notifications import routing
 
 MAX_BODY_BYTES = 1024 * 1024
 REJECTED_BODY_KEPT = 4096
@@ -622,7 +622,7 @@ def _queue_slack(created: list[Notification], *, team, lookup: _Lookup, at: date
     wants each one) is queued with the notification it is about, or not at all. The
     delivery task is enqueued once both are committed; if the broker is down then, the
     beat's minutely run sends it."""
-    from slos.delivery import outbox_messages_create
+    from slos.notifications.delivery import outbox_messages_create
     from slos.tasks import deliver_outbox
 
     slos_by_id = {slo.pk: slo.name for slo in lookup.slos.values()}

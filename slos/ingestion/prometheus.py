@@ -20,7 +20,6 @@ import httpcore  # noqa: F401  (httpx imports it on its first client: here, at w
 import httpx
 from pydantic import BaseModel, ValidationError
 
-WINDOW_PLACEHOLDER = "$window"
 # Prometheus refuses a range query returning more than 11,000 points per series.
 MAX_POINTS_PER_QUERY = 10_000
 # Several queries sharing start, end and step travel in one request, each tagged with
@@ -103,10 +102,6 @@ def _server_failure(body: bytes) -> _Failure | None:
         return _Failure.model_validate_json(body)
     except ValidationError:
         return None
-
-
-def render_query(query: str, window: str) -> str:
-    return query.replace(WINDOW_PLACEHOLDER, window)
 
 
 def batched_query(queries: list[str]) -> str:

@@ -31,7 +31,7 @@ from django.utils.translation import gettext as _
 
 from portal.api_tokens import token_digest
 from slos.budget import HOUR, align_to_hour
-from slos.ingest import Row, store_rows
+from slos.ingestion.pull import Row, store_rows
 from slos.models import SLO, DataSource, HourlyBucket, PullStatus
 
 MAX_BATCH_ROWS = 5_000
