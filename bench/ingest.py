@@ -283,8 +283,8 @@ def batched_requests(slos: int, hours: int) -> list:
     """The requests the pull sends for the last `hours` hours of every SLO: the same
     queries, gathered into requests by the portal's own planner (slos.ingestion.pull.
     request_batches, slos.ingestion.prometheus.range_request)."""
+    from slos.ingestion.planning import QueryChunk, request_batches
     from slos.ingestion.prometheus import range_request
-    from slos.ingestion.pull import QueryChunk, request_batches
 
     start, end = AT - timedelta(hours=hours) + timedelta(hours=1), AT
     chunks = [
@@ -883,7 +883,7 @@ def main() -> None:
     )
     print(
         f"requests: the pull's own, {2 * slos:,} queries batched by "
-        f"slos.ingestion.pull.request_batches "
+        f"slos.ingestion.planning.request_batches "
         f"into {len(nightly_requests)} (nightly) and {len(backfill_requests)} (backfill)"
     )
     checked = "the generator's" + (" and slo-generator's" if generator["parallel"] else "")

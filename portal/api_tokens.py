@@ -15,6 +15,7 @@ from enum import StrEnum
 
 from django.db.models import Q
 from django.http import Http404
+from ninja.errors import AuthenticationError
 
 from portal.models import ApiToken
 
@@ -22,6 +23,12 @@ TOKEN_SCHEME = "rpt_"
 PREFIX_LENGTH = len(TOKEN_SCHEME) + 8
 # last_used_at is a hint for the owner, not an audit log: write it at most once a minute.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+class TokenRefused(AuthenticationError):
+    """A bearer token (personal or a source's push token) was sent but is not valid: the
+    API answers 401 at once rather than falling back to the session, so a script never
+    silently acts as whoever is logged in."""
 
 
 def token_digest(raw: str) -> str:

@@ -44,7 +44,7 @@ class Team(models.Model):
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="Membership", related_name="teams"
     )
-    # Slack delivery (slos/delivery.py). The webhook URL is a secret: written, never
+    # Slack delivery (slos/notifications/delivery.py). The webhook URL is a secret: written, never
     # shown back in full (see slack_webhook_masked).
     slack_webhook_url = models.CharField(
         _("Slack incoming webhook URL"), max_length=500, blank=True

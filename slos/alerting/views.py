@@ -1,5 +1,5 @@
 """Downloads of the generated Prometheus rules and Alertmanager routing for one team,
-for anyone in the team. The rules themselves are built in slos/rules.py."""
+for anyone in the team. The rules themselves are built in slos/alerting/rules.py."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@
 
 Authenticated with the source's push token (`Authorization: Bearer rpp_…`), which a
 team admin makes on the source's page; personal tokens and sessions are not accepted.
-The rules live in slos/push.py, shared with the CSV upload."""
+The rules live in slos/ingestion/push.py, shared with the CSV upload."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 from ninja.security import HttpBearer
 
+from portal.api_tokens import TokenRefused
 from slos.ingestion.push import (
     MAX_BATCH_ROWS,
     data_error_message,
@@ -43,9 +44,6 @@ class SourceToken(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> DataSource:
         source = push_token_source(raw=token)
         if source is None:
-            # portal.api mounts this router, so it can only be imported once we run.
-            from portal.api import TokenRefused
-
             raise TokenRefused(message=_("This push token is not valid."))
         return source
 

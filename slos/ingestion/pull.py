@@ -5,20 +5,16 @@ duplicates. A source that fails leaves the stored data exactly as it was."""
 from __future__ import annotations
 
 import gc
-import itertools
-import struct
 import time
 from collections import Counter, defaultdict, deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache, lru_cache
 from operator import attrgetter
-from typing import NamedTuple
 
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import DatabaseError, connection
 from django.db.models import (
     BigIntegerField,
     Count,
@@ -31,9 +27,23 @@ from django.db.models import (
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from slos.budget import HOUR, Window, align_to_hour
-from slos.ingestion import prometheus
-from slos.ingestion.prometheus import MAX_POINTS_PER_QUERY, PrometheusClient, PrometheusError
+from slos.budget import HOUR, Window
+from slos.ingestion.planning import (
+    QueryChunk,
+    Row,
+    SLOPullOutcome,
+    WholeRecord,
+    WindowEdges,
+    chunk_rows,
+    head_hours,
+    hours_between,
+    last_complete_hour_end,
+    request_batches,
+    slo_chunks,
+    tail_hours,
+)
+from slos.ingestion.prometheus import PrometheusClient, PrometheusError
+from slos.ingestion.storing import write_batch
 from slos.models import (
     MEASUREMENT_FIELDS,
     SLO,
@@ -46,7 +56,6 @@ from slos.models import (
     Service,
 )
 from slos.registry.selectors import slo_window
-from slos.sli import gauge_slice_is_good, render_query, slice_is_good
 
 PULL_LEASE = timedelta(minutes=30)
 PULL_CONCURRENCY = 4
@@ -61,7 +70,7 @@ MAX_POINTS_IN_FLIGHT = 250_000
 # What a pull reads of each SLO: what its rows mean, its window, its name, and its
 # service (whose team's time zone calendar windows need; prefetched). Loading only these
 # skips the SLO's other timestamps: a thousand SLOs carry thousands, each parsed in
-# Python. (tests/slos/test_ingest_kinds.py holds the pull's query count flat in the
+# Python. (tests/slos/ingestion/test_ingest_kinds.py holds the pull's query count flat in the
 # number of SLOs, so a field read but missing here cannot go unnoticed.)
 PULL_FIELDS = (
     "name",
@@ -70,22 +79,6 @@ PULL_FIELDS = (
     "buckets_complete_removals",
     "bucket_removals",
 )
-
-
-class SLOPullOutcome(NamedTuple):
-    """What a pull did for one SLO. (A NamedTuple: a pull makes one per SLO, and a frozen
-    dataclass's constructor sets each field through object.__setattr__.)"""
-
-    slo_id: int
-    slo_name: str
-    status: str
-    hours_missing: int
-    hours_stored: int
-    message: str = ""
-
-
-def last_complete_hour_end(moment: datetime) -> datetime:
-    return align_to_hour(moment)
 
 
 def hours_to_pull(slos: list[SLO], *, until: datetime) -> dict[int, list[datetime]]:
@@ -184,25 +177,6 @@ def recorded_whole(slos: Iterable[SLO], windows: dict[int, Window]) -> set[int]:
     }
 
 
-class WholeRecord(NamedTuple):
-    """What a pull records of an SLO whose window it left without a hole: every hour in
-    [start, end) has a row, as of `removals` (SLO.bucket_removals, read before the pull
-    looked at its rows)."""
-
-    start: datetime
-    end: datetime
-    removals: int
-
-
-@dataclass(frozen=True)
-class WindowEdges:
-    """An SLO's window, and the first and last hour stored in it (None: none stored)."""
-
-    window: Window
-    first: datetime | None
-    last: datetime | None
-
-
 def _by_window(windows: dict[int, Window]) -> dict[tuple[datetime, datetime], list[int]]:
     groups: dict[tuple[datetime, datetime], list[int]] = defaultdict(list)
     for slo_id, window in windows.items():
@@ -252,20 +226,6 @@ def window_edges(
             first = last = None
         edges[slo_id] = WindowEdges(window, first, last)
     return edges
-
-
-def tail_hours(window: Window, last: datetime | None) -> list[datetime]:
-    """The window's hours after its last stored hour: all of them when none is stored."""
-    start = window.start if last is None else max(window.start, last + HOUR)
-    return _hours_between(start, window.end)
-
-
-def head_hours(edges: WindowEdges) -> list[datetime]:
-    """The window's hours before its first stored hour (none when nothing is stored:
-    tail_hours has them all). Head, then inner_hours, then tail: every pending hour."""
-    if edges.first is None:
-        return []
-    return _hours_between(edges.window.start, edges.first)
 
 
 # SLOs whose stored hours one query lists (SQLite caps an expression's depth at 1,000).
@@ -319,31 +279,10 @@ def inner_hours(
         have = stored[slo_id] if slo_id in holes else None
         result[slo_id] = [
             hour
-            for hour in _hours_between(found.first, found.last + HOUR)
+            for hour in hours_between(found.first, found.last + HOUR)
             if (have is not None and hour not in have) or hour in stale_hours
         ]
     return result, dict(stale)
-
-
-def _hours_between(start: datetime, end: datetime) -> list[datetime]:
-    return [start + HOUR * index for index in range(max(0, int((end - start) / HOUR)))]
-
-
-def contiguous_runs(hours: list[datetime], max_len: int) -> Iterator[list[datetime]]:
-    """Split sorted hour starts into runs of consecutive hours, at most max_len long."""
-    if hours and hours[-1] - hours[0] == HOUR * (len(hours) - 1):
-        # Consecutive already (a whole window, a night's new day): slices, no walk.
-        for start in range(0, len(hours), max_len):
-            yield hours[start : start + max_len]
-        return
-    run: list[datetime] = []
-    for hour in hours:
-        if run and (hour - run[-1] != HOUR or len(run) >= max_len):
-            yield run
-            run = []
-        run.append(hour)
-    if run:
-        yield run
 
 
 def client_for(source: DataSource) -> PrometheusClient:
@@ -354,172 +293,6 @@ def client_for(source: DataSource) -> PrometheusClient:
         auth=source.request_auth(),
         verify=source.verify_tls,
     )
-
-
-class QueryChunk(NamedTuple):
-    """The queries of one SLO over one contiguous run of its hours: what one range
-    request over (start, end, step) must answer for it. (A NamedTuple: a pull plans one
-    per SLO, and a frozen dataclass's constructor sets each field through
-    object.__setattr__.)"""
-
-    slo: SLO | None
-    run: tuple[datetime, ...]
-    start: datetime
-    end: datetime
-    step_seconds: int
-    queries: tuple[str, ...]
-
-    @property
-    def points(self) -> int:
-        steps = int((self.end - self.start).total_seconds()) // self.step_seconds + 1
-        return steps * len(self.queries)
-
-
-def query_chunk(slo: SLO, run: list[datetime]) -> QueryChunk:
-    """What to ask Prometheus for the hours of one run: for ratios, the increase over
-    [1h] evaluated at H + 1h covers the hour starting at H; for timeslices, the increase
-    (or the gauge) over each slice, evaluated at the slice's end."""
-    queries = slo.event_queries()
-    if slo.uses_timeslices:
-        step = timedelta(minutes=slo.timeslice_minutes)
-        window = f"{slo.timeslice_minutes}m"
-        start, end = run[0] + step, run[-1] + HOUR
-    else:
-        step, window = HOUR, "1h"
-        start, end = run[0] + HOUR, run[-1] + HOUR
-    if queries is None:
-        texts = [slo.gauge_query]
-    else:
-        texts = [queries.valid, queries.good if queries.good is not None else queries.bad or ""]
-    return QueryChunk(
-        slo=slo,
-        run=tuple(run),
-        start=start,
-        end=end,
-        step_seconds=int(step.total_seconds()),
-        queries=tuple(render_query(text, window) for text in texts),
-    )
-
-
-def request_batches(
-    chunks: list[QueryChunk],
-    *,
-    max_queries: int | None = None,
-    max_points: int | None = None,
-) -> list[list[QueryChunk]]:
-    """Chunks sharing start, end and step, gathered into requests of at most
-    `max_queries` queries and `max_points` points; the order of first appearance is
-    kept. A chunk never straddles two requests."""
-    max_queries = max_queries or prometheus.MAX_QUERIES_PER_REQUEST
-    max_points = max_points or prometheus.MAX_POINTS_PER_REQUEST
-    # Per (start, end, step): the open request, and its queries and points so far.
-    open_batches: dict[tuple, tuple[list[QueryChunk], int, int]] = {}
-    batches: list[list[QueryChunk]] = []
-    for chunk in chunks:
-        key = (chunk.start, chunk.end, chunk.step_seconds)
-        batch, queries, points = open_batches.get(key, (None, 0, 0))
-        if batch is None or (
-            queries + len(chunk.queries) > max_queries or points + chunk.points > max_points
-        ):
-            batch, queries, points = [], 0, 0
-            batches.append(batch)
-        batch.append(chunk)
-        open_batches[key] = (batch, queries + len(chunk.queries), points + chunk.points)
-    return batches
-
-
-def _chunk_rows(chunk: QueryChunk, answers: list[dict[float, float]]) -> list[Row]:
-    """Rows for the hours of one chunk. An hour is stored only when the source answered
-    for it: no answer is no data, never good."""
-    slo = chunk.slo
-    slo_id = slo.pk
-    queries = slo.event_queries()
-    if queries is None or queries.good is not None:
-        valid, good = answers[0], answers[-1]
-    else:
-        valid, bad = answers
-        good = {moment: valid[moment] - bad[moment] for moment in bad if moment in valid}
-    if not slo.uses_timeslices:
-        # The hot path of a backfill (hundreds of thousands of rows): plain tuples in
-        # Row's field order, each hour evaluated at its end.
-        first = chunk.run[0].timestamp() + 3600
-        last = first + 3600 * (len(chunk.run) - 1)
-        if all(
-            len(values) == len(chunk.run)
-            and next(iter(values)) == first
-            and next(reversed(values)) == last
-            for values in (good, valid)
-        ):
-            # Every hour answered: n increasing times from the first hour's to the last's
-            # at one step can only be those hours, in order (dicts keep it), so the
-            # columns zip together without a lookup per hour.
-            return list(
-                zip(
-                    itertools.repeat(slo_id),
-                    chunk.run,
-                    good.values(),
-                    valid.values(),
-                    itertools.repeat(0),
-                    itertools.repeat(0),
-                    strict=False,
-                )
-            )
-        return [
-            (slo_id, hour, good[moment], valid[moment], 0, 0)
-            for moment, hour in zip(itertools.count(first, 3600), chunk.run, strict=False)
-            if moment in valid and moment in good
-        ]
-    slice_seconds = chunk.step_seconds
-    offsets = range(slice_seconds, 3600 + 1, slice_seconds)
-    rows = []
-    if queries is None:
-        values = answers[0]
-        for hour in chunk.run:
-            base = hour.timestamp()
-            present = [values[base + offset] for offset in offsets if base + offset in values]
-            good_slices = sum(
-                gauge_slice_is_good(value=value, op=slo.threshold_op, threshold=slo.threshold)
-                for value in present
-            )
-            if present:
-                rows.append(
-                    Row(
-                        slo_id=slo_id,
-                        hour=hour,
-                        good=good_slices,
-                        valid=len(present),
-                        good_slices=good_slices,
-                        total_slices=len(present),
-                    )
-                )
-        return rows
-    target = slo.timeslice_target_fraction or 0.0
-    for hour in chunk.run:
-        base = hour.timestamp()
-        slices = [
-            (good[base + offset], valid[base + offset])
-            for offset in offsets
-            if base + offset in valid and base + offset in good
-        ]
-        slices = [
-            (good_events, valid_events) for good_events, valid_events in slices if valid_events > 0
-        ]
-        if not slices:
-            continue
-        rows.append(
-            Row(
-                slo_id=slo_id,
-                hour=hour,
-                good=sum(good_events for good_events, _ in slices),
-                valid=sum(valid_events for _, valid_events in slices),
-                good_slices=sum(
-                    slice_is_good(good=good_events, valid=valid_events, timeslice_target=target)
-                    for good_events, valid_events in slices
-                ),
-                total_slices=len(slices),
-            )
-        )
-    return rows
 
 
 def fetch_batch(batch: list[QueryChunk], client: PrometheusClient) -> list[tuple[list[Row], str]]:
@@ -543,162 +316,8 @@ def fetch_batch(batch: list[QueryChunk], client: PrometheusClient) -> list[tuple
         if error is not None:
             results.append(([], str(error)))
         else:
-            results.append((_chunk_rows(chunk, mine), ""))
+            results.append((chunk_rows(chunk, mine), ""))
     return results
-
-
-def slo_chunks(slo: SLO, hours: list[datetime]) -> list[QueryChunk]:
-    """The hours to fetch, in runs within Prometheus's point limit."""
-    per_hour = HOUR // timedelta(minutes=slo.timeslice_minutes) if slo.uses_timeslices else 1
-    return [
-        query_chunk(slo, run) for run in contiguous_runs(hours, MAX_POINTS_PER_QUERY // per_hour)
-    ]
-
-
-_LOAD_TABLE = "bucket_load"
-
-
-class Row(NamedTuple):
-    """One hour of one SLO on its way to the bucket table (lighter than a model
-    instance: a backfill builds hundreds of thousands). The writers take any tuple in
-    this field order; the backfill's hot path builds plain tuples, since a NamedTuple's
-    constructor is a Python call per row."""
-
-    slo_id: int
-    hour: datetime
-    good: float
-    valid: float
-    good_slices: int = 0
-    total_slices: int = 0
-
-
-_COLUMNS = "slo_id, hour, good, valid, good_slices, total_slices"
-
-# COPY's binary format: PostgreSQL reads the numbers as they are, with no text to parse
-# (about a third of a backfill's COPY time), and struct packs a row in one call. Each
-# row: its field count, then each field's length and value; timestamps are microseconds
-# since 2000-01-01 UTC.
-_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
-_COPY_TRAILER = struct.pack(">h", -1)
-_PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
-_ROW = struct.Struct(">h iq iq id id ii ii".replace(" ", ""))
-# The same, then stale (false) and pulled_at: a row straight into the bucket table.
-_BUCKET_ROW = struct.Struct(">h iq iq id id ii ii i? iq".replace(" ", ""))
-
-
-def _pg_micros(moment: datetime) -> int:
-    return (moment - _PG_EPOCH) // timedelta(microseconds=1)
-
-
-def _copy_binary(rows: list, *, pulled_at: datetime | None = None) -> bytes:
-    """Rows (slo_id, hour, good, valid, good_slices, total_slices) in COPY's binary
-    format; with `pulled_at`, as bucket rows (stale false, pulled then)."""
-    micros = cache(_pg_micros)
-    if pulled_at is None:
-        pack = _ROW.pack
-        body = [
-            pack(6, 8, slo_id, 8, micros(hour), 8, good, 8, valid, 4, good_slices, 4, total)
-            for slo_id, hour, good, valid, good_slices, total in rows
-        ]
-    else:
-        pack, pulled = _BUCKET_ROW.pack, _pg_micros(pulled_at)
-        body = [
-            pack(8, 8, slo_id, 8, micros(hour), 8, good, 8, valid, 4, good_slices, 4, total,
-                 1, False, 8, pulled)
-            for slo_id, hour, good, valid, good_slices, total in rows
-        ]  # fmt: skip
-    return b"".join([_COPY_HEADER, *body, _COPY_TRAILER])
-
-
-def store_rows(rows: list, *, pulled_at: datetime | None = None) -> None:
-    """Upsert on (slo, hour): a rerun overwrites, never duplicates; stale rows refresh.
-    On PostgreSQL the rows are COPYed into a temporary table and merged with one
-    INSERT … ON CONFLICT (a backfill writes hundreds of thousands of rows), stamped as
-    pulled at `pulled_at` (default: the transaction's start). SQLite stamps them now."""
-    if not rows:
-        return
-    with transaction.atomic():
-        if connection.vendor != "postgresql":
-            HourlyBucket.objects.bulk_create(
-                [
-                    HourlyBucket(
-                        slo_id=slo_id,
-                        hour=hour,
-                        good=good,
-                        valid=valid,
-                        good_slices=good_slices,
-                        total_slices=total_slices,
-                    )
-                    for slo_id, hour, good, valid, good_slices, total_slices in rows
-                ],
-                update_conflicts=True,
-                unique_fields=["slo", "hour"],
-                update_fields=[
-                    "good",
-                    "valid",
-                    "good_slices",
-                    "total_slices",
-                    "stale",
-                    "pulled_at",
-                ],
-                batch_size=1000,
-            )
-            return
-        table = HourlyBucket._meta.db_table
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"CREATE TEMPORARY TABLE IF NOT EXISTS {_LOAD_TABLE} (slo_id bigint, "
-                "hour timestamptz, good double precision, valid double precision, "
-                "good_slices integer, total_slices integer) ON COMMIT DELETE ROWS"
-            )
-            cursor.execute(f"TRUNCATE {_LOAD_TABLE}")
-            _copy_in(
-                cursor,
-                f"COPY {_LOAD_TABLE} ({_COLUMNS}) FROM STDIN (FORMAT BINARY)",
-                _copy_binary(rows),
-            )
-            cursor.execute(
-                f"INSERT INTO {table} ({_COLUMNS}, stale, pulled_at) SELECT {_COLUMNS}, "
-                f"false, COALESCE(%s, now()) FROM {_LOAD_TABLE} "
-                "ON CONFLICT (slo_id, hour) DO UPDATE SET "
-                "good = EXCLUDED.good, valid = EXCLUDED.valid, "
-                "good_slices = EXCLUDED.good_slices, total_slices = EXCLUDED.total_slices, "
-                "stale = false, pulled_at = EXCLUDED.pulled_at",
-                [pulled_at],
-            )
-
-
-def store_new_rows(rows: list) -> None:
-    """Store rows for hours that had no row when the pull looked, under the source's
-    lease: COPYed straight into the table, skipping the merge. Should a row have
-    appeared meanwhile (pushed, or a pull of one SLO), the rows are merged instead
-    (_write_batch, with no outcome to record)."""
-    _write_batch(rows, [], [], {}, at=timezone.now())
-
-
-def _copy_new_rows(rows: list, *, pulled_at: datetime) -> None:
-    """COPY rows straight into the bucket table (PostgreSQL), in the current transaction:
-    IntegrityError if a row's hour is stored already."""
-    columns = f"{_COLUMNS}, stale, pulled_at"
-    with connection.cursor() as cursor:
-        _copy_in(
-            cursor,
-            f"COPY {HourlyBucket._meta.db_table} ({columns}) FROM STDIN (FORMAT BINARY)",
-            _copy_binary(rows, pulled_at=pulled_at),
-        )
-
-
-def _is_unique_violation(exc: IntegrityError) -> bool:
-    import psycopg.errors
-
-    return isinstance(exc.__cause__, psycopg.errors.UniqueViolation)
-
-
-def _copy_in(cursor, statement: str, data: bytes) -> None:
-    """COPY through psycopg itself, its errors turned into Django's (IntegrityError, …)
-    as for any other query."""
-    with connection.wrap_database_errors, cursor.copy(statement) as copy:
-        copy.write(data)
 
 
 def _outcome(
@@ -710,82 +329,6 @@ def _outcome(
     else:
         status = PullStatus.OK
     return SLOPullOutcome(slo.pk, slo.name, status, len(hours), stored, error)
-
-
-def _write_batch(
-    new_rows: list[Row],
-    merged_rows: list[Row],
-    outcomes: list[SLOPullOutcome],
-    wholes: dict[int, WholeRecord],
-    *,
-    at: datetime,
-) -> None:
-    """Store the rows of several SLOs and their outcomes in one transaction: the rows of
-    hours that had none, then an upsert of the others (stale hours), and one status
-    update per distinct outcome (a nightly of 1,000 healthy SLOs is one). `wholes`: the
-    SLOs left without a hole, recorded as such (recorded_whole)."""
-    by_result: dict[tuple, list[int]] = defaultdict(list)
-    for outcome in outcomes:
-        record = wholes.get(outcome.slo_id)
-        span = (record.start, record.end) if record is not None else None
-        by_result[(outcome.status, outcome.message, span)].append(outcome.slo_id)
-
-    def write(new: list[Row], merged: list[Row]) -> None:
-        if new and connection.vendor == "postgresql":
-            _copy_new_rows(new, pulled_at=at)
-        else:
-            store_rows(new, pulled_at=at)
-        store_rows(merged, pulled_at=at)
-        for (status, message, span), ids in by_result.items():
-            changes = {"last_pull_at": at, "last_pull_status": status, "last_pull_error": message}
-            if status == PullStatus.OK:
-                changes["last_success_at"] = at
-            if span is None:
-                SLO.objects.filter(pk__in=ids).update(**changes)
-            else:
-                _update_recording_whole(changes, span, [(i, wholes[i].removals) for i in ids])
-
-    # No savepoint around the COPY (each is a round trip, slowed by the fetching threads'
-    # hold on the GIL): should a new row's hour have been stored meanwhile, the whole
-    # batch is written again, every row merged.
-    try:
-        with transaction.atomic():
-            write(new_rows, merged_rows)
-    except IntegrityError as exc:
-        if not new_rows or not _is_unique_violation(exc):
-            raise
-        with transaction.atomic():
-            write([], [*new_rows, *merged_rows])
-
-
-def _update_recording_whole(
-    changes: dict, span: tuple[datetime, datetime], seen: list[tuple[int, int]]
-) -> None:
-    """The status update of SLOs found whole over `span`, recording it (PostgreSQL, where
-    removals_counted): one statement, each SLO with the removal count read for it
-    (`seen`: pk, count)."""
-    changes = {**changes, "buckets_complete_from": span[0], "buckets_complete_until": span[1]}
-    columns = [SLO._meta.get_field(name).column for name in changes]
-    assignments = ", ".join(f"{column} = %s" for column in columns)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {SLO._meta.db_table} AS slo SET {assignments}, "
-            "buckets_complete_removals = seen.removals "
-            "FROM unnest(%s::bigint[], %s::bigint[]) AS seen (id, removals) "
-            "WHERE slo.id = seen.id",
-            [
-                *changes.values(),
-                _bigint_array([pk for pk, _ in seen]),
-                _bigint_array([count for _, count in seen]),
-            ],
-        )
-
-
-def _bigint_array(numbers: list[int]) -> str:
-    """Integers as one PostgreSQL array literal: a single parameter to quote, where a
-    list is quoted number by number in Python (a thousand SLOs' ids and counts took a
-    nightly pull several milliseconds)."""
-    return "{" + ",".join(map(str, numbers)) + "}"
 
 
 def lock_acquire(source: DataSource, *, now: datetime) -> bool:
@@ -995,7 +538,7 @@ def _pull_concurrently(
             wholes[slo.pk] = WholeRecord(windows[slo.pk].start, until, slo.bucket_removals)
 
     def flush() -> None:
-        _write_batch(rows, merged_rows, batch, wholes, at=timezone.now())
+        write_batch(rows, merged_rows, batch, wholes, at=timezone.now())
         outcomes.extend(batch)
         rows.clear()
         merged_rows.clear()

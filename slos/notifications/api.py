@@ -1,4 +1,4 @@
-"""Notification intake webhooks (the rules are in slos/intake.py).
+"""Notification intake webhooks (the rules are in slos/notifications/intake.py).
 
     POST /api/v1/intake/alertmanager/{token}   Alertmanager webhook_config, version 4
     POST /api/v1/intake/sentry/{token}         Sentry issue alerts, signed
@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 
 from slos.models import IntakeKind, IntakeSource
-from slos.notifications import intake
+from slos.notifications import intake, parsers
 
 
 class IntakeProblemOut(Schema):
@@ -58,19 +58,19 @@ def _receive(request: HttpRequest, token: str, kind: IntakeKind):
     length = request.headers.get("Content-Length", "")
     declared = int(length) if length.isdigit() else 0
     body = b""
-    if declared <= intake.MAX_BODY_BYTES:
+    if declared <= parsers.MAX_BODY_BYTES:
         try:
             body = request.body
         except RequestDataTooBig:
-            declared = intake.MAX_BODY_BYTES + 1
+            declared = parsers.MAX_BODY_BYTES + 1
     else:
         body = request.read(intake.REJECTED_BODY_KEPT)
-    if declared > intake.MAX_BODY_BYTES or len(body) > intake.MAX_BODY_BYTES:
+    if declared > parsers.MAX_BODY_BYTES or len(body) > parsers.MAX_BODY_BYTES:
         message = _("The body is larger than %(size)d MB.") % {
-            "size": intake.MAX_BODY_BYTES // (1024 * 1024)
+            "size": parsers.MAX_BODY_BYTES // (1024 * 1024)
         }
         return _reject(source, body, max(declared, len(body)), 413, message, at)
-    if kind == IntakeKind.SENTRY and not intake.sentry_signature_valid(
+    if kind == IntakeKind.SENTRY and not parsers.sentry_signature_valid(
         body=body,
         secret=source.client_secret,
         signature=request.headers.get("Sentry-Hook-Signature", ""),
@@ -82,8 +82,8 @@ def _receive(request: HttpRequest, token: str, kind: IntakeKind):
         message = _("Only issue alerts (Sentry-Hook-Resource: event_alert) are taken, not %(r)s.")
         return _reject(source, body, len(body), 400, message % {"r": resource[:40]}, at)
     try:
-        incoming = intake.PARSERS[kind](body)
-    except intake.IntakeProblem as problem:
+        incoming = parsers.PARSERS[kind](body)
+    except parsers.IntakeProblem as problem:
         return _reject(source, body, len(body), 400, str(problem), at)
     accepted = intake.intake_accept(source=source, body=body, incoming=incoming, at=at)
     outcome = accepted.outcome

@@ -4,7 +4,7 @@ digest), logs never.
 The outbox is the contract:
 
 1. a new notification's message is queued as an OutboxMessage in the intake's own
-   transaction (slos/intake.py), and the delivery task is enqueued once it is
+   transaction (slos/notifications/intake.py), and the delivery task is enqueued once it is
    committed; the beat's minutely run sends whatever that missed;
 2. a run claims due rows: `select_for_update(skip_locked)` where the database has it,
    then a compare-and-set on `next_attempt_at` that also pushes it past a lease, so two

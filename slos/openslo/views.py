@@ -1,5 +1,5 @@
 """OpenSLO in and out through the browser: an upload form for team members and a
-download for anyone in the team. The rules live in slos/openslo.py."""
+download for anyone in the team. The rules live in slos/openslo/."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
+import slos.openslo as openslo
 from portal.access import AuthedRequest, team_or_404
 from portal.models import Role
-from slos.openslo import core as openslo
-from slos.openslo.core import OpenSLOError, SourceFile
+from slos.openslo import OpenSLOError, SourceFile
 
 MAX_FILE_BYTES = 1024 * 1024
 

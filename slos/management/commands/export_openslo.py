@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
 from portal.models import Team
-from slos.openslo.core import dump_documents, export_documents
+from slos.openslo import dump_documents, export_documents
 
 
 class Command(BaseCommand):

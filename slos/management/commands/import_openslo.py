@@ -5,7 +5,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
-from slos.openslo.core import OpenSLOError, SourceFile, openslo_import
+from slos.openslo import OpenSLOError, SourceFile, openslo_import
 
 
 class Command(BaseCommand):
