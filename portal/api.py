@@ -27,18 +27,13 @@ from ninja import Field, NinjaAPI, Query, Router, Schema
 from ninja.errors import AuthenticationError, ValidationError
 from ninja.security import HttpBearer, SessionAuth
 
-from portal.api_tokens import TokenProblem, api_token_authenticate
+from portal.api_tokens import TokenProblem, TokenRefused, api_token_authenticate
 from portal.models import Membership
-from slos.budget import BudgetStatus
+from slos.budget import TARGET_PERCENT_MAX, TARGET_PERCENT_MIN, BudgetStatus
 from slos.ingestion.api import router as push_router
 from slos.models import SLO, CalendarPeriod, WindowKind
 from slos.registry.report import parse_at, slo_budget_report
 from slos.registry.selectors import slos_with_budgets
-
-
-class TokenRefused(AuthenticationError):
-    """A bearer token was sent but is not valid: answer 401 at once rather than falling
-    back to the session, so a script never silently acts as whoever is logged in."""
 
 
 class BearerToken(HttpBearer):
@@ -95,7 +90,11 @@ class SLOBudgetOut(Schema):
     name: str
     service: str = Field(description="The service's name.")
     team: str = Field(description="The team's slug, as used by ?team=.")
-    target: float = Field(description="The objective as a percentage, e.g. 99.9.")
+    target: float = Field(
+        description="The objective as a percentage, e.g. 99.9.",
+        ge=float(TARGET_PERCENT_MIN),
+        le=float(TARGET_PERCENT_MAX),
+    )
     window: str = Field(description='Human label: "28d rolling", "month calendar".')
     window_kind: WindowKind
     window_days: int | None = Field(description="Length of a rolling window; null if calendar.")

@@ -7,10 +7,61 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from enum import StrEnum
+from fractions import Fraction
 from zoneinfo import ZoneInfo
 
 HOUR = timedelta(hours=1)
+
+# An SLO's target, as a percentage, both ends allowed (Decimal: the float 99.999 is just
+# below 99.999, so a float bound refused 99.999 itself). Below 50 it is no objective;
+# five nines (26 seconds a month) is as close to 100% as hourly counts can tell, and 100%
+# leaves no error budget at all. The model, its forms, the what-if slider, OpenSLO and
+# the API take these bounds from here.
+TARGET_PERCENT_MIN = Decimal("50")
+TARGET_PERCENT_MAX = Decimal("99.999")
+
+
+@dataclass(frozen=True)
+class BurnAlert:
+    """One row of the SRE Workbook's multi-window, multi-burn-rate table (for a 30-day
+    window): fire when `budget_fraction` of the budget is spent within `long_window`,
+    and is still being spent over `short_window`."""
+
+    severity: str  # "page" (an alert) or "ticket"
+    budget_fraction: Fraction
+    long_window: str  # Prometheus durations: 5m, 1h, 1d
+    short_window: str
+
+    @property
+    def long_window_span(self) -> timedelta:
+        return duration_span(self.long_window)
+
+
+# The one table of burn thresholds: the generated alerting rules and the charts' lines
+# both read it.
+BURN_ALERTS = (
+    BurnAlert("page", Fraction(2, 100), "1h", "5m"),
+    BurnAlert("page", Fraction(5, 100), "6h", "30m"),
+    BurnAlert("ticket", Fraction(10, 100), "1d", "2h"),
+    BurnAlert("ticket", Fraction(10, 100), "3d", "6h"),
+)
+# The slow-burn ticket: 10% of the budget spent in one day.
+DAY_TICKET = BURN_ALERTS[2]
+
+_DURATION_UNITS = {"m": timedelta(minutes=1), "h": HOUR, "d": timedelta(days=1)}
+
+
+def duration_span(duration: str) -> timedelta:
+    """A Prometheus duration of one unit (5m, 6h, 3d) as a timedelta."""
+    return int(duration[:-1]) * _DURATION_UNITS[duration[-1]]
+
+
+def burn_threshold(alert: BurnAlert, *, window: timedelta) -> float:
+    """The burn rate at which `alert` fires for an SLO whose window is `window` long:
+    its share of the budget, spent within its long window."""
+    return float(alert.budget_fraction) * (window / alert.long_window_span)
 
 
 class BudgetStatus(StrEnum):

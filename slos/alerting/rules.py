@@ -34,6 +34,7 @@ from typing import Any
 import yaml
 from django.utils.text import slugify
 
+from slos.budget import BURN_ALERTS, BurnAlert
 from slos.sli import EventQueries, render_query
 from slos.yaml_block import BlockDumper
 
@@ -46,22 +47,6 @@ SLACK_WEBHOOK_PLACEHOLDER = "https://hooks.slack.com/services/REPLACE/WITH/WEBHO
 INTAKE_TOKEN_PLACEHOLDER = "REPLACE_WITH_INTAKE_TOKEN"
 
 
-@dataclass(frozen=True)
-class BurnAlert:
-    """One row of the workbook's table."""
-
-    severity: str
-    budget_fraction: Fraction
-    long_window: str
-    short_window: str
-
-
-BURN_ALERTS = (
-    BurnAlert("page", Fraction(2, 100), "1h", "5m"),
-    BurnAlert("page", Fraction(5, 100), "6h", "30m"),
-    BurnAlert("ticket", Fraction(10, 100), "1d", "2h"),
-    BurnAlert("ticket", Fraction(10, 100), "3d", "6h"),
-)
 ALERT_NAMES = {"page": "SLOErrorBudgetBurnPage", "ticket": "SLOErrorBudgetBurnTicket"}
 
 

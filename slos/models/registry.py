@@ -14,6 +14,7 @@ from django.db.models.base import ModelState
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import Team
+from slos.budget import TARGET_PERCENT_MAX, TARGET_PERCENT_MIN
 from slos.models.measurements import METRIC_NAME, DataSource
 from slos.sli import WINDOW_PLACEHOLDER, EventQueries, histogram_queries
 
@@ -103,6 +104,10 @@ class SLOQuerySet(models.QuerySet):
     def due_for_review(self, on: date) -> SLOQuerySet:
         return self.filter(next_review_on__lte=on).order_by("next_review_on")
 
+    def for_page(self) -> SLOQuerySet:
+        """With what every SLO page and budget list shows beside it, in the same query."""
+        return self.select_related("service__team", "data_source", "owner")
+
 
 class SLO(models.Model):
     service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="slos")
@@ -183,7 +188,7 @@ class SLO(models.Model):
         max_digits=7,
         decimal_places=5,
         help_text=_("As a percentage, e.g. 99.9."),
-        validators=[MinValueValidator(50), MaxValueValidator(99.999)],
+        validators=[MinValueValidator(TARGET_PERCENT_MIN), MaxValueValidator(TARGET_PERCENT_MAX)],
     )
     budgeting_method = models.CharField(
         _("budgeting method"),
@@ -433,6 +438,12 @@ class AnnotationKind(models.TextChoices):
     NOTE = "note", _("Note")
 
 
+class AnnotationQuerySet(models.QuerySet):
+    def for_list(self) -> AnnotationQuerySet:
+        """With what an annotation list shows of each (its SLO, service and author)."""
+        return self.select_related("slo", "service", "created_by")
+
+
 class Annotation(models.Model):
     """A time range on the charts. For one SLO, a whole service (slo empty) or the whole
     team (both empty). A maintenance marked excluded removes its hours from budgets."""
@@ -457,6 +468,8 @@ class Annotation(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
     )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = AnnotationQuerySet.as_manager()
 
     class Meta:
         ordering = ["starts_at"]

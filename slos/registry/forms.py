@@ -10,7 +10,9 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from portal.formatting import target_text
 from portal.models import Team
+from slos.budget import TARGET_PERCENT_MAX, TARGET_PERCENT_MIN
 from slos.models import SLO, AnnotationKind, DataSource, ReviewDecision, Service
 from slos.registry import services
 
@@ -50,13 +52,19 @@ def _grouped(form: forms.BaseForm, groups: list[tuple[str, str, list[str]]]) -> 
     return [fieldset for fieldset in fieldsets if fieldset.fields]
 
 
+_TARGET_INPUT = forms.NumberInput(
+    attrs={"step": "0.001", "min": TARGET_PERCENT_MIN, "max": TARGET_PERCENT_MAX}
+)
+
+
 def _checked_target(target: Decimal) -> Decimal:
-    if not Decimal("50") <= target < Decimal("100"):
+    if not TARGET_PERCENT_MIN <= target < 100:
         raise forms.ValidationError(
             _(
-                "The target is a percentage from 50 up to, but not including, 100, "
-                "e.g. 99.9 (100% leaves no error budget)."
+                "The target is a percentage from %(min)s up to, but not including, 100, "
+                "e.g. 99.9 (100%% leaves no error budget)."
             )
+            % {"min": TARGET_PERCENT_MIN}
         )
     return target
 
@@ -132,7 +140,7 @@ class SLOForm(forms.ModelForm):
         label=_("Target"),
         help_text=_("As a percentage, e.g. 99.9."),
         decimal_places=5,
-        widget=forms.NumberInput(attrs={"step": "0.001", "min": "50", "max": "99.999"}),
+        widget=_TARGET_INPUT,
     )
 
     class Meta:
@@ -240,8 +248,8 @@ class SLOEditForm(SLOForm):
                     "SLO's history explains the change."
                 )
                 % {
-                    "old": services.target_text(self.original_target),
-                    "new": services.target_text(target),
+                    "old": target_text(self.original_target),
+                    "new": target_text(target),
                 },
             )
         return cleaned
@@ -261,7 +269,7 @@ class SLOReviewForm(forms.Form):
         help_text=_(
             "As a percentage. Higher to tighten, lower to loosen; unchanged to keep or retire."
         ),
-        widget=forms.NumberInput(attrs={"step": "0.001", "min": "50", "max": "99.999"}),
+        widget=_TARGET_INPUT,
     )
     note = forms.CharField(
         label=_("Note"),
@@ -359,7 +367,7 @@ class BasePolicyStepFormSet(forms.BaseFormSet):
                 form.add_error(
                     "below_percent",
                     _("The level %(level)s%% appears twice: give each level once.")
-                    % {"level": services.target_text(level)},
+                    % {"level": target_text(level)},
                 )
             seen.add(level)
 
