@@ -1,7 +1,7 @@
 """Hourly counts a team sends itself, for sources without Prometheus: the push API
-(slos/api.py) and the CSV upload (slos/csv_views.py) read their input differently but
-check every row with one function, measurements_check, and write with one service,
-measurements_store.
+(slos/ingestion/api.py) and the CSV upload (slos/ingestion/csv_views.py) read their
+input differently but check every row with one function, measurements_check, and write
+with one service, measurements_store.
 
 The rules, as the API documents them: the SLO must get its data from the source; the
 hour is an aware time on a UTC hour boundary, and complete (not the current hour or a
@@ -30,8 +30,10 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from portal.api_tokens import token_digest
+from portal.formatting import count_text
 from slos.budget import HOUR, align_to_hour
-from slos.ingestion.pull import Row, store_rows
+from slos.ingestion.planning import Row
+from slos.ingestion.storing import store_rows
 from slos.models import SLO, DataSource, HourlyBucket, PullStatus
 
 MAX_BATCH_ROWS = 5_000
@@ -161,11 +163,6 @@ class CheckedBatch:
     @property
     def data_errors(self) -> list[CheckedRow]:
         return [row for row in self.rows if row.measurement.is_data_error]
-
-
-def count_text(value: float) -> str:
-    """A count as the sender wrote it: 990 for 990.0, 1204.5; no exponent below 10¹⁵."""
-    return f"{value:.15g}"
 
 
 def data_error_message(measurement: Measurement) -> str:

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from portal.formatting import target_text
 from portal.models import Team
 from slos.models import (
     MEASUREMENT_FIELDS,
@@ -181,11 +182,6 @@ def review_target_error(
             "is, or choose Tighten or Loosen."
         ) % {"old": target_text(old_target)}
     return None
-
-
-def target_text(value: Decimal) -> str:
-    """A target as people write it: 99.9, not 99.90000."""
-    return format(Decimal(value).normalize(), "f")
 
 
 def slo_review_record(
