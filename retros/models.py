@@ -13,6 +13,10 @@ class RetroSessionQuerySet(models.QuerySet):
     def visible_to(self, user) -> RetroSessionQuerySet:
         return self.filter(team__memberships__user=user)
 
+    def for_page(self) -> RetroSessionQuerySet:
+        """With the team and who started the session, as every retro page shows them."""
+        return self.select_related("team", "started_by")
+
 
 class RetroSession(models.Model):
     """One weekly dashboard retro of one team."""

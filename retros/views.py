@@ -2,12 +2,12 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from portal.access import AuthedRequest, membership_or_404, team_or_404, teams_allowing
+from portal.access import AuthedRequest, object_for_user, team_or_404, teams_allowing
 from portal.models import Role
 from retros import services
 from retros.models import RetroSession
@@ -15,7 +15,7 @@ from retros.models import RetroSession
 
 @require_GET
 def retro_list(request: AuthedRequest) -> HttpResponse:
-    sessions = RetroSession.objects.visible_to(request.user).select_related("team", "started_by")
+    sessions = RetroSession.objects.visible_to(request.user).for_page()
     return render(
         request,
         "retros/list.html",
@@ -33,8 +33,7 @@ def retro_start(request: AuthedRequest, slug: str) -> HttpResponse:
 
 @require_GET
 def retro_detail(request: AuthedRequest, pk: int) -> HttpResponse:
-    session = get_object_or_404(RetroSession.objects.select_related("team", "started_by"), pk=pk)
-    membership_or_404(request.user, session.team_id)
+    session, membership = object_for_user(request.user, RetroSession.objects.for_page(), pk=pk)
     return render(
         request,
         "retros/detail.html",

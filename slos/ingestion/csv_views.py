@@ -15,7 +15,7 @@ from django import forms
 from django.contrib import messages
 from django.core import signing
 from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
@@ -23,8 +23,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
-from portal.access import AuthedRequest, membership_or_404
+from portal.access import AuthedRequest
+from portal.formatting import count_text
 from portal.models import Role
+from slos.access import data_source_for_user
 from slos.budget import HOUR, align_to_hour
 from slos.ingestion import push
 from slos.models import DataSource
@@ -34,10 +36,8 @@ PREVIEW_ROWS = 20
 ERRORS_SHOWN = 100
 
 
-def _fed_source_or_404(request: AuthedRequest, pk: int, needed: Role) -> DataSource:
-    """A push or csv source of one of the user's teams, if their role allows `needed`."""
-    source = get_object_or_404(DataSource.objects.select_related("team"), pk=pk)
-    membership_or_404(request.user, source.team_id, needed)
+def _fed_only(source: DataSource) -> DataSource:
+    """Only push and csv sources take uploads and push tokens."""
     if source.is_pulled:
         raise Http404("This source is pulled from Prometheus; it takes no uploads.")
     return source
@@ -90,7 +90,7 @@ def _page(request: AuthedRequest, source: DataSource, *, status: int = 200, **co
 def csv_upload(request: AuthedRequest, pk: int) -> HttpResponse:
     """GET: the form. POST with a file: check it and show the preview (nothing is
     written). POST with the signed preview: check it again and store it."""
-    source = _fed_source_or_404(request, pk, Role.MEMBER)
+    source = _fed_only(data_source_for_user(request.user, pk, Role.MEMBER)[0])
     if request.method == "POST" and "preview" in request.POST:
         return _confirm(request, source)
     if request.method == "GET":
@@ -124,8 +124,8 @@ def _preview_row(row: push.CheckedRow, slos: push.SLOIndex) -> dict:
         "line": row.index,
         "slo": slos[measurement.slo_id],
         "hour": measurement.hour,
-        "good": push.count_text(measurement.good),
-        "valid": push.count_text(measurement.valid),
+        "good": count_text(measurement.good),
+        "valid": count_text(measurement.valid),
         "good_slices": measurement.good_slices,
         "total_slices": measurement.total_slices,
     }
@@ -178,7 +178,7 @@ def _confirm(request: AuthedRequest, source: DataSource) -> HttpResponse:
 def push_token_rotate(request: AuthedRequest, pk: int) -> HttpResponse:
     """Make a new push token (team admins); the old one stops working. The token is on
     this response only: no redirect, so the secret never travels through the session."""
-    source = _fed_source_or_404(request, pk, Role.ADMIN)
+    source = _fed_only(data_source_for_user(request.user, pk, Role.ADMIN)[0])
     raw = push.push_token_rotate(source=source)
     example_slo = source.slos.order_by("pk").values_list("openslo_name", "pk").first()
     response = render(

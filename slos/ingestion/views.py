@@ -11,20 +11,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from portal.access import AuthedRequest, membership_or_404, team_or_404, visible_team_ids
+from portal.access import AuthedRequest, team_or_404, visible_team_ids
 from portal.models import Role, Team
+from slos.access import data_source_for_user, slo_for_user
 from slos.ingestion.forms import DataSourceForm, masked
-from slos.models import SLO, DataSource, PullRun, PullStatus, PullTrigger
+from slos.models import DataSource, PullRun, PullStatus, PullTrigger
 from slos.registry.selectors import slo_last_run
 from slos.tasks import pull_source
 
 RUNS_SHOWN = 20
-
-
-def _source_or_404(request: AuthedRequest, pk: int, needed: Role = Role.VIEWER) -> DataSource:
-    source = get_object_or_404(DataSource.objects.select_related("team"), pk=pk)
-    membership_or_404(request.user, source.team_id, needed)
-    return source
 
 
 def _enqueue(source: DataSource, *, slo_ids: list[int] | None, trigger: str) -> PullRun | None:
@@ -52,8 +47,7 @@ def _report(request: AuthedRequest, run: PullRun | None) -> None:
 
 @require_GET
 def source_detail(request: AuthedRequest, pk: int) -> HttpResponse:
-    source = get_object_or_404(DataSource.objects.select_related("team"), pk=pk)
-    membership = membership_or_404(request.user, source.team_id)
+    source, membership = data_source_for_user(request.user, pk)
     return render(
         request,
         "slos/source_detail.html",
@@ -94,7 +88,7 @@ def source_form(request: AuthedRequest, slug: str, pk: int | None = None) -> Htt
 
 @require_POST
 def source_pull_now(request: AuthedRequest, pk: int) -> HttpResponse:
-    source = _source_or_404(request, pk, Role.MEMBER)
+    source, membership = data_source_for_user(request.user, pk, Role.MEMBER)
     if not source.is_pulled:
         raise Http404("This source is not pulled.")
     _report(request, _enqueue(source, slo_ids=None, trigger=PullTrigger.MANUAL))
@@ -103,8 +97,7 @@ def source_pull_now(request: AuthedRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def slo_pull_now(request: AuthedRequest, pk: int) -> HttpResponse:
-    slo = get_object_or_404(SLO.objects.select_related("data_source", "service"), pk=pk)
-    membership_or_404(request.user, slo.service.team_id, Role.MEMBER)
+    slo, membership = slo_for_user(request.user, pk, Role.MEMBER)
     if slo.data_source is None or not slo.data_source.is_pulled:
         raise Http404("This SLO has no source to pull from.")
     _report(request, _enqueue(slo.data_source, slo_ids=[slo.pk], trigger=PullTrigger.MANUAL))
@@ -115,8 +108,7 @@ def slo_pull_now(request: AuthedRequest, pk: int) -> HttpResponse:
 def slo_pull_progress(request: AuthedRequest, pk: int) -> HttpResponse:
     """The SLO's latest single-SLO pull (backfill or pull now), polled by htmx while it
     runs; it stops polling once the run has finished."""
-    slo = get_object_or_404(SLO.objects.select_related("service"), pk=pk)
-    membership_or_404(request.user, slo.service.team_id)
+    slo, membership = slo_for_user(request.user, pk)
     return render(request, "slos/pull_progress.html", {"slo": slo, "run": slo_last_run(slo)})
 
 

@@ -203,7 +203,7 @@ class Notification(models.Model):
 
 class RoutingPolicyChange(models.Model):
     """A rule added to, edited in, moved in or removed from a team's routing policy, so
-    that noise can be compared before and after it (slos/noise.py)."""
+    that noise can be compared before and after it (slos/notifications/noise.py)."""
 
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="routing_changes")
     changed_at = models.DateTimeField(_("changed"))
@@ -224,7 +224,8 @@ class RoutingPolicyChange(models.Model):
         return f"{self.team} {self.changed_at:%Y-%m-%d %H:%M} {self.summary}"
 
 
-# Slack delivery: an outbox, sent after commit, retried with backoff (slos/delivery.py).
+# Slack delivery: an outbox, sent after commit, retried with backoff
+# (slos/notifications/delivery.py).
 
 
 class OutboxKind(models.TextChoices):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from slos.notifications import noise_views, views
+from slos.notifications import views
 
 urlpatterns = [
     path("tickets/<slug:slug>/", views.ticket_queue, name="ticket_queue"),
@@ -15,6 +15,6 @@ urlpatterns = [
         views.slack_delivery_retry,
         name="slack_delivery_retry",
     ),
-    path("noise/<slug:slug>/", noise_views.noise_page, name="noise"),
-    path("noise/<slug:slug>/replay/", noise_views.noise_replay, name="noise_replay"),
+    path("noise/<slug:slug>/", views.noise_page, name="noise"),
+    path("noise/<slug:slug>/replay/", views.noise_replay, name="noise_replay"),
 ]

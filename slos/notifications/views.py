@@ -1,16 +1,19 @@
 """Pages for notifications: a team's ticket queue, where members decide each ticket
 (dismiss, backlog, escalate); its intake sources, where admins make a source and see
 its URL token once; its routing policy, where admins add, edit, reorder and remove
-rules; and its Slack deliveries that failed, which admins can retry."""
+rules; its Slack deliveries that failed, which admins can retry; and its noise, with the
+replay of a draft policy. Outsiders get 404 everywhere."""
 
 from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from django import forms
 from django.contrib import messages
 from django.db import transaction
-from django.db.models import Count, Max, Q
-from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
@@ -18,25 +21,24 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from portal.access import AuthedRequest, membership_or_404, team_membership_or_404, team_or_404
+from portal.access import AuthedRequest, team_membership_or_404, team_or_404
+from portal.htmx import render_page_or_partial
 from portal.models import Role, Team
+from slos.access import outbox_message_for_user, routing_rule_for_user, ticket_for_user
+from slos.charts import noise_by_day_figure
 from slos.models import (
     SLO,
     IntakeKind,
-    IntakeRequest,
     IntakeSource,
-    IntakeStatus,
-    Notification,
     NotificationClass,
     OutboxKind,
-    OutboxMessage,
     OutboxStatus,
-    RoutingPolicyChange,
     RoutingRule,
     Service,
     TicketStatus,
 )
-from slos.notifications import delivery, intake, routing
+from slos.notifications import delivery, intake, noise, routing, selectors, services
+from slos.notifications.intake import team_rules
 from slos.tasks import deliver_outbox
 
 RECENT_REQUESTS = 20
@@ -55,15 +57,7 @@ def ticket_queue(request: AuthedRequest, slug: str) -> HttpResponse:
     status = request.GET.get("status", TicketStatus.OPEN)
     if status not in TicketStatus.values:
         status = TicketStatus.OPEN
-    tickets = Notification.objects.tickets().filter(team=team)
-    per_status = dict(
-        tickets.values_list("ticket_status")
-        .annotate(n=Count("pk"))
-        .values_list("ticket_status", "n")
-    )
-    rows = tickets.filter(ticket_status=status).select_related(
-        "source", "service", "slo", "ticket_decided_by"
-    )
+    per_status = selectors.ticket_counts(team=team)
     return render(
         request,
         "slos/notifications/ticket_queue.html",
@@ -73,7 +67,7 @@ def ticket_queue(request: AuthedRequest, slug: str) -> HttpResponse:
             "statuses": [
                 (value, label, per_status.get(value, 0)) for value, label in TicketStatus.choices
             ],
-            "tickets": rows,
+            "tickets": selectors.tickets_with_status(team=team, status=status),
             "can_decide": membership.allows(Role.MEMBER),
             "decisions": TicketStatus.choices,
         },
@@ -82,8 +76,7 @@ def ticket_queue(request: AuthedRequest, slug: str) -> HttpResponse:
 
 @require_POST
 def ticket_decide(request: AuthedRequest, pk: int) -> HttpResponse:
-    ticket = get_object_or_404(Notification.objects.tickets().select_related("team"), pk=pk)
-    membership_or_404(request.user, ticket.team_id, Role.MEMBER)
+    ticket, membership = ticket_for_user(request.user, pk, Role.MEMBER)
     form = TicketDecisionForm(request.POST)
     if not form.is_valid():
         return HttpResponse(_("Choose open, dismissed, backlogged or escalated."), status=400)
@@ -165,17 +158,8 @@ def intake_sources(request: AuthedRequest, slug: str) -> HttpResponse:
                 if new
                 else ""
             ),
-            "sources": IntakeSource.objects.filter(team=team)
-            .select_related("service")
-            .annotate(
-                last_received_at=Max(
-                    "requests__received_at",
-                    filter=~Q(requests__status=IntakeStatus.REJECTED),
-                )
-            ),
-            "recent": IntakeRequest.objects.filter(source__team=team).select_related("source")[
-                :RECENT_REQUESTS
-            ],
+            "sources": selectors.intake_sources_with_last_received(team=team),
+            "recent": selectors.intake_requests_recent(team=team, limit=RECENT_REQUESTS),
         },
         status=status,
     )
@@ -233,35 +217,6 @@ class RoutingRuleForm(forms.Form):
         return [{"field": c.field, "op": str(c.op), "value": c.value} for c in parsed]
 
 
-def _policy_changed(request: AuthedRequest, team: Team, summary: str) -> None:
-    """On record for the noise page's before and after (slos/noise.py)."""
-    RoutingPolicyChange.objects.create(
-        team=team, changed_at=timezone.now(), changed_by=request.user, summary=summary[:300]
-    )
-
-
-def _rules_locked(team: Team) -> list[RoutingRule]:
-    """The team's rules in policy order. Locks the team's row first, so changes to one
-    policy happen one at a time (new rules included); call inside a transaction."""
-    Team.objects.select_for_update().filter(pk=team.pk).exists()
-    return list(RoutingRule.objects.filter(team=team).order_by("position", "pk"))
-
-
-def _rules_renumber(rules: list[RoutingRule]) -> None:
-    """Positions 1 to n in the given order: unique and dense."""
-    moved = []
-    for position, rule in enumerate(rules, start=1):
-        if rule.position != position:
-            rule.position = position
-            moved.append(rule)
-    RoutingRule.objects.bulk_update(moved, ["position"])
-
-
-def _rule_terms(rule: RoutingRule) -> tuple:
-    """What decides routing, to tell an edit that changes nothing."""
-    return (rule.name, rule.source_kind, rule.slo_id, rule.conditions, rule.outcome)
-
-
 def _policy_page(team: Team, rule: RoutingRule | None = None) -> HttpResponse:
     url = reverse("slos:routing_policy", args=[team.slug])
     return redirect(f"{url}#rule-{rule.pk}" if rule else url)
@@ -281,33 +236,19 @@ def routing_policy(request: AuthedRequest, slug: str) -> HttpResponse:
     if request.method == "POST":
         if "delete" in request.POST:
             doomed = request.POST["delete"]
-            with transaction.atomic():
-                rules = _rules_locked(team)
-                rule = next((rule for rule in rules if str(rule.pk) == doomed), None)
-                if rule is not None:
-                    rule.delete()
-                    _rules_renumber([kept for kept in rules if kept is not rule])
-                    _policy_changed(
-                        request, team, _("Removed rule “%(rule)s”") % {"rule": rule.name}
-                    )
+            if doomed.isdecimal() and doomed == str(int(doomed)):  # a rule's id, or none
+                services.routing_rule_delete(
+                    team=team, rule_id=int(doomed), user=request.user, at=timezone.now()
+                )
             return _policy_page(team)
         form = RoutingRuleForm(request.POST, team=team)
         if form.is_valid():
-            terms = dict(form.cleaned_data)
-            position = terms.pop("position")
-            with transaction.atomic():
-                rules = _rules_locked(team)
-                rule = RoutingRule.objects.create(team=team, position=position, **terms)
-                before = next(
-                    (index for index, held in enumerate(rules) if held.position >= position),
-                    len(rules),
-                )
-                rules.insert(before, rule)
-                _rules_renumber(rules)
-                _policy_changed(request, team, _("Added rule “%(rule)s”") % {"rule": rule.name})
+            rule = services.routing_rule_create(
+                team=team, user=request.user, at=timezone.now(), **form.cleaned_data
+            )
             return _policy_page(team, rule)
         status = 400
-    rules = RoutingRule.objects.filter(team=team).select_related("slo").order_by("position", "pk")
+    rules = selectors.routing_rules(team=team)
     return render(
         request,
         "slos/notifications/routing_policy.html",
@@ -334,28 +275,22 @@ def _conditions_text(rule: RoutingRule) -> str:
 def routing_rule_edit(request: AuthedRequest, slug: str, pk: int) -> HttpResponse:
     """GET: the add form, filled with the rule. POST: the rule changed in place, its
     position kept; an edit that changes nothing is not a policy change."""
-    team = team_or_404(request.user, slug, Role.ADMIN)
-    rule = get_object_or_404(RoutingRule.objects.select_related("slo"), team=team, pk=pk)
+    rule, membership = routing_rule_for_user(request.user, slug, pk, Role.ADMIN)
+    team = membership.team
     status = 200
     if request.method == "POST":
         form = RoutingRuleForm(request.POST, team=team, editing=True)
         if form.is_valid():
-            with transaction.atomic():
-                _rules_locked(team)
-                rule = get_object_or_404(RoutingRule, team=team, pk=pk)
-                old_name, before = rule.name, _rule_terms(rule)
-                for field, value in form.cleaned_data.items():
-                    setattr(rule, field, value)
-                if _rule_terms(rule) != before:
-                    rule.save(update_fields=list(form.cleaned_data))
-                    if rule.name == old_name:
-                        summary = _("Edited rule “%(rule)s”") % {"rule": rule.name}
-                    else:
-                        summary = _("Edited rule “%(old)s”, now “%(rule)s”") % {
-                            "old": old_name,
-                            "rule": rule.name,
-                        }
-                    _policy_changed(request, team, summary)
+            try:
+                rule = services.routing_rule_update(
+                    team=team,
+                    rule_id=rule.pk,
+                    user=request.user,
+                    at=timezone.now(),
+                    **form.cleaned_data,
+                )
+            except RoutingRule.DoesNotExist:  # removed meanwhile
+                raise Http404("No such rule.") from None
             return _policy_page(team, rule)
         status = 400
     else:
@@ -382,28 +317,15 @@ def routing_rule_edit(request: AuthedRequest, slug: str, pk: int) -> HttpRespons
 def routing_rule_move(request: AuthedRequest, slug: str, pk: int) -> HttpResponse:
     """Swap the rule with the one above (direction=up) or below (down). The first rule
     moved up, or the last moved down, stays where it is."""
-    team = team_or_404(request.user, slug, Role.ADMIN)
-    get_object_or_404(RoutingRule, team=team, pk=pk)
+    rule, membership = routing_rule_for_user(request.user, slug, pk, Role.ADMIN)
+    team = membership.team
     direction = request.POST.get("direction")
     if direction not in {"up", "down"}:
         return HttpResponse(_("Move a rule up or down."), status=400)
-    with transaction.atomic():
-        rules = _rules_locked(team)
-        index = next((index for index, rule in enumerate(rules) if rule.pk == pk), None)
-        if index is None:  # removed meanwhile
-            return _policy_page(team)
-        other = index - 1 if direction == "up" else index + 1
-        rule = rules[index]
-        if 0 <= other < len(rules):
-            rules[index], rules[other] = rules[other], rules[index]
-            _rules_renumber(rules)
-            summary = (
-                _("Moved rule “%(rule)s” up, to position %(position)d")
-                if direction == "up"
-                else _("Moved rule “%(rule)s” down, to position %(position)d")
-            )
-            _policy_changed(request, team, summary % {"rule": rule.name, "position": rule.position})
-    return _policy_page(team, rule)
+    moved = services.routing_rule_move(
+        team=team, rule_id=rule.pk, direction=direction, user=request.user, at=timezone.now()
+    )
+    return _policy_page(team, moved)  # None: removed meanwhile
 
 
 # --- Slack deliveries that failed ----------------------------------------------------
@@ -457,8 +379,8 @@ def slack_deliveries(request: AuthedRequest, slug: str) -> HttpResponse:
 def slack_delivery_retry(request: AuthedRequest, slug: str, pk: int) -> HttpResponse:
     """Make one failing or failed message due now and send it once this commits, as
     intake does with a new one."""
-    team = team_or_404(request.user, slug, Role.ADMIN)
-    message = get_object_or_404(OutboxMessage, team=team, pk=pk)
+    message, membership = outbox_message_for_user(request.user, slug, pk, Role.ADMIN)
+    team = membership.team
     if delivery.outbox_retry_now(message_id=message.pk, team_id=team.pk, at=timezone.now()):
         transaction.on_commit(lambda: deliver_outbox.delay(message_ids=[message.pk]), robust=True)
         messages.success(request, _("Retrying now: the message is due and being sent."))
@@ -469,3 +391,193 @@ def slack_delivery_retry(request: AuthedRequest, slug: str, pk: int) -> HttpResp
         )
     url = reverse("slos:slack_deliveries", args=[team.slug])
     return redirect(f"{url}#message-{message.pk}")
+
+
+# --- Noise, and the replay of a draft policy ------------------------------------------
+#
+# The noise page: how many notifications a team gets, of which class and from where, the
+# noisiest ones, alerts per week against the team's target, and the counts before and
+# after each routing policy change. Any member, viewers included, sees it. The replay:
+# what a draft policy would have made of the last N days, beside what live routing made
+# of them; it saves nothing. Members and admins replay (a draft is a proposal to bring
+# to the retro; only admins change the policy, on the routing page).
+
+DEFAULT_DAYS = 28
+MIN_DAYS = 7
+
+
+def _window_start(team: Team, *, days: int, now: datetime) -> datetime:
+    """Local midnight at the start of the window's first day, as an aware moment."""
+    zone = ZoneInfo(team.time_zone)
+    first_day = now.astimezone(zone).date() - timedelta(days=days - 1)
+    return datetime.combine(first_day, time(0), tzinfo=zone)
+
+
+def _days(raw: str | None) -> int:
+    try:
+        days = int(raw or DEFAULT_DAYS)
+    except ValueError:
+        return DEFAULT_DAYS
+    return min(max(days, MIN_DAYS), noise.MAX_REPLAY_DAYS)
+
+
+@require_GET
+def noise_page(request: AuthedRequest, slug: str) -> HttpResponse:
+    membership = team_membership_or_404(request.user, slug, Role.VIEWER)
+    team = membership.team
+    days = _days(request.GET.get("days"))
+    now = timezone.now()
+    zone = ZoneInfo(team.time_zone)
+    start = _window_start(team, days=days, now=now)
+    seen = selectors.noise_seen(team=team, since=start)
+    changes = selectors.policy_changes(team=team, since=start)
+    first_day, last_day = start.date(), now.astimezone(zone).date()
+    by_class = noise.per_day(
+        seen, start=first_day, end=last_day, time_zone=team.time_zone, by="class"
+    )
+    by_source = noise.per_day(
+        seen, start=first_day, end=last_day, time_zone=team.time_zone, by="source_kind"
+    )
+    day_list = [row.day for row in by_class]
+    change_days = [(at.astimezone(zone).date(), summary) for at, summary in changes]
+
+    def figure(rows: list[noise.DayCounts], choices, title: str) -> dict:
+        series = [(value, str(label), [row.get(value) for row in rows]) for value, label in choices]
+        return noise_by_day_figure(
+            day_list, series, title=title, changes=change_days
+        ).to_plotly_json()
+
+    figures = {
+        "by_class": figure(
+            by_class, NotificationClass.choices, _("New notifications per day, by class")
+        ),
+        "by_source": figure(
+            by_source, IntakeKind.choices, _("New notifications per day, by source kind")
+        ),
+    }
+    in_window = [item for item in seen if item.first_seen_at >= start]
+    totals = {
+        value: sum(1 for item in in_window if item.notification_class == value)
+        for value in noise.CLASSES
+    }
+    class_labels = dict(NotificationClass.choices)
+    return render_page_or_partial(
+        request,
+        "slos/noise/page.html",
+        {
+            "team": team,
+            "days": days,
+            "day_choices": (7, 14, 28, 56, 90),
+            "start": start,
+            "totals": totals,
+            "figures": figures,
+            "weeks": noise.alerts_per_week(by_class, target=team.alerts_per_week_target),
+            "target": team.alerts_per_week_target,
+            "segments": [
+                {
+                    "start": segment.start,
+                    "change": segment.change,
+                    "days": segment.days,
+                    "classes": [
+                        (value, segment.counts.get(value, 0), segment.per_day(value))
+                        for value in noise.CLASSES
+                    ],
+                }
+                for segment in noise.segments(in_window, start=start, end=now, changes=changes)
+            ],
+            "noisiest": [
+                (item, class_labels.get(item.notification_class, item.notification_class))
+                for item in noise.noisiest(seen)
+            ],
+            "can_replay": membership.allows(Role.MEMBER),
+            "can_set_target": membership.allows(Role.ADMIN),
+        },
+        partial="window",
+    )
+
+
+class ReplayForm(forms.Form):
+    draft = forms.CharField(
+        label=gettext_lazy("Draft rules"),
+        required=False,
+        max_length=20000,
+        widget=forms.Textarea(attrs={"rows": 12, "spellcheck": "false"}),
+        help_text=gettext_lazy(
+            "Rules tried in order, separated by a blank line. Each starts with "
+            "alert: name, ticket: name or log: name; then one condition a line, as on the "
+            "routing page (field = value, field ~ regular expression), and optionally "
+            "@source = alertmanager / sentry / generic and @slo = the SLO's id or OpenSLO "
+            "name. No rules: the default policy decides everything."
+        ),
+    )
+    days = forms.IntegerField(
+        label=gettext_lazy("Days"),
+        min_value=1,
+        max_value=noise.MAX_REPLAY_DAYS,
+        initial=DEFAULT_DAYS,
+        help_text=gettext_lazy("Replay the notifications first seen in this many last days."),
+    )
+
+    def __init__(self, *args, slos: dict[str, int], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.slos = slos
+
+    def clean_draft(self) -> list[routing.Rule]:
+        try:
+            return noise.rules_from_text(self.cleaned_data["draft"], slos=self.slos)
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+
+@require_http_methods(["GET", "POST"])
+def noise_replay(request: AuthedRequest, slug: str) -> HttpResponse:
+    """GET: the form, its draft the live policy. POST: the draft replayed over the last
+    N days beside what live routing produced; nothing is written."""
+    team = team_or_404(request.user, slug, Role.MEMBER)
+    lookup, names = selectors.slo_names(team=team)
+    result = None
+    status = 200
+    if request.method == "POST":
+        form = ReplayForm(request.POST, slos=lookup)
+        if form.is_valid():
+            since = timezone.now() - timedelta(days=form.cleaned_data["days"])
+            result = noise.replay(
+                selectors.stored_routing(team=team, since=since), form.cleaned_data["draft"]
+            )
+        else:
+            status = 400
+    else:
+        form = ReplayForm(
+            slos=lookup,
+            initial={
+                "draft": noise.policy_as_text(team_rules(team.pk), slo_names=names),
+                "days": DEFAULT_DAYS,
+            },
+        )
+    rows = []
+    if result is not None:
+        rows = [
+            (
+                str(label),
+                result.live.get(value, 0),
+                result.draft.get(value, 0),
+                result.difference(value),
+            )
+            for value, label in NotificationClass.choices
+        ]
+    labels = dict(NotificationClass.choices)
+    return render(
+        request,
+        "slos/noise/replay.html",
+        {
+            "team": team,
+            "form": form,
+            "result": result,
+            "rows": rows,
+            "moves": [
+                (str(labels[live]), str(labels[draft]), n)
+                for (live, draft), n in sorted((result.moves if result else {}).items())
+            ],
+        },
+        status=status,
+    )

@@ -11,32 +11,31 @@ from datetime import date, timedelta
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import OuterRef, Subquery
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from portal.access import AuthedRequest, membership_or_404, team_membership_or_404
+from portal.access import AuthedRequest, team_membership_or_404
 from portal.models import Role
-from slos.models import SLO, Annotation, BudgetPolicyStep, SLOReview
+from slos.access import annotation_for_user, slo_for_user
+from slos.models import SLO, BudgetPolicyStep
 from slos.registry import services
 from slos.registry.forms import AnnotationForm, PolicyStepFormSet, SLOEditForm, SLOReviewForm
-from slos.registry.selectors import annotation_scope, slo_with_budget
+from slos.registry.selectors import (
+    slo_annotations_latest,
+    slo_review_history,
+    slo_with_budget,
+    team_annotations_since,
+    team_slos,
+    team_slos_due_for_review,
+)
 
 RECENT_ANNOTATIONS = timedelta(days=30)
 ANNOTATIONS_SHOWN = 100
-
-
-def _slo_or_404(request: AuthedRequest, pk: int, needed: Role = Role.VIEWER) -> SLO:
-    slo = get_object_or_404(
-        SLO.objects.select_related("service__team", "data_source", "owner"), pk=pk
-    )
-    membership_or_404(request.user, slo.service.team_id, needed)
-    return slo
 
 
 def _refused(form, error: ValidationError) -> None:
@@ -46,7 +45,7 @@ def _refused(form, error: ValidationError) -> None:
 
 @require_http_methods(["GET", "POST"])
 def slo_edit(request: AuthedRequest, pk: int) -> HttpResponse:
-    slo = _slo_or_404(request, pk, Role.MEMBER)
+    slo, membership = slo_for_user(request.user, pk, Role.MEMBER)
     team = slo.service.team
     title = _("Edit “%(name)s”") % {"name": slo.name}
     # The form writes the posted values onto its instance while validating; the service
@@ -78,7 +77,7 @@ def slo_edit(request: AuthedRequest, pk: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def slo_review(request: AuthedRequest, pk: int) -> HttpResponse:
-    slo = _slo_or_404(request, pk, Role.MEMBER)
+    slo, membership = slo_for_user(request.user, pk, Role.MEMBER)
     form = SLOReviewForm(request.POST or None, slo=slo)
     if request.method == "POST":
         if form.is_valid():
@@ -95,7 +94,7 @@ def slo_review(request: AuthedRequest, pk: int) -> HttpResponse:
                     % {"decision": review.get_decision_display()},
                 )
                 return redirect("slos:detail", pk=slo.pk)
-    history = SLOReview.objects.filter(slo=slo).select_related("reviewed_by")
+    history = slo_review_history(slo)
     return render(
         request,
         "slos/registry/review.html",
@@ -113,7 +112,7 @@ def _steps_in_effect(steps: list[BudgetPolicyStep], remaining: float | None) -> 
 
 @require_http_methods(["GET", "POST"])
 def policy_edit(request: AuthedRequest, pk: int) -> HttpResponse:
-    slo = _slo_or_404(request, pk, Role.MEMBER)
+    slo, membership = slo_for_user(request.user, pk, Role.MEMBER)
     steps = list(slo.policy_steps.all())
     initial = [{"below_percent": step.below_percent, "action": step.action} for step in steps]
     formset = PolicyStepFormSet(
@@ -146,7 +145,7 @@ def policy_edit(request: AuthedRequest, pk: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def annotation_create(request: AuthedRequest, pk: int) -> HttpResponse:
-    slo = _slo_or_404(request, pk, Role.MEMBER)
+    slo, membership = slo_for_user(request.user, pk, Role.MEMBER)
     team = slo.service.team
     form = AnnotationForm(request.POST or None, slo=slo, at=timezone.now())
     if request.method == "POST":
@@ -158,11 +157,7 @@ def annotation_create(request: AuthedRequest, pk: int) -> HttpResponse:
             else:
                 messages.success(request, _("Annotation added."))
                 return redirect("slos:detail", pk=slo.pk)
-    annotations = (
-        Annotation.objects.filter(annotation_scope(slo))
-        .select_related("slo", "service", "created_by")
-        .order_by("-starts_at")[:ANNOTATIONS_SHOWN]
-    )
+    annotations = slo_annotations_latest(slo, limit=ANNOTATIONS_SHOWN)
     return render(
         request,
         "slos/registry/annotation_form.html",
@@ -180,8 +175,7 @@ def annotation_create(request: AuthedRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def annotation_delete(request: AuthedRequest, pk: int) -> HttpResponse:
-    annotation = get_object_or_404(Annotation.objects.select_related("team"), pk=pk)
-    membership_or_404(request.user, annotation.team_id, Role.MEMBER)
+    annotation, membership = annotation_for_user(request.user, pk, Role.MEMBER)
     slo_id, team = annotation.slo_id, annotation.team
     services.annotation_delete(annotation=annotation)
     messages.success(request, _("Annotation deleted."))
@@ -209,18 +203,9 @@ def due_for_review(request: AuthedRequest, slug: str) -> HttpResponse:
     team = membership.team
     now = timezone.now()
     today: date = services.team_today(team, at=now)
-    last_review = SLOReview.objects.filter(slo=OuterRef("pk")).order_by("-reviewed_at")
-    due = (
-        SLO.objects.filter(service__team=team)
-        .due_for_review(today)
-        .select_related("service", "owner")
-        .annotate(last_reviewed_at=Subquery(last_review.values("reviewed_at")[:1]))
-        .order_by("next_review_on", "service__name", "name")
-    )
-    annotations = (
-        Annotation.objects.filter(team=team, ends_at__gte=now - RECENT_ANNOTATIONS)
-        .select_related("slo", "service", "created_by")
-        .order_by("-starts_at")[:ANNOTATIONS_SHOWN]
+    due = team_slos_due_for_review(team, on=today)
+    annotations = team_annotations_since(
+        team, since=now - RECENT_ANNOTATIONS, limit=ANNOTATIONS_SHOWN
     )
     can_edit = membership.allows(Role.MEMBER)
     return render(
@@ -231,13 +216,7 @@ def due_for_review(request: AuthedRequest, slug: str) -> HttpResponse:
             "today": today,
             "rows": [DueRow(slo, (today - slo.next_review_on).days) for slo in due],
             "annotations": annotations,
-            "all_slos": (
-                SLO.objects.filter(service__team=team)
-                .select_related("service")
-                .order_by("service__name", "name")
-                if can_edit
-                else []
-            ),
+            "all_slos": team_slos(team) if can_edit else [],
             "can_edit": can_edit,
             "back_to": reverse("slos:due", args=[team.slug]) + "#annotations",
         },

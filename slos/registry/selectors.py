@@ -13,9 +13,10 @@ from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import TruncMonth
 
+from portal.models import Team
 from slos.budget import (
     HOUR,
     Budget,
@@ -119,11 +120,7 @@ def _totals(slo: SLO, row: dict, prefix: str, hours_in_window: int) -> WindowTot
 
 def slos_with_budgets(slos: QuerySet[SLO], *, at: datetime) -> list[SLOWithBudget]:
     """Every SLO of the queryset with its budget as of `at`, in three queries."""
-    slo_list = list(
-        slos.select_related("service__team", "data_source", "owner").order_by(
-            "service__team__name", "service__name", "name"
-        )
-    )
+    slo_list = list(slos.for_page().order_by("service__team__name", "service__name", "name"))
     if not slo_list:
         return []
     end = align_to_hour(at)
@@ -430,4 +427,50 @@ def slo_page(slo: SLO, *, at: datetime, reviews: int = 5) -> SLOPage:
             .order_by("-reviewed_at")[:reviews]
         ),
         last_run=slo_last_run(slo),
+    )
+
+
+# The registry's write pages: what they list beside their forms.
+
+
+def slo_review_history(slo: SLO) -> QuerySet[SLOReview]:
+    """Every review of the SLO with its reviewer, in the model's order."""
+    return SLOReview.objects.filter(slo=slo).select_related("reviewed_by")
+
+
+def slo_annotations_latest(slo: SLO, *, limit: int) -> QuerySet[Annotation]:
+    """The latest annotations shown on the SLO (its own, its service's, its team's)."""
+    return (
+        Annotation.objects.filter(annotation_scope(slo)).for_list().order_by("-starts_at")[:limit]
+    )
+
+
+def team_annotations_since(team: Team, *, since: datetime, limit: int) -> QuerySet[Annotation]:
+    """The team's annotations still running or ended after `since`, latest first."""
+    return (
+        Annotation.objects.filter(team=team, ends_at__gte=since)
+        .for_list()
+        .order_by("-starts_at")[:limit]
+    )
+
+
+def team_slos_due_for_review(team: Team, *, on: date) -> QuerySet[SLO]:
+    """The team's SLOs due for review on `on` or before, most overdue first, each with
+    the time of its last review (`last_reviewed_at`). One query."""
+    last_review = SLOReview.objects.filter(slo=OuterRef("pk")).order_by("-reviewed_at")
+    return (
+        SLO.objects.filter(service__team=team)
+        .due_for_review(on)
+        .select_related("service", "owner")
+        .annotate(last_reviewed_at=Subquery(last_review.values("reviewed_at")[:1]))
+        .order_by("next_review_on", "service__name", "name")
+    )
+
+
+def team_slos(team: Team) -> QuerySet[SLO]:
+    """The team's SLOs with their services, by service and name."""
+    return (
+        SLO.objects.filter(service__team=team)
+        .select_related("service")
+        .order_by("service__name", "name")
     )

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -8,23 +7,28 @@ from decimal import Decimal
 from django import forms
 from django.contrib import messages
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
-from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods
-from django.views.decorators.vary import vary_on_headers
 
-from portal.access import AuthedRequest, membership_or_404, team_or_404
+from portal.access import AuthedRequest, team_or_404
+from portal.formatting import duration_text, percent_text, target_text
+from portal.htmx import render_page_or_partial, wants_partial
 from portal.models import Membership, Role
+from slos.access import slo_for_user
 from slos.budget import (
+    DAY_TICKET,
+    TARGET_PERCENT_MAX,
+    TARGET_PERCENT_MIN,
     Budget,
     BudgetStatus,
     MonthCompliance,
     MonthTotals,
     budget_burndown,
     burn_rate,
+    burn_threshold,
     monthly_compliance,
 )
 from slos.charts import (
@@ -39,21 +43,13 @@ from slos.models import SLO, Annotation, BudgetPolicyStep, SLOReview
 from slos.registry import services
 from slos.registry.forms import ServiceForm, SLOForm
 from slos.registry.selectors import SLOPage, slo_page, slos_with_budgets
-from slos.registry.services import target_text
-
-
-def _slo_and_membership(request: AuthedRequest, pk: int) -> tuple[SLO, Membership]:
-    slo = get_object_or_404(
-        SLO.objects.select_related("service__team", "data_source", "owner"), pk=pk
-    )
-    return slo, membership_or_404(request.user, slo.service.team_id)
 
 
 class WhatIfForm(forms.Form):
     target = forms.DecimalField(
         label=_lazy("What if the target were (%)"),
         decimal_places=5,
-        min_value=50,
+        min_value=TARGET_PERCENT_MIN,
         error_messages={
             "required": _lazy("Enter a target to try, e.g. 99.5."),
             "invalid": _lazy("Enter the target as a number, e.g. 99.5."),
@@ -71,6 +67,10 @@ class WhatIfForm(forms.Form):
             raise forms.ValidationError(
                 _("A target must be below 100%: at 100% there is no error budget at all.")
             )
+        if target > TARGET_PERCENT_MAX:
+            raise forms.ValidationError(
+                _("An SLO's target is at most %(max)s%%.") % {"max": TARGET_PERCENT_MAX}
+            )
         return target
 
 
@@ -80,20 +80,6 @@ STATUS_LABELS = {
     BudgetStatus.EXHAUSTED: _lazy("Budget exhausted"),
     BudgetStatus.NO_DATA: _lazy("No data"),
 }
-# The SRE Workbook's slow-burn ticket: 10% of a 30-day budget spent in one day.
-TICKET_BUDGET_FRACTION = 0.10
-
-
-def percent_text(fraction: float) -> str:
-    """A fraction as a percentage with two significant digits below 1% (0.0002 →
-    "0.02"), at most two decimals above, and never in scientific notation."""
-    value = abs(fraction) * 100
-    sign = "-" if fraction < 0 else ""
-    if value == 0:
-        return "0"
-    decimals = 2 if value >= 1 else min(10, 1 - math.floor(math.log10(value)))
-    text = f"{value:.{decimals}f}"
-    return sign + (text.rstrip("0").rstrip(".") if "." in text else text)
 
 
 @dataclass(frozen=True)
@@ -105,21 +91,6 @@ class ReviewRow:
     @property
     def changed(self) -> bool:
         return self.old_target != self.new_target
-
-
-def duration_text(span: timedelta) -> str:
-    """The two largest units of a duration: "3 days 4 hours", "5 hours 10 minutes"."""
-    minutes = max(0, round(span.total_seconds() / 60))
-    days, minutes = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(minutes, 60)
-    parts = [
-        ngettext("%(count)d day", "%(count)d days", days) % {"count": days} if days else "",
-        ngettext("%(count)d hour", "%(count)d hours", hours) % {"count": hours} if hours else "",
-        ngettext("%(count)d minute", "%(count)d minutes", minutes) % {"count": minutes}
-        if minutes and not days
-        else "",
-    ]
-    return " ".join([part for part in parts if part][:2]) or _("less than a minute")
 
 
 @dataclass(frozen=True)
@@ -224,8 +195,7 @@ def _figures(page: SLOPage, *, frame: ChartFrame, target: float) -> dict[str, di
     if not data.rows:
         return {"sli": None, "burndown": None, "burn": None}
     points = budget_burndown(data.rows, target=target)
-    window_days = data.window.length / timedelta(days=1)
-    ticket = TICKET_BUDGET_FRACTION * window_days
+    ticket = burn_threshold(DAY_TICKET, window=data.window.length)
     sli = [DayValue(day.day, day.sli, day.hours_with_data, day.hours) for day in data.days]
     burn = [
         DayValue(day.day, burn_rate(good=day.good, valid=day.valid, target=target))
@@ -336,25 +306,28 @@ def slo_list(request: AuthedRequest) -> HttpResponse:
 
 @require_GET
 def slo_detail(request: AuthedRequest, pk: int) -> HttpResponse:
-    slo, membership = _slo_and_membership(request, pk)
+    slo, membership = slo_for_user(request.user, pk)
     context = _page_context(slo, membership, at=timezone.now(), form=WhatIfForm())
     return render(request, "slos/slo_detail.html", context)
 
 
 @require_GET
-@vary_on_headers("HX-Request")
 def slo_what_if(request: AuthedRequest, pk: int) -> HttpResponse:
     """The budget at another target, computed from the same hours; nothing is saved, so
     viewers may use it. htmx gets the what-if region; a plain GET the whole page."""
-    slo, membership = _slo_and_membership(request, pk)
+    slo, membership = slo_for_user(request.user, pk)
     form = WhatIfForm(request.GET)
-    partial = bool(request.htmx) and not request.htmx.history_restore_request
+    partial = wants_partial(request)
     context = _page_context(slo, membership, at=timezone.now(), form=form, charts=not partial)
-    if partial:
-        # 200 even for bad input: htmx swaps only successful answers, and the message
-        # belongs in the region.
-        return render(request, "slos/slo_detail.html#what_if", context)
-    return render(request, "slos/slo_detail.html", context, status=200 if form.is_valid() else 400)
+    # The region answers 200 even for bad input: htmx swaps only successful answers, and
+    # the message belongs in the region.
+    return render_page_or_partial(
+        request,
+        "slos/slo_detail.html",
+        context,
+        partial="what_if",
+        status=200 if partial or form.is_valid() else 400,
+    )
 
 
 def _form_page(request: AuthedRequest, *, form, team, title: str, save) -> HttpResponse:
