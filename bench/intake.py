@@ -614,7 +614,8 @@ def warm_up(gunicorn: Gunicorn, team, slo, workers: int) -> None:
 
     source = new_source(team, "Warm-up")
     path = reverse("api:intake_alertmanager", args=[source.token])
-    fixture = (REPO_DIR / "tests/slos/intake_payloads/alertmanager_firing.json").read_bytes()
+    payloads = REPO_DIR / "tests/slos/notifications/intake_payloads"
+    fixture = (payloads / "alertmanager_firing.json").read_bytes()
     gunicorn.wait_ready()
     status, answer = parse_answer(gunicorn.post(path, fixture))
     assert status == 200 and answer["new"] == 2, (status, answer)

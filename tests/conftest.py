@@ -7,54 +7,45 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth import get_user_model
 
-from portal.models import Membership, Role, Team
-from slos.registry import services as slo_services
-
-PASSWORD = "correct-horse-battery"
-
-
-def make_user(username: str):
-    return get_user_model().objects.create_user(username=username, password=PASSWORD)
+from portal.models import Role, Team
+from tests.factories import (
+    DataSourceFactory,
+    MembershipFactory,
+    ServiceFactory,
+    SLOFactory,
+    TeamFactory,
+)
 
 
 @pytest.fixture
 def team(db) -> Team:
-    return Team.objects.create(name="Kintai", slug="kintai", time_zone="Asia/Tokyo")
+    return TeamFactory(name="Kintai", slug="kintai", time_zone="Asia/Tokyo")
 
 
 @pytest.fixture
 def other_team(db) -> Team:
-    return Team.objects.create(name="Other", slug="other")
+    return TeamFactory(name="Other", slug="other")
 
 
 @pytest.fixture
 def owner(team):
-    user = make_user("owner")
-    Membership.objects.create(team=team, user=user, role=Role.ADMIN)
-    return user
+    return MembershipFactory(team=team, user__username="owner", role=Role.ADMIN).user
 
 
 @pytest.fixture
 def teammate(team):
-    user = make_user("teammate")
-    Membership.objects.create(team=team, user=user, role=Role.MEMBER)
-    return user
+    return MembershipFactory(team=team, user__username="teammate", role=Role.MEMBER).user
 
 
 @pytest.fixture
 def viewer(team):
-    user = make_user("viewer")
-    Membership.objects.create(team=team, user=user, role=Role.VIEWER)
-    return user
+    return MembershipFactory(team=team, user__username="viewer", role=Role.VIEWER).user
 
 
 @pytest.fixture
 def outsider(other_team):
-    user = make_user("outsider")
-    Membership.objects.create(team=other_team, user=user, role=Role.ADMIN)
-    return user
+    return MembershipFactory(team=other_team, user__username="outsider", role=Role.ADMIN).user
 
 
 def client_for(client, user):
@@ -64,19 +55,17 @@ def client_for(client, user):
 
 @pytest.fixture
 def service(team):
-    return slo_services.service_create(team=team, name="Clock-in API")
+    return ServiceFactory(team=team, name="Clock-in API")
 
 
 @pytest.fixture
 def data_source(team):
-    return slo_services.data_source_create(
-        team=team, name="Prometheus", url="http://127.0.0.1:9", timeout_seconds=2
-    )
+    return DataSourceFactory(team=team, name="Prometheus")
 
 
 @pytest.fixture
 def slo(service, data_source):
-    return slo_services.slo_create(
+    return SLOFactory(
         service=service,
         data_source=data_source,
         name="Clock-in availability",

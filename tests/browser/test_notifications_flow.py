@@ -12,14 +12,14 @@ from django.test import Client
 from django.urls import reverse
 from playwright.sync_api import expect
 
-from portal.models import Membership, Role, Team
+from portal.models import Role, Team
 from slos.models import Notification, RoutingRule
 from slos.notifications.intake import intake_source_create
 from slos.registry import services
-from tests.conftest import PASSWORD, make_user
+from tests.factories import PASSWORD, MembershipFactory
 
 pytestmark = pytest.mark.browser
-PAYLOADS = Path(__file__).parent.parent / "slos" / "intake_payloads"
+PAYLOADS = Path(__file__).parent.parent / "slos" / "notifications" / "intake_payloads"
 
 
 def rule_names() -> list[str]:
@@ -28,7 +28,7 @@ def rule_names() -> list[str]:
 
 def test_admin_shapes_the_policy_and_triages_in_the_browser(page, transactional_db):
     team = Team.objects.create(name="Kintai", slug="kintai", alerts_per_week_target=3)
-    Membership.objects.create(team=team, user=make_user("sre"), role=Role.ADMIN)
+    MembershipFactory(team=team, user__username="sre", role=Role.ADMIN)
     service = services.service_create(team=team, name="Clock-in API")
     slo = services.slo_create(
         service=service,

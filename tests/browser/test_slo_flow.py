@@ -8,10 +8,10 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from portal.models import Membership, Role, Team
+from portal.models import Role, Team
 from slos.models import SLO, HourlyBucket
 from slos.registry.selectors import slo_with_budget
-from tests.conftest import PASSWORD, make_user
+from tests.factories import PASSWORD, MembershipFactory
 from tests.prom import GOOD_QUERY, VALID_QUERY
 
 pytestmark = [pytest.mark.browser, pytest.mark.prometheus]
@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.prometheus]
 
 def test_log_in_create_an_slo_pull_and_see_the_budget(page, prometheus, transactional_db):
     team = Team.objects.create(name="Kintai", slug="kintai")
-    Membership.objects.create(team=team, user=make_user("sre"), role=Role.ADMIN)
+    MembershipFactory(team=team, user__username="sre", role=Role.ADMIN)
 
     page.goto("/")
     expect(page).to_have_url(re.compile(r"/accounts/login/"))

@@ -11,18 +11,18 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from portal.models import Membership, Role, Team
+from portal.models import Role, Team
 from slos.budget import align_to_hour
 from slos.models import SLO, HourlyBucket
 from slos.registry import services
-from tests.conftest import PASSWORD, make_user
+from tests.factories import PASSWORD, MembershipFactory
 
 pytestmark = pytest.mark.browser
 
 
 def test_what_if_recomputes_in_place(page, transactional_db):
     team = Team.objects.create(name="Kintai", slug="kintai")
-    Membership.objects.create(team=team, user=make_user("pm"), role=Role.VIEWER)
+    MembershipFactory(team=team, user__username="pm", role=Role.VIEWER)
     slo = services.slo_create(
         service=services.service_create(team=team, name="Clock-in API"),
         data_source=None,

@@ -3,16 +3,14 @@ the OpenAPI schema."""
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import pytest
 import time_machine
 
 from portal.api_tokens import api_token_create, api_token_revoke
-from portal.models import Membership, Role, Team
+from portal.models import Role
 from slos.models import SLO, CalendarPeriod, HourlyBucket, WindowKind
-from slos.registry import services as slo_services
 from tests.conftest import client_for, utc
+from tests.factories import HandFedSLOFactory, MembershipFactory, ServiceFactory
 
 NOW = utc(2026, 11, 2, 9, 30)
 LIST = "/api/v1/slos"
@@ -50,18 +48,6 @@ def add_hand_checked_buckets(slo: SLO) -> None:
             HourlyBucket(slo=slo, hour=utc(2026, 10, 1, 0), good=0, valid=1000),
             HourlyBucket(slo=slo, hour=utc(2026, 11, 2, 9), good=0, valid=1000),
         ]
-    )
-
-
-def add_slo(service, name: str, **fields) -> SLO:
-    return slo_services.slo_create(
-        service=service,
-        data_source=None,
-        name=name,
-        good_query="sum(increase(ok[$window]))",
-        valid_query="sum(increase(all[$window]))",
-        target=Decimal("99.5"),
-        **fields,
     )
 
 
@@ -193,7 +179,9 @@ def test_an_slo_without_data_has_nulls_not_zeros(api, slo):
 
 
 def test_a_calendar_window_is_labelled_and_structured(api, service):
-    slo = add_slo(service, "Monthly payroll", window_kind=WindowKind.CALENDAR)
+    slo = HandFedSLOFactory(
+        service=service, name="Monthly payroll", window_kind=WindowKind.CALENDAR
+    )
     slo.calendar_period = CalendarPeriod.QUARTER
     slo.save()
 
@@ -295,8 +283,10 @@ def test_an_unknown_slo_is_a_404(api):
 
 
 def test_team_filter(api, owner, slo, other_team):
-    Membership.objects.create(team=other_team, user=owner, role=Role.VIEWER)
-    other_slo = add_slo(slo_services.service_create(team=other_team, name="Billing"), "Invoices")
+    MembershipFactory(team=other_team, user=owner, role=Role.VIEWER)
+    other_slo = HandFedSLOFactory(
+        service__team=other_team, service__name="Billing", name="Invoices"
+    )
 
     everything = api.get(LIST).json()
     only_other = api.get(LIST, team="other").json()
@@ -318,15 +308,16 @@ def test_team_filter_for_a_team_you_are_not_in_is_a_404(api, slo, other_team):
 def test_the_list_runs_a_fixed_number_of_queries(api, owner, service, django_assert_num_queries):
     """Token lookup, last-used update, SLOs, exclusions, bucket sums: five, whatever
     the number of SLOs, teams or buckets."""
-    add_hand_checked_buckets(add_slo(service, "First"))
+    add_hand_checked_buckets(HandFedSLOFactory(service=service, name="First"))
     with django_assert_num_queries(5):
         assert len(api.get(LIST, at="2026-11-02T09:30Z").json()) == 1
 
-    second = Team.objects.create(name="Payroll", slug="payroll", time_zone="UTC")
-    Membership.objects.create(team=second, user=owner, role=Role.MEMBER)
-    payroll = slo_services.service_create(team=second, name="Payroll API")
+    second = MembershipFactory(team__name="Payroll", user=owner, role=Role.MEMBER).team
+    payroll = ServiceFactory(team=second, name="Payroll API")
     for index in range(6):
-        slo = add_slo(payroll if index % 2 else service, f"SLO {index}", window_days=7 + index)
+        slo = HandFedSLOFactory(
+            service=payroll if index % 2 else service, name=f"SLO {index}", window_days=7 + index
+        )
         add_hand_checked_buckets(slo)
     with django_assert_num_queries(5):
         assert len(api.get(LIST, at="2026-11-02T09:30Z").json()) == 7

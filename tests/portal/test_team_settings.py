@@ -4,9 +4,9 @@ import time_machine
 from django.urls import reverse
 
 from slos.budget import BudgetStatus
-from slos.models import HourlyBucket
 from slos.registry.selectors import slo_with_budget
 from tests.conftest import client_for, utc
+from tests.factories import HourlyBucketFactory
 
 NOW = utc(2026, 11, 2, 9, 30)
 
@@ -25,7 +25,7 @@ def settings_post(**overrides) -> dict:
 @time_machine.travel(NOW, tick=False)
 def test_the_at_risk_threshold_is_the_teams(client, owner, team, slo):
     # 60% of the budget left: healthy at 25%, at risk once the team says 75%.
-    HourlyBucket.objects.create(slo=slo, hour=utc(2026, 11, 2, 8), good=999_600, valid=1_000_000)
+    HourlyBucketFactory(slo=slo, hour=utc(2026, 11, 2, 8), good=999_600, valid=1_000_000)
     assert slo_with_budget(slo.pk, at=NOW).budget.status == BudgetStatus.HEALTHY
 
     response = client_for(client, owner).post(

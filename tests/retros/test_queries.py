@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from portal.models import Membership, Role, Team
+from portal.models import Role
 from retros.services import retro_start
 from slos.registry import services as slo_services
 from tests.conftest import client_for, utc
+from tests.factories import HandFedSLOFactory, MembershipFactory
 
 AT = utc(2025, 3, 12, 9, 30)
 
@@ -24,14 +23,7 @@ def queries_for(client, url: str) -> int:
 
 def add_slos(service, count: int) -> None:
     for index in range(count):
-        slo_services.slo_create(
-            service=service,
-            data_source=None,
-            name=f"SLO {index}",
-            good_query="sum(increase(ok[$window]))",
-            valid_query="sum(increase(all[$window]))",
-            target=Decimal("99.5"),
-        )
+        HandFedSLOFactory(service=service, name=f"SLO {index}")
 
 
 def test_list_queries_do_not_grow_with_sessions(client, owner, team):
@@ -39,8 +31,7 @@ def test_list_queries_do_not_grow_with_sessions(client, owner, team):
     retro_start(team=team, user=owner, at=AT)
     few = queries_for(client, reverse("retros:list"))
 
-    second = Team.objects.create(name="Payroll", slug="payroll")
-    Membership.objects.create(team=second, user=owner, role=Role.VIEWER)
+    second = MembershipFactory(team__name="Payroll", user=owner, role=Role.VIEWER).team
     for day in range(5):
         retro_start(team=team, user=owner, at=utc(2025, 3, 13 + day, 9))
         retro_start(team=second, user=None, at=utc(2025, 3, 13 + day, 9))

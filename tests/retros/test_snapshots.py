@@ -13,7 +13,7 @@ from retros.services import retro_start
 from slos.models import SLO
 from slos.registry.selectors import slo_with_budget
 from tests.conftest import client_for, utc
-from tests.retros.helpers import add_hours
+from tests.factories import hourly_buckets, hours_from
 
 STARTED = utc(2025, 3, 12, 9, 30)  # a Wednesday
 WINDOW_END = utc(2025, 3, 12, 9)
@@ -22,7 +22,7 @@ WINDOW_END = utc(2025, 3, 12, 9)
 @pytest.fixture
 def one_day_of_data(slo):
     # 24 000 valid, 12 bad against a 99.9% target: 24 bad allowed, half the budget left.
-    add_hours(slo, first=WINDOW_END - timedelta(days=1), hours=24, good=999.5, valid=1000)
+    hourly_buckets(slo, hours_from(WINDOW_END - timedelta(days=1), 24), good=999.5, valid=1000)
     return slo
 
 
@@ -36,7 +36,7 @@ def test_starting_a_retro_freezes_the_budgets(client, teammate, one_day_of_data)
     assert response.url == reverse("retros:detail", args=[session.pk])
 
     # The nightly pull backfills the day before: 48 more bad events, budget overspent.
-    add_hours(slo, first=WINDOW_END - timedelta(days=2), hours=24, good=998, valid=1000)
+    hourly_buckets(slo, hours_from(WINDOW_END - timedelta(days=2), 24), good=998, valid=1000)
 
     later = STARTED + timedelta(hours=2)
     live = slo_with_budget(slo.pk, at=later).budget

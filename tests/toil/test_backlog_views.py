@@ -7,9 +7,8 @@ from html.parser import HTMLParser
 import pytest
 from django.urls import reverse
 
-from slos.models import HourlyBucket
-from slos.registry import services as slo_services
 from tests.conftest import client_for, utc
+from tests.factories import BacklogItemFactory, HourlyBucketFactory, SLOFactory
 from toil.models import BacklogItem, Status
 from toil.services import backlog_item_create
 
@@ -17,31 +16,19 @@ NOW = utc(2025, 6, 2, 12, 30)
 LIST_URL = reverse("toil:list")
 
 
-def add_item(team, title: str, **overrides) -> BacklogItem:
-    values = dict(
-        kind="toil", impact=1, likelihood=1, toil_relief=0, effort="M", slo=None, created_by=None
-    )
-    return backlog_item_create(team=team, title=title, **{**values, **overrides})
-
-
 def burn_budget(slo, *, remaining: float) -> None:
     """One hour of data leaving `remaining` of the SLO's error budget."""
     valid = 100_000.0
     bad = (1 - remaining) * (1 - slo.target_fraction) * valid
-    HourlyBucket.objects.create(
+    HourlyBucketFactory(
         slo=slo, hour=NOW.replace(minute=0) - timedelta(hours=2), good=valid - bad, valid=valid
     )
 
 
-def other_slo(service, data_source, name: str):
-    return slo_services.slo_create(
-        service=service,
-        data_source=data_source,
-        name=name,
-        good_query="sum(increase(good[$window]))",
-        valid_query="sum(increase(valid[$window]))",
-        target=Decimal("99.5"),
-    )
+class OtherSLOFactory(SLOFactory):
+    good_query = "sum(increase(good[$window]))"
+    valid_query = "sum(increase(valid[$window]))"
+    target = Decimal("99.5")
 
 
 class BacklogTable(HTMLParser):
@@ -86,10 +73,16 @@ def test_the_list_ranks_items_by_score_and_shows_each_factor(
     client, owner, team, slo, time_machine
 ):
     time_machine.move_to(NOW - timedelta(weeks=13), tick=False)
-    add_item(team, "Automate cert renewal", impact=2, likelihood=3, toil_relief=1, slo=slo)
+    BacklogItemFactory(
+        team=team, title="Automate cert renewal", impact=2, likelihood=3, toil_relief=1, slo=slo
+    )
     time_machine.move_to(NOW, tick=False)
-    add_item(team, "Rewrite the batch", impact=3, likelihood=3, toil_relief=3, effort="XL")
-    add_item(team, "Tidy dashboards", impact=1, likelihood=1, toil_relief=0, effort="XS")
+    BacklogItemFactory(
+        team=team, title="Rewrite the batch", impact=3, likelihood=3, toil_relief=3, effort="XL"
+    )
+    BacklogItemFactory(
+        team=team, title="Tidy dashboards", impact=1, likelihood=1, toil_relief=0, effort="XS"
+    )
     burn_budget(slo, remaining=0.1)
 
     table = backlog_page(client_for(client, owner))
@@ -108,16 +101,16 @@ def test_the_list_ranks_items_by_score_and_shows_each_factor(
 
 
 def test_a_done_item_leaves_the_ranking(client, owner, team):
-    add_item(team, "Still open")
-    done = add_item(team, "Finished")
+    BacklogItemFactory(team=team, title="Still open")
+    done = BacklogItemFactory(team=team, title="Finished")
     BacklogItem.objects.filter(pk=done.pk).update(status=Status.DONE)
 
     assert backlog_page(client_for(client, owner)).titles() == ["Still open"]
 
 
 def test_the_list_shows_only_the_users_teams(client, owner, outsider, team, other_team):
-    add_item(team, "Ours")
-    add_item(other_team, "Theirs")
+    BacklogItemFactory(team=team, title="Ours")
+    BacklogItemFactory(team=other_team, title="Theirs")
 
     assert backlog_page(client_for(client, outsider)).titles() == ["Theirs"]
     client.logout()
@@ -135,10 +128,12 @@ def test_only_members_are_offered_the_add_button(client, teammate, viewer, team)
 def test_the_list_runs_a_fixed_number_of_queries(
     client, owner, team, service, data_source, slo, django_assert_num_queries, count
 ):
-    slos = [slo, other_slo(service, data_source, "Latency"), None]
+    slos = [slo, OtherSLOFactory(service=service, data_source=data_source, name="Latency"), None]
     burn_budget(slo, remaining=0.3)
     for index in range(count):
-        add_item(team, f"Item {index}", impact=index % 4, slo=slos[index % len(slos)])
+        BacklogItemFactory(
+            team=team, title=f"Item {index}", impact=index % 4, slo=slos[index % len(slos)]
+        )
     client = client_for(client, owner)
 
     # session, user, items, SLO budgets (SLOs, exclusions, sums), the teams to add to
@@ -190,11 +185,12 @@ def test_bad_input_is_refused_and_nothing_is_written(client, owner, team):
 
 
 def test_another_teams_slo_cannot_be_linked(client, owner, team, other_team):
-    foreign_service = slo_services.service_create(team=other_team, name="Payroll")
-    foreign_source = slo_services.data_source_create(
-        team=other_team, name="Prom", url="http://127.0.0.1:9", timeout_seconds=2
+    foreign_slo = OtherSLOFactory(
+        service__team=other_team,
+        service__name="Payroll",
+        data_source__name="Prom",
+        name="Payroll availability",
     )
-    foreign_slo = other_slo(foreign_service, foreign_source, "Payroll availability")
     client = client_for(client, owner)
     url = reverse("toil:create", args=[team.slug])
 
@@ -226,4 +222,14 @@ def test_an_outsider_cannot_find_another_teams_create_page(client, outsider, tea
 
 def test_the_service_refuses_another_teams_slo(team, other_team, slo):
     with pytest.raises(ValueError, match="another team"):
-        add_item(other_team, "Cross-team link", slo=slo)
+        backlog_item_create(
+            team=other_team,
+            title="Cross-team link",
+            kind="toil",
+            impact=1,
+            likelihood=1,
+            toil_relief=0,
+            effort="M",
+            slo=slo,
+            created_by=None,
+        )

@@ -12,6 +12,7 @@ from django.core.management import CommandError, call_command
 
 from slos.models import HourlyBucket, PullRun
 from slos.registry import services
+from tests.factories import hourly_buckets, hours_from
 from tests.prom import DATA_END, GOOD_QUERY, VALID_QUERY, expected_hour
 
 pytestmark = pytest.mark.prometheus
@@ -60,10 +61,7 @@ def test_changing_the_queries_makes_the_hours_stale_and_pulls_them_again(
         backfill=False,
     )
     start = DATA_END - timedelta(days=8)
-    HourlyBucket.objects.bulk_create(
-        HourlyBucket(slo=slo, hour=start + timedelta(hours=h), good=1, valid=1)
-        for h in range(7 * 24)
-    )
+    hourly_buckets(slo, hours_from(start, 7 * 24), good=1, valid=1)
     with django_capture_on_commit_callbacks(execute=True):
         services.slo_update(slo=slo, user=owner, at=NOW, good_query=GOOD_QUERY + " ")
 

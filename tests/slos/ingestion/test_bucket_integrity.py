@@ -11,7 +11,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db import IntegrityError, OperationalError, connection, connections, transaction
 
-from slos.ingestion.pull import Row, store_new_rows, store_rows
+from slos.ingestion.planning import Row
+from slos.ingestion.storing import store_new_rows, store_rows
 from slos.models import SLO, HourlyBucket
 
 pytestmark = pytest.mark.skipif(

@@ -4,7 +4,6 @@ every kind of bad file refused by line with nothing written, and who may upload.
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 
 import pytest
 import time_machine
@@ -14,8 +13,8 @@ from django.urls import reverse
 
 from slos.ingestion.push import MAX_CSV_BYTES, MAX_CSV_ROWS, csv_records
 from slos.models import SLO, DataSource, HourlyBucket
-from slos.registry import services as slo_services
 from tests.conftest import client_for, utc
+from tests.factories import DataSourceFactory, SLOFactory
 
 NOW = utc(2026, 11, 2, 9, 30)
 HEADER = "slo,hour,good,valid"
@@ -29,19 +28,16 @@ def frozen_clock():
 
 @pytest.fixture
 def csv_source(team) -> DataSource:
-    return DataSource.objects.create(team=team, name="Spreadsheet", kind="csv")
+    return DataSourceFactory(team=team, name="Spreadsheet", kind="csv", url="")
 
 
 @pytest.fixture
 def availability(service, csv_source) -> SLO:
-    return slo_services.slo_create(
+    return SLOFactory(
         service=service,
         data_source=csv_source,
         name="Availability",
         openslo_name="clock-in-availability",
-        good_query="sum(increase(ok[$window]))",
-        valid_query="sum(increase(all[$window]))",
-        target=Decimal("99.9"),
     )
 
 

@@ -4,7 +4,6 @@ rows for hours that had none go straight into the table without ever duplicating
 from __future__ import annotations
 
 from datetime import timedelta
-from decimal import Decimal
 from urllib.parse import parse_qs
 
 import pytest
@@ -12,26 +11,21 @@ from django.db import connection
 
 from slos.ingestion import prometheus as prometheus_client
 from slos.ingestion import pull as ingest
-from slos.ingestion.pull import Row, data_source_pull, store_new_rows
-from slos.models import SLO, HourlyBucket
+from slos.ingestion.planning import Row
+from slos.ingestion.pull import data_source_pull
+from slos.ingestion.storing import store_new_rows
+from slos.models import HourlyBucket
 from slos.registry import services
+from tests.factories import PrometheusSLOFactory
 from tests.prom import DATA_END, GOOD_QUERY, VALID_QUERY, expected_hour
-from tests.slos.fake_http import ScriptedServer
+from tests.slos.ingestion.fake_http import ScriptedServer
 
 pytestmark = pytest.mark.prometheus
 UNTIL = DATA_END - timedelta(days=1)
 
 
-def make_slo(service, source, name: str, **queries) -> SLO:
-    return services.slo_create(
-        service=service,
-        data_source=source,
-        name=name,
-        good_query=queries.get("good_query", GOOD_QUERY),
-        valid_query=queries.get("valid_query", VALID_QUERY),
-        target=Decimal("99.9"),
-        window_days=2,
-    )
+class TwoDaySLOFactory(PrometheusSLOFactory):
+    window_days = 2
 
 
 def rows(slo) -> dict:
@@ -44,11 +38,14 @@ def test_a_bad_query_in_a_batch_fails_only_its_slo_with_prometheus_message(
     source = services.data_source_create(
         team=team, name="Prometheus", url=prometheus.url, timeout_seconds=10
     )
-    healthy = make_slo(service, source, "Healthy")
-    broken = make_slo(
-        service, source, "Broken", good_query="sum(increase(http_requests_total[$window]"
+    healthy = TwoDaySLOFactory(service=service, data_source=source, name="Healthy")
+    broken = TwoDaySLOFactory(
+        service=service,
+        data_source=source,
+        name="Broken",
+        good_query="sum(increase(http_requests_total[$window]",
     )
-    also_healthy = make_slo(service, source, "Also healthy")
+    also_healthy = TwoDaySLOFactory(service=service, data_source=source, name="Also healthy")
     with ScriptedServer([], default="pass", upstream=prometheus.url) as server:
         source.url = server.url
         source.save()
@@ -77,9 +74,12 @@ def test_a_query_returning_many_series_in_a_batch_is_refused_on_its_slo_alone(
     source = services.data_source_create(
         team=team, name="Prometheus", url=prometheus.url, timeout_seconds=10
     )
-    healthy = make_slo(service, source, "Healthy")
-    make_slo(
-        service, source, "Unsummed", valid_query='increase(http_requests_total{job="api"}[$window])'
+    healthy = TwoDaySLOFactory(service=service, data_source=source, name="Healthy")
+    TwoDaySLOFactory(
+        service=service,
+        data_source=source,
+        name="Unsummed",
+        valid_query='increase(http_requests_total{job="api"}[$window])',
     )
 
     run = data_source_pull(data_source=source, until=UNTIL)
@@ -94,7 +94,10 @@ def test_requests_share_a_range_and_stay_within_the_budget(team, service, promet
     source = services.data_source_create(
         team=team, name="Prometheus", url=prometheus.url, timeout_seconds=10
     )
-    slos = [make_slo(service, source, f"SLO {index}") for index in range(5)]
+    slos = [
+        TwoDaySLOFactory(service=service, data_source=source, name=f"SLO {index}")
+        for index in range(5)
+    ]
     hours = ingest.hours_to_pull(slos, until=UNTIL)
     # A gap in the middle of the last SLO: its runs have ranges of their own.
     del hours[slos[-1].pk][10:12]
@@ -162,7 +165,7 @@ def test_a_pull_batch_whose_new_row_was_stored_meanwhile_is_written_whole_merged
     outcome = ingest.SLOPullOutcome(slo.pk, slo.name, "ok", 4, 4)
     whole = ingest.WholeRecord(stale_hour, hour + timedelta(hours=3), slo.bucket_removals)
 
-    ingest._write_batch(
+    ingest.write_batch(
         fresh, [Row(slo.pk, stale_hour, 7.0, 8.0)], [outcome], {slo.pk: whole}, at=DATA_END
     )
 
@@ -183,7 +186,7 @@ def test_stale_hours_beside_missing_ones_are_merged(team, service, prometheus):
     source = services.data_source_create(
         team=team, name="Prometheus", url=prometheus.url, timeout_seconds=10
     )
-    slo = make_slo(service, source, "Mixed")
+    slo = TwoDaySLOFactory(service=service, data_source=source, name="Mixed")
     data_source_pull(data_source=source, until=UNTIL)
     hours = sorted(rows(slo))
     HourlyBucket.objects.filter(slo=slo, hour__in=hours[:5]).update(stale=True, good=0)
@@ -202,8 +205,8 @@ def test_scripted_batches_are_posted_forms(team, service, prometheus):
     source = services.data_source_create(
         team=team, name="Prometheus", url=prometheus.url, timeout_seconds=10
     )
-    make_slo(service, source, "One")
-    make_slo(service, source, "Two")
+    TwoDaySLOFactory(service=service, data_source=source, name="One")
+    TwoDaySLOFactory(service=service, data_source=source, name="Two")
     with ScriptedServer([], default="pass", upstream=prometheus.url) as server:
         source.url = server.url
         source.save()
@@ -239,10 +242,10 @@ def test_a_slow_query_in_a_batch_times_out_alone(team, service, prometheus):
     source = services.data_source_create(
         team=team, name="Prometheus", url=prometheus.url, timeout_seconds=1
     )
-    healthy = make_slo(service, source, "Healthy")
+    healthy = TwoDaySLOFactory(service=service, data_source=source, name="Healthy")
     slow_query = 'sum(increase(http_requests_total{job="api",job!="slowpoke"}[$window]))'
-    make_slo(service, source, "Slow", valid_query=slow_query)
-    also_healthy = make_slo(service, source, "Also healthy")
+    TwoDaySLOFactory(service=service, data_source=source, name="Slow", valid_query=slow_query)
+    also_healthy = TwoDaySLOFactory(service=service, data_source=source, name="Also healthy")
     with ScriptedServer([], default="pass", upstream=prometheus.url, slow_if=b"slowpoke") as server:
         source.url = server.url
         source.save()
@@ -267,7 +270,7 @@ def test_a_source_too_slow_for_anything_fails_the_batch_without_more_requests(
         team=team, name="Prometheus", url=prometheus.url, timeout_seconds=5
     )
     for name in ("One", "Two"):
-        make_slo(service, source, name)
+        TwoDaySLOFactory(service=service, data_source=source, name=name)
     with ScriptedServer([], default="prom-timeout") as server:
         source.url = server.url
         source.save()
@@ -287,7 +290,10 @@ def test_pending_hours_list_holes_head_tail_and_stale_hours_of_many_slos(
     whose rows are whole has only its edges pending, a stale hour counts as pending."""
     monkeypatch.setattr(ingest, "HOLES_PER_QUERY", 2)
     window = [UNTIL - timedelta(hours=48 - index) for index in range(48)]
-    slos = [make_slo(service, data_source, f"SLO {index}") for index in range(5)]
+    slos = [
+        TwoDaySLOFactory(service=service, data_source=data_source, name=f"SLO {index}")
+        for index in range(5)
+    ]
     missing = {
         slos[0].pk: window[:3] + window[-2:],  # head and tail
         slos[1].pk: window[10:12],  # a hole
@@ -337,7 +343,10 @@ def test_slos_loaded_in_stages_are_each_pulled_once_and_their_services_fetched_o
     source = services.data_source_create(
         team=team, name="Prometheus", url=prometheus.url, timeout_seconds=10
     )
-    slos = [make_slo(service, source, f"SLO {index}") for index in range(7)]
+    slos = [
+        TwoDaySLOFactory(service=service, data_source=source, name=f"SLO {index}")
+        for index in range(7)
+    ]
     HourlyBucket.objects.all().delete()
 
     with CaptureQueriesContext(connection) as queries:

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from decimal import Decimal
 
 import pytest
 from django.utils import timezone
@@ -12,24 +11,24 @@ from django.utils import timezone
 from slos.ingestion import prometheus as prometheus_client
 from slos.ingestion import pull as ingest
 from slos.ingestion.pull import data_source_pull, lock_acquire
-from slos.models import SLO, DataSource, HourlyBucket, PullRun
+from slos.models import DataSource, HourlyBucket
 from slos.registry import services
-from tests.prom import DATA_END, GOOD_QUERY, VALID_QUERY, expected_hour
-from tests.slos.fake_http import ScriptedServer
+from tests.factories import (
+    DataSourceFactory,
+    PrometheusSLOFactory,
+    PullRunFactory,
+    hourly_buckets,
+    hours_from,
+)
+from tests.prom import DATA_END, expected_hour
+from tests.slos.ingestion.fake_http import ScriptedServer
 
 UNTIL = DATA_END - timedelta(days=1)
 
 
-def make_slo(service, source, name="Availability", window_days=7) -> SLO:
-    return services.slo_create(
-        service=service,
-        data_source=source,
-        name=name,
-        good_query=GOOD_QUERY,
-        valid_query=VALID_QUERY,
-        target=Decimal("99.9"),
-        window_days=window_days,
-    )
+class WeekSLOFactory(PrometheusSLOFactory):
+    name = "Availability"
+    window_days = 7
 
 
 def rows(slo) -> dict:
@@ -39,15 +38,10 @@ def rows(slo) -> dict:
 @pytest.fixture
 def stored_slo(team, service):
     """An SLO on a scripted source, with one day of data already stored."""
-    source = DataSource.objects.create(
-        team=team, name="Flaky", url="http://127.0.0.1:9", timeout_seconds=1
-    )
-    slo = make_slo(service, source)
+    source = DataSourceFactory(team=team, name="Flaky", timeout_seconds=1)
+    slo = WeekSLOFactory(service=service, data_source=source)
     start = ingest.last_complete_hour_end(UNTIL) - timedelta(days=7)
-    HourlyBucket.objects.bulk_create(
-        HourlyBucket(slo=slo, hour=start + timedelta(hours=h), good=99, valid=100)
-        for h in range(24)
-    )
+    hourly_buckets(slo, hours_from(start, 24), good=99, valid=100)
     return slo
 
 
@@ -104,7 +98,7 @@ def test_credentials_and_headers_are_sent(team, service, prometheus):
         bearer_token="s3cret-token-123456",
         extra_headers={"X-Scope-OrgID": "payroll"},
     )
-    make_slo(service, source)
+    WeekSLOFactory(service=service, data_source=source)
     with ScriptedServer([], default="pass", upstream=prometheus.url) as server:
         DataSource.objects.filter(pk=source.pk).update(url=server.url)
         source.refresh_from_db()
@@ -119,7 +113,10 @@ def test_prometheus_stopped_mid_run_then_restarted_ends_with_undisturbed_data(
     source = services.data_source_create(
         team=team, name="Prometheus", url=prometheus.url, timeout_seconds=2
     )
-    slos = [make_slo(service, source, name=f"SLO {index}") for index in range(3)]
+    slos = [
+        WeekSLOFactory(service=service, data_source=source, name=f"SLO {index}")
+        for index in range(3)
+    ]
     real_fetch = ingest.fetch_batch
     calls = []
 
@@ -171,7 +168,7 @@ def test_a_dead_workers_lease_expires_and_its_run_is_marked_interrupted(stored_s
     DataSource.objects.filter(pk=source.pk).update(url=prometheus.url)
     source.refresh_from_db()
     long_ago = timezone.now() - timedelta(hours=2)
-    dead = PullRun.objects.create(data_source=source, started_at=long_ago, until=long_ago)
+    dead = PullRunFactory(data_source=source, started_at=long_ago)
     lock_acquire(source, now=long_ago)  # its lease ran out an hour and a half ago
 
     run = data_source_pull(data_source=source, until=UNTIL)
@@ -200,7 +197,10 @@ def test_concurrent_fetches_store_what_a_sequential_pull_stores(team, service, p
     source = services.data_source_create(
         team=team, name="Prometheus", url=prometheus.url, timeout_seconds=10
     )
-    slos = [make_slo(service, source, name=f"SLO {index}", window_days=2) for index in range(6)]
+    slos = [
+        WeekSLOFactory(service=service, data_source=source, name=f"SLO {index}", window_days=2)
+        for index in range(6)
+    ]
 
     run = data_source_pull(data_source=source, until=UNTIL, concurrency=4)
 

@@ -169,13 +169,13 @@ def test_a_pulls_commits_do_not_wait_for_the_disk_and_the_setting_is_put_back(
 ):
     before = synchronous_commit()
     during = []
-    write_batch = ingest._write_batch
+    write_batch = ingest.write_batch
 
     def watched(*args, **kwargs):
         during.append(synchronous_commit())
         return write_batch(*args, **kwargs)
 
-    monkeypatch.setattr(ingest, "_write_batch", watched)
+    monkeypatch.setattr(ingest, "write_batch", watched)
     run = data_source_pull(data_source=prom_slo.data_source, until=UNTIL)
     assert run.status == "ok" and during and set(during) == {"off"}
     assert synchronous_commit() == before
@@ -183,7 +183,7 @@ def test_a_pulls_commits_do_not_wait_for_the_disk_and_the_setting_is_put_back(
     def broken(*args, **kwargs):
         raise RuntimeError("the worker fell over")
 
-    monkeypatch.setattr(ingest, "_write_batch", broken)
+    monkeypatch.setattr(ingest, "write_batch", broken)
     with pytest.raises(RuntimeError):
         data_source_pull(data_source=prom_slo.data_source, until=UNTIL + timedelta(days=1))
     assert synchronous_commit() == before
@@ -198,7 +198,7 @@ def test_the_sources_lease_is_released_when_a_pull_ends_and_when_it_fails(prom_s
     def broken(*args, **kwargs):
         raise RuntimeError("the worker fell over")
 
-    monkeypatch.setattr(ingest, "_write_batch", broken)
+    monkeypatch.setattr(ingest, "write_batch", broken)
     with pytest.raises(RuntimeError):
         data_source_pull(data_source=source, until=UNTIL + timedelta(days=1))
     source.refresh_from_db()

@@ -19,6 +19,7 @@ from slos.ingestion.push import MAX_BATCH_ROWS, push_token_rotate
 from slos.models import SLO, DataSource, HourlyBucket
 from slos.registry import services as slo_services
 from tests.conftest import client_for, utc
+from tests.factories import DataSourceFactory, SLOFactory
 
 NOW = utc(2026, 11, 2, 9, 30)
 
@@ -31,32 +32,25 @@ def frozen_clock():
 
 @pytest.fixture
 def push_source(team) -> DataSource:
-    return DataSource.objects.create(team=team, name="Batch jobs", kind="push")
-
-
-def fed_slo(service, source: DataSource, name: str, **fields) -> SLO:
-    return slo_services.slo_create(
-        service=service,
-        data_source=source,
-        name=name,
-        good_query="sum(increase(ok[$window]))",
-        valid_query="sum(increase(all[$window]))",
-        target=Decimal("99.9"),
-        **fields,
-    )
+    return DataSourceFactory(team=team, name="Batch jobs", kind="push", url="")
 
 
 @pytest.fixture
 def availability(service, push_source) -> SLO:
-    return fed_slo(service, push_source, "Availability", openslo_name="clock-in-availability")
+    return SLOFactory(
+        service=service,
+        data_source=push_source,
+        name="Availability",
+        openslo_name="clock-in-availability",
+    )
 
 
 @pytest.fixture
 def sliced(service, push_source) -> SLO:
-    return fed_slo(
-        service,
-        push_source,
-        "Sliced",
+    return SLOFactory(
+        service=service,
+        data_source=push_source,
+        name="Sliced",
         openslo_name="clock-in-sliced",
         budgeting_method="timeslices",
         timeslice_target=Decimal("95"),
@@ -243,7 +237,12 @@ def test_an_openslo_name_shared_by_two_slos_must_be_sent_as_an_id(
     client, team, push_source, availability, token
 ):
     other_service = slo_services.service_create(team=team, name="Payroll")
-    twin = fed_slo(other_service, push_source, "Twin", openslo_name="clock-in-availability")
+    twin = SLOFactory(
+        service=other_service,
+        data_source=push_source,
+        name="Twin",
+        openslo_name="clock-in-availability",
+    )
     answer = push(client, push_source, {"measurements": [row("clock-in-availability")]}, token)
     assert "send the SLO's id instead" in answer.json()["errors"][0]["message"]
     assert push(client, push_source, {"measurements": [row(twin)]}, token).status_code == 200
@@ -253,7 +252,7 @@ def test_an_slo_of_another_source_is_unknown(
     client, team, service, push_source, availability, token
 ):
     other = DataSource.objects.create(team=team, name="Other push", kind="push")
-    elsewhere = fed_slo(service, other, "Elsewhere")
+    elsewhere = SLOFactory(service=service, data_source=other, name="Elsewhere")
     answer = push(client, push_source, {"measurements": [row(elsewhere)]}, token).json()
     assert answer["errors"][0]["field"] == "slo"
     assert not HourlyBucket.objects.exists()

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from slos.models import DataSource, PullRun
 from tests.conftest import client_for
+from tests.factories import DataSourceFactory, PullRunFactory, hourly_buckets, hours_before
 
 
 def source_post(**overrides) -> dict:
@@ -97,7 +98,7 @@ def test_secrets_are_never_shown_back_and_blank_keeps_them(client, owner, team):
 
 
 def test_outsiders_and_viewers(client, viewer, outsider, team):
-    source = DataSource.objects.create(team=team, name="Prom", url="http://p:9090")
+    source = DataSourceFactory(team=team, name="Prom", url="http://p:9090")
     client_for(client, viewer)
     assert client.get(reverse("slos:source_detail", args=[source.pk])).status_code == 200
     assert client.post(reverse("slos:source_pull", args=[source.pk])).status_code == 403
@@ -134,13 +135,10 @@ def test_runs_recorded_before_the_counts_are_counted_and_trimmed(slo):
     no_data = {"status": "ok", "message": "", "hours_missing": 24, "hours_stored": 20}
     failed = {"status": "failed", "message": "timed out", "hours_missing": 24, "hours_stored": 0}
     partial = {"status": "partial", "message": "HTTP 500", "hours_missing": 24, "hours_stored": 9}
-    run = PullRun.objects.create(
-        data_source=slo.data_source,
-        started_at=now,
-        until=now,
-        outcomes=[ok, no_data, ok, failed, partial, ok],
+    run = PullRunFactory(
+        data_source=slo.data_source, started_at=now, outcomes=[ok, no_data, ok, failed, partial, ok]
     )
-    empty = PullRun.objects.create(data_source=slo.data_source, started_at=now, until=now)
+    empty = PullRunFactory(data_source=slo.data_source, started_at=now)
 
     import_module("slos.migrations.0015_pull_run_counts").count_and_trim(apps, None)
 
@@ -174,14 +172,12 @@ def test_progress_partial_polls_while_running_and_stops_when_done(client, viewer
 
 def test_the_slo_page_says_stale_since_and_flags_a_silent_series(client, viewer, team, slo):
 
-    from slos.models import SLO, HourlyBucket
+    from slos.models import SLO
     from tests.conftest import utc
 
     now = utc(2026, 11, 2, 9, 30)
-    HourlyBucket.objects.bulk_create(
-        HourlyBucket(slo=slo, hour=utc(2026, 11, 2, 4) - timedelta(hours=h), good=9, valid=10)
-        for h in range(48)
-    )  # the last row is 04:00-05:00, four hours before the window ends at 09:00
+    # the last row is 04:00-05:00, four hours before the window ends at 09:00
+    hourly_buckets(slo, hours_before(utc(2026, 11, 2, 5), 48), good=9, valid=10)
     SLO.objects.filter(pk=slo.pk).update(
         last_pull_status="failed",
         last_pull_error="Prometheus at http://127.0.0.1:9 failed after 3 attempts",

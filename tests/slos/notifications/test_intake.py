@@ -26,7 +26,8 @@ from slos.models import (
     RoutingRule,
     TicketStatus,
 )
-from slos.notifications.intake import MAX_BODY_BYTES, intake_source_create
+from slos.notifications.intake import intake_source_create
+from slos.notifications.parsers import MAX_BODY_BYTES
 from tests.conftest import client_for, utc
 
 PAYLOADS = Path(__file__).parent / "intake_payloads"

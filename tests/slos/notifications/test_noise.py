@@ -20,8 +20,10 @@ from django.utils import timezone
 
 from slos.models import Notification, RoutingPolicyChange, RoutingRule
 from slos.notifications import noise, routing
-from slos.notifications.intake import PARSERS, intake_accept, intake_source_create, team_rules
+from slos.notifications.intake import intake_accept, intake_source_create, team_rules
+from slos.notifications.parsers import PARSERS
 from tests.conftest import client_for, utc
+from tests.factories import NotificationFactory
 
 NOW = utc(2026, 11, 20, 3, 0)  # Friday 12:00 in Tokyo, the team's zone
 
@@ -85,21 +87,6 @@ def alertmanager_burn(fingerprint: str, *, severity: str, slo: str) -> dict:
         "status": "firing",
         "alerts": [{"status": "firing", "labels": labels, "fingerprint": fingerprint}],
     }
-
-
-def hand_made(source, *, fingerprint: str, at, cls: str, deliveries: int = 1) -> Notification:
-    return Notification.objects.create(
-        team=source.team,
-        source=source,
-        fingerprint=fingerprint,
-        title=f"Notification {fingerprint}",
-        first_seen_at=at,
-        last_seen_at=at,
-        count=deliveries,
-        notification_class=cls,
-        decided_by_rule="default",
-        reason="made by hand",
-    )
 
 
 def seen(at, cls: str, kind: str, *, fingerprint: str = "f", deliveries: int = 1) -> noise.Seen:
@@ -350,10 +337,28 @@ def test_bad_input_is_a_clear_400(client, teammate, team, data, message):
 
 
 def test_page_counts_hand_made_notifications_per_day(client, viewer, generic, sentry):
-    hand_made(sentry, fingerprint="a", at=NOW - timedelta(days=1), cls="ticket", deliveries=9)
-    hand_made(sentry, fingerprint="b", at=NOW - timedelta(days=1), cls="log")
-    hand_made(generic, fingerprint="c", at=NOW, cls="alert", deliveries=3)
-    hand_made(generic, fingerprint="old", at=NOW - timedelta(days=40), cls="alert")
+    NotificationFactory(
+        source=sentry,
+        fingerprint="a",
+        first_seen_at=NOW - timedelta(days=1),
+        notification_class="ticket",
+        count=9,
+    )
+    NotificationFactory(
+        source=sentry,
+        fingerprint="b",
+        first_seen_at=NOW - timedelta(days=1),
+        notification_class="log",
+    )
+    NotificationFactory(
+        source=generic, fingerprint="c", first_seen_at=NOW, notification_class="alert", count=3
+    )
+    NotificationFactory(
+        source=generic,
+        fingerprint="old",
+        first_seen_at=NOW - timedelta(days=40),
+        notification_class="alert",
+    )
     response = client_for(client, viewer).get(reverse("slos:noise", args=["kintai"]), {"days": 7})
     assert response.status_code == 200
     assert response.context["totals"] == {"alert": 1, "ticket": 1, "log": 1}
@@ -372,7 +377,12 @@ def test_before_and_after_a_rule_added_on_the_routing_page(
     client, owner, team, sentry, frozen_clock
 ):
     for index in range(4):
-        hand_made(sentry, fingerprint=f"t{index}", at=NOW - timedelta(days=3), cls="ticket")
+        NotificationFactory(
+            source=sentry,
+            fingerprint=f"t{index}",
+            first_seen_at=NOW - timedelta(days=3),
+            notification_class="ticket",
+        )
     client_for(client, owner)
     response = client.post(
         reverse("slos:routing_policy", args=["kintai"]),
@@ -386,7 +396,9 @@ def test_before_and_after_a_rule_added_on_the_routing_page(
         "Added rule “sentry is noise”",
     )
     frozen_clock.shift(timedelta(days=2))
-    hand_made(sentry, fingerprint="after", at=timezone.now(), cls="log")
+    NotificationFactory(
+        source=sentry, fingerprint="after", first_seen_at=timezone.now(), notification_class="log"
+    )
 
     segments = client.get(reverse("slos:noise", args=["kintai"])).context["segments"]
     assert [(s["change"], s["classes"]) for s in segments] == [
@@ -407,7 +419,12 @@ def test_before_and_after_a_rule_added_on_the_routing_page(
 
 def test_the_target_set_in_team_settings_is_the_noise_pages(client, owner, team, generic):
     for index in range(3):  # this week: Monday the 16th to today, Friday the 20th
-        hand_made(generic, fingerprint=f"a{index}", at=NOW - timedelta(days=index), cls="alert")
+        NotificationFactory(
+            source=generic,
+            fingerprint=f"a{index}",
+            first_seen_at=NOW - timedelta(days=index),
+            notification_class="alert",
+        )
     page = reverse("slos:noise", args=["kintai"])
     client_for(client, owner)
     response = client.get(page, {"days": 7})
@@ -486,7 +503,12 @@ def test_page_runs_a_fixed_number_of_queries(client, viewer, team, generic, sent
 
 
 def test_htmx_window_switch_gets_only_the_window(client, viewer, sentry):
-    hand_made(sentry, fingerprint="a", at=NOW - timedelta(days=10), cls="ticket")
+    NotificationFactory(
+        source=sentry,
+        fingerprint="a",
+        first_seen_at=NOW - timedelta(days=10),
+        notification_class="ticket",
+    )
     client_for(client, viewer)
     url = reverse("slos:noise", args=["kintai"])
     response = client.get(url, {"days": 14}, headers={"HX-Request": "true"})

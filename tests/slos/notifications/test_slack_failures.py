@@ -22,7 +22,7 @@ from slos.notifications.delivery import MAX_ATTEMPTS, outbox_claim, outbox_retry
 from slos.notifications.intake import intake_source_create
 from slos.tasks import deliver_outbox
 from tests.conftest import client_for, utc
-from tests.slos.test_delivery import ALERT, TICKET, SlackReceiver, send
+from tests.slos.notifications.test_delivery import ALERT, TICKET, SlackReceiver, send
 
 NOW = utc(2026, 11, 2, 9, 30)
 

@@ -16,7 +16,7 @@ from django.urls import reverse
 
 from portal.models import Team
 from slos.models import SLO, DataSource, Service
-from slos.openslo.core import (
+from slos.openslo import (
     OpenSLOError,
     SourceFile,
     event_count_query,

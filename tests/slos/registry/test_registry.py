@@ -19,6 +19,7 @@ from slos.registry import services
 from slos.registry.forms import SLOEditForm
 from slos.registry.selectors import slo_with_budget
 from tests.conftest import client_for, utc
+from tests.factories import SLOFactory, hourly_buckets, hours_before
 
 # 20:00 UTC on 2 November is already 05:00 on 3 November in Tokyo, the team's zone.
 NOW = utc(2026, 11, 2, 20, 0)
@@ -67,16 +68,9 @@ def annotation_data(**overrides) -> dict:
     return {name: value for name, value in data.items() if value is not None}
 
 
-def make_slo(service, data_source, name: str, **definition) -> SLO:
-    return services.slo_create(
-        service=service,
-        data_source=data_source,
-        name=name,
-        good_query=GOOD,
-        valid_query=VALID,
-        target="99.9",
-        **definition,
-    )
+class RegistrySLOFactory(SLOFactory):
+    good_query = GOOD
+    valid_query = VALID
 
 
 # Permissions ---------------------------------------------------------------------------
@@ -216,7 +210,7 @@ def test_a_target_changed_through_edit_is_kept_in_the_history(client, teammate, 
 def test_bad_edits_are_refused_and_nothing_changes(
     client, teammate, slo, service, data_source, override, message
 ):
-    make_slo(service, data_source, "Clock-in latency")
+    RegistrySLOFactory(service=service, data_source=data_source, name="Clock-in latency")
     client_for(client, teammate)
     response = client.post(reverse("slos:edit", args=[slo.pk]), edit_data(slo, **override))
     assert response.status_code == 400
@@ -361,23 +355,43 @@ def test_the_review_service_refuses_a_target_that_contradicts_the_decision(teamm
 def test_the_due_list_shows_overdue_first_in_the_teams_calendar(
     client, viewer, teammate, team, service, data_source, other_team
 ):
-    make_slo(service, data_source, "Due today", next_review_on=TOKYO_TODAY, owner=teammate)
-    make_slo(service, data_source, "Long overdue", next_review_on=date(2026, 10, 1))
-    make_slo(
-        service,
-        data_source,
-        "Slightly overdue",
+    RegistrySLOFactory(
+        service=service,
+        data_source=data_source,
+        name="Due today",
+        next_review_on=TOKYO_TODAY,
+        owner=teammate,
+    )
+    RegistrySLOFactory(
+        service=service,
+        data_source=data_source,
+        name="Long overdue",
+        next_review_on=date(2026, 10, 1),
+    )
+    RegistrySLOFactory(
+        service=service,
+        data_source=data_source,
+        name="Slightly overdue",
         next_review_on=date(2026, 11, 1),
         provisional=False,
     )
-    make_slo(service, data_source, "Tomorrow", next_review_on=TOKYO_TODAY + timedelta(days=1))
-    retired = make_slo(service, data_source, "Retired", next_review_on=date(2026, 1, 1))
-    SLO.objects.filter(pk=retired.pk).update(next_review_on=None)
-    their_service = services.service_create(team=other_team, name="Theirs")
-    their_source = services.data_source_create(
-        team=other_team, name="Prom", url="http://127.0.0.1:9", timeout_seconds=2
+    RegistrySLOFactory(
+        service=service,
+        data_source=data_source,
+        name="Tomorrow",
+        next_review_on=TOKYO_TODAY + timedelta(days=1),
     )
-    make_slo(their_service, their_source, "Their overdue", next_review_on=date(2026, 1, 1))
+    retired = RegistrySLOFactory(
+        service=service, data_source=data_source, name="Retired", next_review_on=date(2026, 1, 1)
+    )
+    SLO.objects.filter(pk=retired.pk).update(next_review_on=None)
+    RegistrySLOFactory(
+        service__team=other_team,
+        service__name="Theirs",
+        data_source__name="Prom",
+        name="Their overdue",
+        next_review_on=date(2026, 1, 1),
+    )
 
     client_for(client, viewer)
     page = client.get(reverse("slos:due", args=[team.slug])).content.decode()
@@ -410,10 +424,10 @@ def test_the_due_list_runs_a_fixed_number_of_queries(
 ):
     def add(count: int) -> None:
         for _ in range(count):
-            slo = make_slo(
-                service,
-                data_source,
-                f"SLO {SLO.objects.count()}",
+            slo = RegistrySLOFactory(
+                service=service,
+                data_source=data_source,
+                name=f"SLO {SLO.objects.count()}",
                 next_review_on=date(2026, 10, 1),
                 owner=teammate,
             )
@@ -489,12 +503,7 @@ def test_the_policy_page_marks_the_steps_in_effect(client, teammate, slo):
         ],
     )
     end = utc(2026, 11, 2, 9)
-    HourlyBucket.objects.bulk_create(
-        [
-            HourlyBucket(slo=slo, hour=end - timedelta(hours=hour), good=9_995, valid=10_000)
-            for hour in range(1, 101)
-        ]
-    )
+    hourly_buckets(slo, hours_before(end, 100), good=9_995, valid=10_000)
     client_for(client, teammate)
     page = client.get(reverse("slos:policy", args=[slo.pk])).content.decode()
     assert "Error budget remaining now: 50.0%." in page

@@ -22,18 +22,11 @@ from slos.registry import services
 from slos.registry.selectors import slo_window_data, slo_with_budget
 from slos.registry.views import duration_text, percent_text
 from tests.conftest import client_for, utc
+from tests.factories import hourly_buckets, hours_before
 
 NOW = utc(2026, 11, 2, 9, 30)  # 18:30 in Tokyo, the team's zone
 END = utc(2026, 11, 2, 9)  # the end of the last complete hour
 HTMX = {"HTTP_HX_REQUEST": "true"}
-
-
-def add_hours(slo: SLO, *, hours: int, good: float, valid: float, before=END) -> None:
-    """`hours` hours of data ending at `before`."""
-    HourlyBucket.objects.bulk_create(
-        HourlyBucket(slo=slo, hour=before - timedelta(hours=index), good=good, valid=valid)
-        for index in range(1, hours + 1)
-    )
 
 
 def page_of(client, slo: SLO) -> str:
@@ -97,7 +90,7 @@ def history_row(page: str, month: str) -> str:
 @time_machine.travel(NOW, tick=False)
 def test_the_numbers_on_hand_checked_data(client, viewer, slo):
     # 100 hours of 10 000 requests with 5 bad: 1 000 000 valid, 500 bad at 99.9%.
-    add_hours(slo, hours=100, good=9_995, valid=10_000)
+    hourly_buckets(slo, hours_before(END, 100), good=9_995, valid=10_000)
     page = page_of(client_for(client, viewer), slo)
 
     assert text_of(page, "sli") == "99.950%"
@@ -123,7 +116,7 @@ def test_the_numbers_on_hand_checked_data(client, viewer, slo):
 
 @time_machine.travel(NOW, tick=False)
 def test_errors_in_context_say_it_in_plain_language(client, viewer, slo):
-    add_hours(slo, hours=100, good=9_998, valid=10_000)  # 200 bad of 1 000 000
+    hourly_buckets(slo, hours_before(END, 100), good=9_998, valid=10_000)  # 200 bad of 1 000 000
     panel = text_of(page_of(client_for(client, viewer), slo), "errors-in-context")
     assert (
         "200 bad events may sound like a lot: they are 0.02% of the 1,000,000 valid events "
@@ -135,7 +128,7 @@ def test_errors_in_context_say_it_in_plain_language(client, viewer, slo):
 
 @time_machine.travel(NOW, tick=False)
 def test_a_missed_slo_says_by_how_much(client, viewer, slo):
-    add_hours(slo, hours=10, good=9_000, valid=10_000)  # 10 000 bad, 100 allowed
+    hourly_buckets(slo, hours_before(END, 10), good=9_000, valid=10_000)  # 10 000 bad, 100 allowed
     page = page_of(client_for(client, viewer), slo)
     assert "The SLO is missed: 9,900 bad events more than it allows." in squeezed(page)
     assert text_of(page, "status") == "Budget exhausted"
@@ -158,7 +151,7 @@ def test_percent_and_duration_texts():
 
 @time_machine.travel(NOW, tick=False)
 def test_excluded_maintenance_changes_the_budget_and_the_page_says_so(client, viewer, slo):
-    add_hours(slo, hours=100, good=9_995, valid=10_000)
+    hourly_buckets(slo, hours_before(END, 100), good=9_995, valid=10_000)
     # A database upgrade 10 to 8 hours ago failed 5% of requests in two hours.
     HourlyBucket.objects.filter(
         slo=slo, hour__gte=END - timedelta(hours=10), hour__lt=END - timedelta(hours=8)
@@ -195,7 +188,7 @@ def test_excluded_maintenance_changes_the_budget_and_the_page_says_so(client, vi
 
 @time_machine.travel(NOW, tick=False)
 def test_annotations_of_every_scope_are_on_the_charts(client, viewer, slo, team, service):
-    add_hours(slo, hours=48, good=9_995, valid=10_000)
+    hourly_buckets(slo, hours_before(END, 48), good=9_995, valid=10_000)
     other = services.slo_create(
         service=service,
         data_source=None,
@@ -243,7 +236,7 @@ def test_the_charts_show_the_sli_per_day_against_the_target_and_no_data_as_gaps(
     client, viewer, slo
 ):
     # Two Tokyo days with data (Nov 1 and the morning of Nov 2), nothing before.
-    add_hours(slo, hours=30, good=9_990, valid=10_000)
+    hourly_buckets(slo, hours_before(END, 30), good=9_990, valid=10_000)
     page = page_of(client_for(client, viewer), slo)
     sli = figure(page, "sli-figure")
     trace = sli["data"][0]
@@ -267,7 +260,7 @@ def test_the_charts_show_the_sli_per_day_against_the_target_and_no_data_as_gaps(
 
 @time_machine.travel(NOW, tick=False)
 def test_data_errors_are_flagged(client, viewer, slo):
-    add_hours(slo, hours=5, good=10_000, valid=10_000)
+    hourly_buckets(slo, hours_before(END, 5), good=10_000, valid=10_000)
     HourlyBucket.objects.create(slo=slo, hour=END - timedelta(hours=20), good=12, valid=10)
     page = page_of(client_for(client, viewer), slo)
     assert "Data error: more good events than valid events" in text_of(page, "data-error")
@@ -275,7 +268,7 @@ def test_data_errors_are_flagged(client, viewer, slo):
 
 @time_machine.travel(NOW, tick=False)
 def test_the_what_if_partial_recomputes_without_saving(client, viewer, slo):
-    add_hours(slo, hours=100, good=9_995, valid=10_000)
+    hourly_buckets(slo, hours_before(END, 100), good=9_995, valid=10_000)
     client_for(client, viewer)  # a viewer may: nothing is written
     url = reverse("slos:what_if", args=[slo.pk])
     response = client.get(url, {"target": "99.5"}, **HTMX)
@@ -298,7 +291,7 @@ def test_the_what_if_partial_recomputes_without_saving(client, viewer, slo):
 
 @time_machine.travel(NOW, tick=False)
 def test_the_what_if_without_htmx_is_the_whole_page_with_real_links(client, viewer, slo):
-    add_hours(slo, hours=100, good=9_995, valid=10_000)
+    hourly_buckets(slo, hours_before(END, 100), good=9_995, valid=10_000)
     client_for(client, viewer)
     url = reverse("slos:what_if", args=[slo.pk])
     response = client.get(url, {"target": "99.5"})
@@ -328,7 +321,7 @@ def test_the_what_if_without_htmx_is_the_whole_page_with_real_links(client, view
 )
 @time_machine.travel(NOW, tick=False)
 def test_a_bad_what_if_target_gets_a_message_not_an_error(client, viewer, slo, target, message):
-    add_hours(slo, hours=10, good=9_995, valid=10_000)
+    hourly_buckets(slo, hours_before(END, 10), good=9_995, valid=10_000)
     client_for(client, viewer)
     url = reverse("slos:what_if", args=[slo.pk])
     part = client.get(url, {"target": target}, **HTMX)
@@ -343,7 +336,7 @@ def test_a_bad_what_if_target_gets_a_message_not_an_error(client, viewer, slo, t
 @time_machine.travel(NOW, tick=False)
 def test_what_if_at_the_slos_own_target_is_the_budget_everyone_sees(slo, team):
     """The what-if sums its rows itself; they must be the sums slos_with_budgets makes."""
-    add_hours(slo, hours=300, good=9_990, valid=10_000)
+    hourly_buckets(slo, hours_before(END, 300), good=9_990, valid=10_000)
     HourlyBucket.objects.filter(
         slo=slo, hour__gte=END - 53 * HOUR, hour__lt=END - 50 * HOUR
     ).update(good=9_000)
@@ -366,7 +359,7 @@ def test_what_if_at_the_slos_own_target_is_the_budget_everyone_sees(slo, team):
         window_kind="calendar",
         calendar_period="month",
     )
-    add_hours(calendar, hours=200, good=9_990, valid=10_000)
+    hourly_buckets(calendar, hours_before(END, 200), good=9_990, valid=10_000)
     for each in [slo, calendar]:
         each = SLO.objects.select_related("service__team").get(pk=each.pk)
         expected = slo_with_budget(each.pk, at=NOW).budget
@@ -405,7 +398,7 @@ def test_the_monthly_history_has_the_last_twelve_months_in_the_teams_zone(client
 
 @time_machine.travel(NOW, tick=False)
 def test_crossed_policy_steps_are_shown_first(client, viewer, slo):
-    add_hours(slo, hours=100, good=9_995, valid=10_000)  # 50% left
+    hourly_buckets(slo, hours_before(END, 100), good=9_995, valid=10_000)  # 50% left
     for level, action in [
         (75, "Freeze risky deploys"),
         (25, "Stop feature work for reliability"),
@@ -506,7 +499,7 @@ def test_the_page_runs_a_fixed_number_of_queries(
     client, teammate, owner, slo, team, django_assert_num_queries
 ):
     def add_everything(count: int, offset: int) -> None:
-        add_hours(slo, hours=count * 24, good=9_995, valid=10_000, before=END - offset * HOUR)
+        hourly_buckets(slo, hours_before(END - offset * HOUR, count * 24), good=9_995, valid=10_000)
         for index in range(count):
             start = END - (offset + index * 5 + 1) * HOUR
             Annotation.objects.create(

@@ -9,9 +9,9 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from portal.api_tokens import api_token_create
-from portal.models import Membership, Role
-from slos.registry import services as slo_services
-from tests.portal.test_api import add_hand_checked_buckets, add_slo
+from portal.models import Role
+from tests.factories import HandFedSLOFactory, MembershipFactory
+from tests.portal.test_api import add_hand_checked_buckets
 
 AT = "2026-11-02T09:30Z"
 
@@ -28,7 +28,7 @@ def json_lines(output: str) -> list[dict]:
 
 def test_json_is_one_object_per_slo_with_the_hand_checked_numbers(slo):
     add_hand_checked_buckets(slo)
-    add_slo(slo.service, "Export success")
+    HandFedSLOFactory(service=slo.service, name="Export success")
 
     reports = json_lines(run("--json", "--at", AT))
 
@@ -50,9 +50,9 @@ def test_json_is_one_object_per_slo_with_the_hand_checked_numbers(slo):
 @pytest.mark.parametrize("at", [AT, "2026-10-15T00:00Z"])
 def test_json_matches_the_api_for_the_same_at(client, owner, slo, other_team, at):
     add_hand_checked_buckets(slo)
-    add_slo(slo.service, "Export success", window_days=7)
-    Membership.objects.create(team=other_team, user=owner, role=Role.VIEWER)
-    add_slo(slo_services.service_create(team=other_team, name="Billing"), "Invoices")
+    HandFedSLOFactory(service=slo.service, name="Export success", window_days=7)
+    MembershipFactory(team=other_team, user=owner, role=Role.VIEWER)
+    HandFedSLOFactory(service__team=other_team, service__name="Billing", name="Invoices")
     raw = api_token_create(user=owner, name="report").raw
 
     response = client.get(
@@ -64,7 +64,7 @@ def test_json_matches_the_api_for_the_same_at(client, owner, slo, other_team, at
 
 
 def test_without_team_every_team_is_reported(slo, other_team):
-    add_slo(slo_services.service_create(team=other_team, name="Billing"), "Invoices")
+    HandFedSLOFactory(service__team=other_team, service__name="Billing", name="Invoices")
 
     assert {report["team"] for report in json_lines(run("--json", "--at", AT))} == {
         "kintai",

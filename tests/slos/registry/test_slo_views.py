@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 import time_machine
 from django.urls import reverse
 
-from slos.models import SLO, DataSource, HourlyBucket, Service
+from slos.models import SLO, HourlyBucket, Service
 from tests.conftest import client_for, utc
+from tests.factories import DataSourceFactory, ServiceFactory, hourly_buckets, hours_before
 
 NOW = utc(2026, 11, 2, 9, 30)
 GOOD = 'sum(increase(http_requests_total{code!~"5.."}[$window]))'
@@ -88,10 +87,8 @@ def test_bad_slo_values_are_refused_with_a_message(
 def test_another_teams_service_or_source_cannot_be_used(
     client, teammate, team, service, data_source, other_team
 ):
-    foreign_source = DataSource.objects.create(
-        team=other_team, name="Theirs", url="http://127.0.0.1:9"
-    )
-    foreign_service = Service.objects.create(team=other_team, name="Theirs")
+    foreign_source = DataSourceFactory(team=other_team, name="Theirs")
+    foreign_service = ServiceFactory(team=other_team, name="Theirs")
     client_for(client, teammate)
     for data in [
         slo_form(service, foreign_source),
@@ -127,12 +124,7 @@ def test_an_outsider_gets_404_for_another_teams_slo(client, outsider, team, slo)
 @time_machine.travel(NOW, tick=False)
 def test_the_slo_page_shows_the_budget_and_a_chart(client, viewer, slo):
     end = utc(2026, 11, 2, 9)
-    HourlyBucket.objects.bulk_create(
-        [
-            HourlyBucket(slo=slo, hour=end - timedelta(hours=hour), good=9_995, valid=10_000)
-            for hour in range(1, 101)
-        ]
-    )
+    hourly_buckets(slo, hours_before(end, 100), good=9_995, valid=10_000)
     client_for(client, viewer)
     page = client.get(reverse("slos:detail", args=[slo.pk])).content.decode()
     # 1,000,000 valid, 500 bad at 99.9%: half the budget left.
