@@ -25,6 +25,7 @@ test: install
 	$(BIN)/python tests/preflight.py > $(VENV)/test-database-url
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/python tests/architecture.py
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	DATABASE_URL="$$(cat $(VENV)/test-database-url)" $(BIN)/python -m pytest $(PYTEST_ARGS)
 
