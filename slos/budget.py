@@ -22,6 +22,12 @@ HOUR = timedelta(hours=1)
 TARGET_PERCENT_MIN = Decimal("50")
 TARGET_PERCENT_MAX = Decimal("99.999")
 
+# The most events one SLO may count in one hour (a trillion: 280 million a second).
+# Doubles count whole events exactly up to 2**53 (about 9e15), so a quarter's hours
+# (2,208) of such counts still sum exactly; a count near the float's limit (1e308) would
+# instead overflow a window's sum and fail every page that shows the team's budgets.
+MAX_EVENTS_PER_HOUR = 10**12
+
 
 @dataclass(frozen=True)
 class BurnAlert:

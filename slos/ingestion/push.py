@@ -31,7 +31,7 @@ from django.utils.translation import gettext as _
 
 from portal.api_tokens import token_digest
 from portal.formatting import count_text
-from slos.budget import HOUR, align_to_hour
+from slos.budget import HOUR, MAX_EVENTS_PER_HOUR, align_to_hour
 from slos.ingestion.planning import Row
 from slos.ingestion.storing import store_rows
 from slos.models import SLO, DataSource, HourlyBucket, PullStatus
@@ -203,6 +203,11 @@ def _event_count(value: object) -> float:
         raise _Invalid(_("Give a finite number."))
     if number < 0:
         raise _Invalid(_("A count cannot be negative."))
+    if number > MAX_EVENTS_PER_HOUR:
+        raise _Invalid(
+            _("At most %(max)s events fit in one hour of an SLO.")
+            % {"max": f"{MAX_EVENTS_PER_HOUR:,}"}
+        )
     return number
 
 

@@ -143,6 +143,7 @@ VALID_LINES = "{pk},2026-11-01T00:00:00Z,1,1\n{pk},2026-11-01T01:00:00Z,1,1\n"
         (HEADER + "\n" + VALID_LINES + "{pk},2026-11-01T03:00Z,1\n", 4, "", "Expected 4 values"),
         (HEADER + "\n" + VALID_LINES + "{pk},2026-11-01T03:00Z,ten,1\n", 4, "good", "not a number"),
         (HEADER + "\n" + VALID_LINES + "{pk},2026-11-01T03:00Z,1,-2\n", 4, "valid", "negative"),
+        (HEADER + "\n" + VALID_LINES + "{pk},2026-11-01T03:00Z,1,1e308\n", 4, "valid", "At most"),
         (HEADER + "\n" + VALID_LINES + "{pk},2026-11-01T03:00Z,1,\n", 4, "valid", "required"),
         (HEADER + "\n" + VALID_LINES + "{pk},2026-11-01T03:00,1,1\n", 4, "hour", "no time zone"),
         (HEADER + "\n" + VALID_LINES + "{pk},2026-11-01T03:15Z,1,1\n", 4, "hour", "start of an"),

@@ -172,6 +172,9 @@ def test_more_good_than_valid_is_stored_as_sent_and_reported(
         ({"good": False}, "good", "Give a number, not true or false."),
         ({"valid": None}, "valid", "This field is required."),
         ({"valid": 1e400}, "valid", "Give a finite number."),
+        # Near the float's limit, a window's sum overflowed: every budget page gave 500.
+        ({"valid": 1e308}, "valid", "At most 1,000,000,000,000 events fit in one hour"),
+        ({"good": "1000000000001"}, "good", "At most 1,000,000,000,000 events"),
         ({"good_slices": 3}, "total_slices", "Give good_slices and total_slices together."),
         ({"good_slices": 5, "total_slices": 4}, "good_slices", "more than total_slices"),
         ({"good_slices": 1.5, "total_slices": 4}, "good_slices", "not a whole number"),
