@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from datetime import time
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -39,6 +41,26 @@ class Team(models.Model):
             "The noise page shows each week's alerts against this. A team on one weekly "
             "rota should see no more than a handful."
         ),
+    )
+    # The weekly retro: weekday (0 = Monday), time in the team's zone and length.
+    retro_weekday = models.PositiveSmallIntegerField(
+        _("retro weekday"),
+        default=2,
+        choices=[
+            (0, _("Monday")),
+            (1, _("Tuesday")),
+            (2, _("Wednesday")),
+            (3, _("Thursday")),
+            (4, _("Friday")),
+            (5, _("Saturday")),
+            (6, _("Sunday")),
+        ],
+    )
+    retro_time = models.TimeField(_("retro time"), default=time(10, 0))
+    retro_minutes = models.PositiveSmallIntegerField(
+        _("retro length (minutes)"),
+        default=30,
+        validators=[MinValueValidator(10), MaxValueValidator(180)],
     )
     created_at = models.DateTimeField(auto_now_add=True)
     members = models.ManyToManyField(
