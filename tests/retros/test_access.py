@@ -3,38 +3,50 @@ learn nothing."""
 
 from __future__ import annotations
 
+import time_machine
 from django.urls import reverse
 
-from retros.models import RetroSession
-from retros.services import retro_start
+from retros.models import RetroSession, SessionStatus
+from retros.services import retro_session_plan, retro_session_start
 from tests.conftest import client_for, utc
 
 AT = utc(2025, 3, 12, 9, 30)
-START_KINTAI = reverse("retros:start", args=["kintai"])
 
 
-def test_member_and_admin_see_the_start_button(client, owner, teammate):
+def start_url(session: RetroSession) -> str:
+    return reverse("retros:start", args=[session.pk])
+
+
+def started(team, user) -> RetroSession:
+    return retro_session_start(session=retro_session_plan(team=team, at=AT), user=user, at=AT)
+
+
+def test_member_and_admin_see_the_start_button(client, owner, teammate, team):
+    session = retro_session_plan(team=team, at=AT)
     for user in (owner, teammate):
-        page = client_for(client, user).get(reverse("retros:list"))
-        assert START_KINTAI in page.content.decode()
+        page = client_for(client, user).get(reverse("retros:detail", args=[session.pk]))
+        assert start_url(session) in page.content.decode()
 
 
-def test_viewer_sees_sessions_but_cannot_start_one(client, owner, viewer, team):
-    session = retro_start(team=team, user=owner, at=AT)
+@time_machine.travel(AT, tick=False)
+def test_viewer_sees_sessions_but_cannot_start_one(client, viewer, team):
+    planned = retro_session_plan(team=team, at=AT)
     client = client_for(client, viewer)
 
-    page = client.get(reverse("retros:list"))
-    assert START_KINTAI not in page.content.decode()
-    assert reverse("retros:detail", args=[session.pk]) in page.content.decode()
-    assert client.get(reverse("retros:detail", args=[session.pk])).status_code == 200
+    page = client.get(reverse("retros:list")).content.decode()
+    assert reverse("retros:detail", args=[planned.pk]) in page
+    detail = client.get(reverse("retros:detail", args=[planned.pk]))
+    assert detail.status_code == 200
+    assert start_url(planned) not in detail.content.decode()
 
-    assert client.post(START_KINTAI).status_code == 403
-    assert RetroSession.objects.count() == 1
+    assert client.post(start_url(planned)).status_code == 403
+    planned.refresh_from_db()
+    assert planned.status == SessionStatus.PLANNED
 
 
 def test_outsider_learns_nothing_of_another_team(client, owner, outsider, team, other_team):
-    session = retro_start(team=team, user=owner, at=AT)
-    own = retro_start(team=other_team, user=outsider, at=AT)
+    session = started(team, owner)
+    own = started(other_team, outsider)
     client = client_for(client, outsider)
 
     page = client.get(reverse("retros:list")).content.decode()
@@ -43,22 +55,24 @@ def test_outsider_learns_nothing_of_another_team(client, owner, outsider, team, 
     assert "Kintai" not in page
 
     assert client.get(reverse("retros:detail", args=[session.pk])).status_code == 404
-    assert client.post(START_KINTAI).status_code == 404
-    assert client.post(reverse("retros:start", args=["no-such-team"])).status_code == 404
+    assert client.post(start_url(session)).status_code == 404
+    assert client.post(reverse("retros:start", args=[own.pk + session.pk + 1])).status_code == 404
     assert RetroSession.objects.filter(team=team).count() == 1
 
 
-def test_start_only_by_post(client, owner):
-    assert client_for(client, owner).get(START_KINTAI).status_code == 405
+def test_start_only_by_post(client, owner, team):
+    session = retro_session_plan(team=team, at=AT)
+    assert client_for(client, owner).get(start_url(session)).status_code == 405
 
 
 def test_anonymous_is_sent_to_log_in(client, owner, team):
-    session = retro_start(team=team, user=owner, at=AT)
+    session = retro_session_plan(team=team, at=AT)
     for response in (
         client.get(reverse("retros:list")),
         client.get(reverse("retros:detail", args=[session.pk])),
-        client.post(START_KINTAI),
+        client.post(start_url(session)),
     ):
         assert response.status_code == 302
         assert response.url.startswith(reverse("login"))
-    assert RetroSession.objects.count() == 1
+    session.refresh_from_db()
+    assert session.status == SessionStatus.PLANNED
