@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from portal.access import AuthedRequest, team_membership_or_404, team_or_404
 from portal.forms import TeamSettingsForm
 from portal.models import Membership, Role
+from retros.kudos import KUDOS_ON_TEAM_PAGE
 from slos.budget import BudgetStatus
 from slos.models import SLO
 from slos.registry.selectors import slos_with_budgets
@@ -50,6 +51,7 @@ def team_detail(request: AuthedRequest, slug: str) -> HttpResponse:
             "members": team.memberships.select_related("user").order_by("user__username"),
             "services": team.services.all(),
             "data_sources": team.data_sources.all(),
+            "recent_kudos": team.kudos.select_related("noted_by")[:KUDOS_ON_TEAM_PAGE],
         },
     )
 

@@ -33,6 +33,9 @@ PURE = frozenset(
         "slos.alerting.rules",
         "toil.scoring",
         "portal.formatting",
+        "retros.agenda",
+        "retros.summary",
+        "retros.charts",
     }
 )
 PURE_MAY_ALSO_IMPORT = frozenset({"slos.ingestion.prometheus"})

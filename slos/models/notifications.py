@@ -232,6 +232,7 @@ class OutboxKind(models.TextChoices):
     ALERT = "alert", _("Alert")
     TICKET = "ticket", _("Ticket")
     DIGEST = "digest", _("Ticket digest")
+    SUMMARY = "summary", _("Retro summary")
 
 
 class OutboxStatus(models.TextChoices):

@@ -20,6 +20,7 @@ Building messages (`slack_*`, `backoff_seconds`) is pure: values in, a dict out.
 from __future__ import annotations
 
 import random
+import re
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -139,6 +140,118 @@ def slack_digest(*, team_name: str, day: date, tickets: Sequence[SlackNotice]) -
     }
 
 
+# Slack's limits on an incoming-webhook message: a section block's text, the blocks in
+# one message (https://api.slack.com/reference/block-kit/blocks).
+SLACK_SECTION_MAX = 3000
+SLACK_BLOCKS_MAX = 50
+_MD_LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
+_MD_BOLD = re.compile(r"\*\*(.+?)\*\*")
+_MD_HEADING = re.compile(r"^#{1,6}\s+(.*)$")
+_MD_TABLE_RULE = re.compile(r"^\|(\s*:?-+:?\s*\|)+\s*$")
+
+
+def _mrkdwn_inline(text: str) -> str:
+    """One Markdown line's inline marks as Slack's: **bold** → *bold*, [text](url) →
+    <url|text>; Slack's control characters escaped first, so text cannot mention."""
+    text = slack_escape(text.replace("\\|", "|"))
+    text = _MD_LINK.sub(lambda match: f"<{match.group(2)}|{match.group(1)}>", text)
+    return _MD_BOLD.sub(r"*\1*", text)
+
+
+def _table_rows(lines: Sequence[str]) -> list[str]:
+    """A Markdown table as aligned monospace rows (Slack has no tables)."""
+    rows = [
+        [cell.strip().replace("\\|", "|") for cell in re.split(r"(?<!\\)\|", line.strip())[1:-1]]
+        for line in lines
+        if not _MD_TABLE_RULE.match(line.strip())
+    ]
+    columns = max(len(row) for row in rows)
+    rows = [row + [""] * (columns - len(row)) for row in rows]
+    widths = [max(len(row[column]) for row in rows) for column in range(columns)]
+    return [
+        slack_escape(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
+        for row in rows
+    ]
+
+
+def _mrkdwn_units(markdown: str) -> list[tuple[bool, list[str]]]:
+    """Markdown as Slack mrkdwn, in units that are not split apart: (is code, lines)."""
+    units: list[tuple[bool, list[str]]] = []
+    table: list[str] = []
+    for line in [*markdown.splitlines(), ""]:
+        if line.lstrip().startswith("|"):
+            table.append(line)
+            continue
+        if table:
+            units.append((True, _table_rows(table)))
+            table = []
+        heading = _MD_HEADING.match(line)
+        if heading:
+            units.append((False, [f"*{_mrkdwn_inline(heading.group(1))}*"]))
+        elif line.startswith("- "):
+            units.append((False, [f"• {_mrkdwn_inline(line[2:])}"]))
+        elif line.strip():
+            units.append((False, [_mrkdwn_inline(line)]))
+        else:
+            units.append((False, [""]))
+    return units
+
+
+def _cut(line: str, limit: int) -> str:
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def slack_mrkdwn_sections(markdown: str, *, limit: int = SLACK_SECTION_MAX) -> list[str]:
+    """Markdown as Slack mrkdwn texts of at most `limit` characters each, split between
+    lines (a table is a code block, split between its rows if it must be)."""
+    code_room = limit - len("```\n\n```")
+    pieces: list[str] = []
+    for is_code, lines in _mrkdwn_units(markdown):
+        if not is_code:
+            pieces.append(_cut(lines[0], limit))
+            continue
+        chunk: list[str] = []
+        for row in (_cut(row, code_room) for row in lines):
+            if chunk and len("\n".join([*chunk, row])) > code_room:
+                pieces.append("```\n" + "\n".join(chunk) + "\n```")
+                chunk = []
+            chunk.append(row)
+        if chunk:
+            pieces.append("```\n" + "\n".join(chunk) + "\n```")
+    texts: list[str] = []
+    current = ""
+    for piece in pieces:
+        joined = f"{current}\n{piece}" if current else piece
+        if len(joined) > limit:
+            texts.append(current)
+            current = piece
+        else:
+            current = joined
+    if current.strip():
+        texts.append(current)
+    return [text.strip("\n") for text in texts if text.strip()]
+
+
+def slack_summary(markdown: str) -> dict:
+    """A Markdown document (a retro's summary) as an incoming-webhook body: its first
+    line is the notification text, the whole is section blocks within Slack's limits;
+    what does not fit is cut, and the message says so."""
+    sections = slack_mrkdwn_sections(markdown)
+    if len(sections) > SLACK_BLOCKS_MAX:
+        sections = [*sections[: SLACK_BLOCKS_MAX - 1], "_" + _("The rest was cut.") + "_"]
+    first_line = next((line for line in markdown.splitlines() if line.strip()), "")
+    heading = _MD_HEADING.match(first_line)
+    head = _cut(_mrkdwn_inline(heading.group(1) if heading else first_line), SLACK_SECTION_MAX)
+    return {
+        "text": head,
+        "blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text": text}} for text in sections
+        ],
+    }
+
+
 def notice_for(notification: Notification, *, service: str, slo: str) -> SlackNotice:
     """`service` and `slo` are the names to show, "" for none."""
     return SlackNotice(
@@ -254,6 +367,29 @@ def ticket_digest_enqueue(*, team: Team, at: datetime) -> OutboxMessage | None:
     return _outbox_create(
         team=team, notification=None, kind=OutboxKind.DIGEST, key=key, payload=payload, at=at
     )
+
+
+def summary_enqueue(*, team: Team, key: str, text: str, at: datetime) -> OutboxMessage | None:
+    """Queue a Markdown summary (a retro's) for the team's Slack channel, in the caller's
+    transaction, once per `key`; the delivery task is enqueued after commit (the beat's
+    minutely run sends it if that is missed). None when the team has no webhook or the
+    key was queued already."""
+    if not team.slack_webhook_url:
+        return None
+    message = _outbox_create(
+        team=team,
+        notification=None,
+        kind=OutboxKind.SUMMARY,
+        key=key,
+        payload=slack_summary(text),
+        at=at,
+    )
+    if message is not None:
+        from slos.tasks import deliver_outbox
+
+        ids = [message.pk]
+        transaction.on_commit(lambda: deliver_outbox.delay(message_ids=ids), robust=True)
+    return message
 
 
 def ticket_digests_enqueue(*, at: datetime) -> list[int]:

@@ -1,12 +1,25 @@
-"""The demo data is believable and a rerun duplicates nothing."""
+"""The demo data is believable and a rerun duplicates nothing: SLOs with 90 days of
+data, error tickets taken in by the real intake, last week's closed retro with its
+decisions, actions and kudos, and this week's planned one."""
 
 from django.core.management import call_command
 from django.utils import timezone
 
 from portal.models import Membership, Team
-from retros.models import BudgetSnapshot, RetroSession
+from retros.agenda import week_monday
+from retros.models import (
+    ActionOutcome,
+    ActionReview,
+    ActionStatus,
+    BudgetSnapshot,
+    Kudos,
+    RetroAction,
+    RetroSession,
+    SessionStatus,
+    TicketDecision,
+)
 from slos.budget import BudgetStatus
-from slos.models import SLO, HourlyBucket, Service
+from slos.models import SLO, HourlyBucket, Notification, Service
 from slos.registry.selectors import slos_with_budgets
 from toil.models import BacklogItem
 
@@ -23,6 +36,11 @@ def counts() -> dict:
             RetroSession,
             BudgetSnapshot,
             BacklogItem,
+            Notification,
+            TicketDecision,
+            RetroAction,
+            ActionReview,
+            Kudos,
         ]
     }
 
@@ -35,9 +53,38 @@ def test_seed_demo_twice(db, capsys):
     assert counts() == first
     assert first["Service"] == 3 and first["SLO"] == 4
     assert first["HourlyBucket"] == 4 * 90 * 24
-    assert first["RetroSession"] == 1 and first["BudgetSnapshot"] == 4
+    # Two closed retros (four SLOs frozen in each) and this week's planned one.
+    assert first["RetroSession"] == 3 and first["BudgetSnapshot"] == 8
+    assert first["Notification"] == 4 and first["Kudos"] == 3
     assert "demo / reliability-demo" in capsys.readouterr().out
     statuses = {row.budget.status for row in slos_with_budgets(SLO.objects, at=timezone.now())}
     # The incidents leave at least one SLO in trouble and at least one healthy.
     assert BudgetStatus.HEALTHY in statuses
     assert statuses & {BudgetStatus.AT_RISK, BudgetStatus.EXHAUSTED}
+
+
+def test_seed_demo_holds_last_weeks_retro_and_plans_this_weeks(db):
+    call_command("seed_demo")
+    team = Team.objects.get(slug="kintai")
+    closed = list(
+        RetroSession.objects.filter(team=team, status=SessionStatus.CLOSED).order_by("week_of")
+    )
+    assert len(closed) == 2
+    last = closed[-1]
+    this_monday = week_monday(timezone.now(), team.time_zone)
+    assert (this_monday - last.week_of).days == 7
+    assert last.facilitator is not None and last.summary.startswith("# Retro of Kintai Cloud")
+
+    assert last.snapshots.exclude(release_decision="").count() == 1
+    assert all(snapshot.previous_remaining is not None for snapshot in last.snapshots.all())
+    decisions = {item.title: item for item in last.ticket_decisions.all()}
+    assert decisions["Clock-in 5xx from old tablet firmware"].backlog_item is not None
+    assert decisions["Payroll export retried 3 times"].decision == "dismiss"
+    assert decisions["Admin monthly report timed out"].decision == ""
+    outcomes = sorted(last.action_reviews.values_list("outcome", flat=True))
+    assert outcomes == [ActionOutcome.CARRIED, ActionOutcome.DONE]
+    assert last.kudos.count() == 2 and last.session_notes.count() == 1
+    assert RetroAction.objects.filter(team=team, status=ActionStatus.OPEN).count() == 2
+
+    planned = RetroSession.objects.get(team=team, status=SessionStatus.PLANNED)
+    assert planned.week_of == this_monday

@@ -1,9 +1,12 @@
 """Demo data: an attendance and payroll SaaS team with three services, SLOs with 90
-days of hourly data (two incidents), a past retro and a scored backlog. Rerunning it
-adds the hours since the last run and duplicates nothing."""
+days of hourly data (two incidents), a scored backlog, error tickets from a notification
+source, two past retros (with kudos, release and ticket decisions, actions done and
+carried) and this week's planned one. Rerunning it adds the hours since the last run
+and duplicates nothing."""
 
 from __future__ import annotations
 
+import json
 import math
 import random
 from dataclasses import dataclass
@@ -16,8 +19,25 @@ from django.db import transaction
 from django.utils import timezone
 
 from portal.models import Membership, Role, Team
-from retros.models import RetroSession
-from retros.services import retro_start
+from retros.agenda import session_time, week_monday
+from retros.models import (
+    ActionOutcome,
+    ReleaseDecision,
+    RetroSession,
+    SessionStatus,
+    TicketDecisionKind,
+)
+from retros.services import (
+    kudos_add,
+    retro_action_add,
+    retro_action_review,
+    retro_note_add,
+    retro_release_decide,
+    retro_session_close,
+    retro_session_plan,
+    retro_session_start,
+    retro_ticket_decide,
+)
 from slos.budget import HOUR, align_to_hour
 from slos.models import (
     SLO,
@@ -28,6 +48,9 @@ from slos.models import (
     Service,
     SLOReview,
 )
+from slos.models.notifications import IntakeKind
+from slos.notifications.intake import intake_accept, intake_source_create
+from slos.notifications.parsers import parse_generic
 from toil.models import BacklogItem
 from toil.services import backlog_item_create
 
@@ -190,8 +213,9 @@ class Command(BaseCommand):
         )
         self._backlog(team, users["demo"], now)
         self._registry(team, slos, users, now)
-        if not RetroSession.objects.filter(team=team).exists():
-            retro_start(team=team, user=users["demo"], at=now - timedelta(days=7))
+        if not RetroSession.objects.filter(team=team, status=SessionStatus.CLOSED).exists():
+            self._retros(team, users, now)
+        retro_session_plan(team=team, at=now)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo team “{team.name}”: {len(slos)} SLOs, {hours_written} hourly rows added."
@@ -342,6 +366,171 @@ class Command(BaseCommand):
                 ),
             ]
         )
+
+    def _tickets(self, team: Team, tickets: list[tuple[str, str, str]], at: datetime) -> None:
+        """Errors reported by the demo's notification source, taken in by the real
+        intake (the default policy makes an error of a known service a ticket)."""
+        source = self._source(team)
+        body = json.dumps(
+            {
+                "notifications": [
+                    {"key": key, "title": title, "service": service, "error": True}
+                    for key, title, service in tickets
+                ]
+            }
+        ).encode()
+        intake_accept(source=source, body=body, incoming=parse_generic(body), at=at)
+
+    def _source(self, team: Team):
+        existing = team.intake_sources.filter(name="App errors (demo)").first()
+        if existing is not None:
+            return existing
+        return intake_source_create(
+            team=team, name="App errors (demo)", kind=IntakeKind.GENERIC
+        ).source
+
+    def _retros(self, team: Team, users: dict, now: datetime) -> None:
+        """Two weeks ago's retro opened two actions; last week's reviewed them (one done,
+        one carried), decided tickets (one left for this week), recorded a release
+        decision and read out kudos. Both closed, with their summaries."""
+        demo, dev = users["demo"], users["dev"]
+        this_monday = week_monday(now, team.time_zone)
+
+        def held(weeks_ago: int) -> datetime:
+            return session_time(
+                this_monday - timedelta(days=7 * weeks_ago),
+                weekday=team.retro_weekday,
+                at=team.retro_time,
+                time_zone=team.time_zone,
+            )
+
+        earlier, last = held(2), held(1)
+        self._tickets(
+            team,
+            [("demo-disk", "Disk 85% full on the payroll database", "Payroll export")],
+            earlier - timedelta(days=2),
+        )
+        kudos_add(
+            team=team,
+            user=demo,
+            person=dev,
+            person_name="",
+            what="Found the noisy disk alert and wrote down why it fires.",
+            practice="monitoring",
+            at=earlier - timedelta(days=1),
+        )
+        first = retro_session_start(
+            session=retro_session_plan(team=team, at=earlier), user=demo, at=earlier
+        )
+        for item in first.ticket_decisions.all():
+            retro_ticket_decide(
+                item=item,
+                user=demo,
+                decision=TicketDecisionKind.DISMISS,
+                note="Log rotation was off after the migration; fixed by hand.",
+                at=earlier + timedelta(minutes=12),
+            )
+        runbook = retro_action_add(
+            session=first,
+            user=demo,
+            text="Write the runbook for the bank SFTP rejecting uploads",
+            owner=demo,
+            due_on=(earlier + timedelta(days=7)).date(),
+            at=earlier + timedelta(minutes=20),
+        )
+        retro_action_add(
+            session=first,
+            user=demo,
+            text="Alert on the bank certificate's expiry, 30 days ahead",
+            owner=dev,
+            due_on=(earlier + timedelta(days=7)).date(),
+            at=earlier + timedelta(minutes=22),
+        )
+        retro_session_close(session=first, user=demo, at=earlier + timedelta(minutes=30))
+
+        self._tickets(
+            team,
+            [
+                ("demo-5xx", "Clock-in 5xx from old tablet firmware", "Clock-in API"),
+                ("demo-retry", "Payroll export retried 3 times", "Payroll export"),
+                ("demo-report", "Admin monthly report timed out", "Admin console"),
+            ],
+            last - timedelta(days=3),
+        )
+        kudos_add(
+            team=team,
+            user=demo,
+            person=dev,
+            person_name="",
+            what="Rolled back v4.12 within ten minutes of the clock-in outage.",
+            practice="incident_response",
+            at=last - timedelta(days=2),
+        )
+        kudos_add(
+            team=team,
+            user=dev,
+            person=None,
+            person_name="The DBA team",
+            what="Sized the connection pool for the 9:00 rush with real numbers.",
+            practice="capacity_planning",
+            at=last - timedelta(days=1),
+        )
+        second = retro_session_start(
+            session=retro_session_plan(team=team, at=last), user=dev, at=last
+        )
+        burning = min(
+            second.snapshots.all(),
+            key=lambda snapshot: (
+                snapshot.error_budget_remaining
+                if snapshot.error_budget_remaining is not None
+                else 2.0
+            ),
+        )
+        retro_release_decide(
+            snapshot=burning,
+            user=dev,
+            decision=ReleaseDecision.SLOW_DOWN,
+            at=last + timedelta(minutes=6),
+        )
+        retro_note_add(
+            session=second,
+            user=demo,
+            section="budgets",
+            text="The clock-in outage ate most of the month's budget in two hours.",
+            at=last + timedelta(minutes=7),
+        )
+        tickets = {item.title: item for item in second.ticket_decisions.all()}
+        retro_ticket_decide(
+            item=tickets["Clock-in 5xx from old tablet firmware"],
+            user=dev,
+            decision=TicketDecisionKind.BACKLOG,
+            note="",
+            at=last + timedelta(minutes=15),
+        )
+        retro_ticket_decide(
+            item=tickets["Payroll export retried 3 times"],
+            user=dev,
+            decision=TicketDecisionKind.DISMISS,
+            note="The retries worked as designed; the bank was slow.",
+            at=last + timedelta(minutes=17),
+        )
+        # "Admin monthly report timed out" stays undecided: it is on this week's agenda.
+        for review in second.action_reviews.select_related("action"):
+            outcome = (
+                ActionOutcome.DONE if review.action_id == runbook.pk else ActionOutcome.CARRIED
+            )
+            retro_action_review(
+                review=review, user=dev, outcome=outcome, at=last + timedelta(minutes=22)
+            )
+        retro_action_add(
+            session=second,
+            user=dev,
+            text="Load-test the clock-in pool at twice the 9:00 rush",
+            owner=dev,
+            due_on=(last + timedelta(days=14)).date(),
+            at=last + timedelta(minutes=25),
+        )
+        retro_session_close(session=second, user=dev, at=last + timedelta(minutes=30))
 
     def _backlog(self, team: Team, user, now: datetime) -> None:
         slo_by_name = {slo.name: slo for slo in SLO.objects.filter(service__team=team)}
