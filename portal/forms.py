@@ -4,12 +4,23 @@ import re
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from django import forms
-from django.core.validators import URLValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, URLValidator
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import Team
 
 MAX_ALERTS_PER_WEEK_TARGET = 1000
+
+
+def _retro_minutes_range() -> tuple[int, int]:
+    """The retro's length bounds, as Team.retro_minutes's validators hold them."""
+    validators = Team._meta.get_field("retro_minutes").validators
+    low = next(v.limit_value for v in validators if isinstance(v, MinValueValidator))
+    high = next(v.limit_value for v in validators if isinstance(v, MaxValueValidator))
+    return low, high
+
+
+RETRO_MINUTES = _retro_minutes_range()
 
 SLACK_MENTION = re.compile(
     r"<!(?:channel|here|everyone)>|<!subteam\^[A-Z0-9]+(?:\|[^<>]*)?>|<@[UW][A-Z0-9]+>"
@@ -40,8 +51,14 @@ class TeamSettingsForm(forms.ModelForm):
             "slack_webhook_url",
             "slack_mention",
             "ticket_delivery",
+            "retro_weekday",
+            "retro_time",
+            "retro_minutes",
         ]
-        widgets = {"mission": forms.Textarea(attrs={"rows": 2})}
+        widgets = {
+            "mission": forms.Textarea(attrs={"rows": 2}),
+            "retro_time": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -56,6 +73,17 @@ class TeamSettingsForm(forms.ModelForm):
         target.required = False
         target.validators = []
         target.widget.attrs.update({"min": 0, "max": MAX_ALERTS_PER_WEEK_TARGET})
+        # The weekly retro's cadence; a form posted without these (an older page, a
+        # script) keeps them. Range checks are clean_retro_minutes's, with one message.
+        for name in ("retro_weekday", "retro_time", "retro_minutes"):
+            self.fields[name].required = False
+        self.fields["retro_weekday"].help_text = _("The next retro is planned on this day.")
+        self.fields["retro_time"].help_text = _("In the team's time zone, e.g. 10:00.")
+        self.fields["retro_time"].error_messages["invalid"] = _("Give a time like 10:00.")
+        minutes = self.fields["retro_minutes"]
+        minutes.validators = []
+        minutes.widget.attrs.update({"min": RETRO_MINUTES[0], "max": RETRO_MINUTES[1]})
+        minutes.help_text = _("The meeting screen splits this time between the sections.")
         self.stored_webhook_url = self.instance.slack_webhook_url
         if self.stored_webhook_url:
             self.fields["slack_webhook_url"].help_text = _(
@@ -99,6 +127,35 @@ class TeamSettingsForm(forms.ModelForm):
             raise forms.ValidationError(
                 _("Give a number of alerts a week from 0 to %(max)d, e.g. 5."),
                 params={"max": MAX_ALERTS_PER_WEEK_TARGET},
+            )
+        return value
+
+    def _kept(self, name: str):
+        """The posted value, or the stored one when the form did not post the field."""
+        value = self.cleaned_data[name]
+        if value in (None, "") and self.add_prefix(name) not in self.data:
+            return getattr(self.instance, name)
+        return value
+
+    def clean_retro_weekday(self) -> int:
+        value = self._kept("retro_weekday")
+        if value in (None, ""):
+            raise forms.ValidationError(_("Choose the retro's weekday."))
+        return int(value)
+
+    def clean_retro_time(self):
+        value = self._kept("retro_time")
+        if value is None:
+            raise forms.ValidationError(_("Give a time like 10:00."))
+        return value
+
+    def clean_retro_minutes(self) -> int:
+        value = self._kept("retro_minutes")
+        low, high = RETRO_MINUTES
+        if value is None or not low <= value <= high:
+            raise forms.ValidationError(
+                _("Give a length from %(low)d to %(high)d minutes, e.g. 30."),
+                params={"low": low, "high": high},
             )
         return value
 
