@@ -41,6 +41,7 @@ from retros.models import (
 )
 from retros.screen import follow_state, section_views
 from retros.selectors import retro_agenda
+from retros.summary import session_markdown, summary_from_agenda
 from retros.trends import retro_trends as trends_for
 
 SESSION_PAGE = "retros/session.html"
@@ -77,6 +78,10 @@ def _context(request: AuthedRequest, session: RetroSession, membership: Membersh
         "ticket_choices": forms.TICKET_DECISIONS,
         "review_choices": forms.ReviewForm.base_fields["decision"].choices,
         "outcome_choices": forms.ActionReviewForm.base_fields["outcome"].choices,
+        # What closing would store and post, so the room reads it before it is sent.
+        "summary_preview": (
+            "" if session.is_closed else session_markdown(summary_from_agenda(agenda))
+        ),
     }
 
 
@@ -364,8 +369,6 @@ def retro_summary_download(request: AuthedRequest, pk: int) -> HttpResponse:
     if session.is_closed and session.summary:
         text = session.summary
     else:
-        from retros.summary import session_markdown, summary_from_agenda
-
         agenda = retro_agenda(session, at=timezone.now())
         url = request.build_absolute_uri(reverse("retros:detail", args=[session.pk]))
         text = session_markdown(summary_from_agenda(agenda, url=url))

@@ -55,7 +55,7 @@ def test_seed_demo_twice(db, capsys):
     assert first["HourlyBucket"] == 4 * 90 * 24
     # Two closed retros (four SLOs frozen in each) and this week's planned one.
     assert first["RetroSession"] == 3 and first["BudgetSnapshot"] == 8
-    assert first["Notification"] == 4 and first["Kudos"] == 3
+    assert first["Notification"] == 5 and first["Kudos"] == 4
     assert "demo / reliability-demo" in capsys.readouterr().out
     statuses = {row.budget.status for row in slos_with_budgets(SLO.objects, at=timezone.now())}
     # The incidents leave at least one SLO in trouble and at least one healthy.

@@ -21,6 +21,7 @@ from retros.models import (
 )
 from retros.services import (
     retro_action_add,
+    retro_note_add,
     retro_session_close,
     retro_session_plan,
     retro_session_start,
@@ -137,6 +138,26 @@ def test_a_closed_session_is_read_only_with_its_summary(client, teammate, owner,
     assert "attachment" in download["Content-Disposition"]
     live.refresh_from_db()
     assert download.content.decode() == live.summary
+
+
+def test_a_live_sessions_summary_section_previews_what_closing_will_send(
+    client, viewer, teammate, owner, live
+):
+    response = client_for(client, viewer).get(url("present", live.pk), {"section": 7}, **HX)
+    html = response.content.decode()
+    assert "data-summary-preview" in html
+    assert "Clock-in availability" in html  # the budgets table of the summary
+    assert "Timeout talking to the cache" in html  # the undecided ticket
+
+    retro_note_add(session=live, user=teammate, section="summary", text="Ship on Friday", at=NOW)
+    html = client.get(url("present", live.pk), {"section": 7}, **HX).content.decode()
+    assert "Ship on Friday" in html.split("data-summary-preview")[1]
+
+    retro_session_close(session=live, user=owner, at=NOW + timedelta(minutes=30))
+    live.refresh_from_db()
+    html = client.get(url("detail", live.pk)).content.decode()
+    assert "data-summary-preview" not in html
+    assert "Ship on Friday" in live.summary
 
 
 def test_the_meeting_screen_and_its_section_partial(client, viewer, live):

@@ -392,7 +392,8 @@ class Command(BaseCommand):
     def _retros(self, team: Team, users: dict, now: datetime) -> None:
         """Two weeks ago's retro opened two actions; last week's reviewed them (one done,
         one carried), decided tickets (one left for this week), recorded a release
-        decision and read out kudos. Both closed, with their summaries."""
+        decision and read out kudos. Both closed, with their summaries. Since then, a new
+        ticket and kudos wait for this week's."""
         demo, dev = users["demo"], users["dev"]
         this_monday = week_monday(now, team.time_zone)
 
@@ -531,6 +532,28 @@ class Command(BaseCommand):
             at=last + timedelta(minutes=25),
         )
         retro_session_close(session=second, user=dev, at=last + timedelta(minutes=30))
+        # Since last week's retro: a new ticket and kudos, so this week's agenda has both.
+        since = last + (now - last) / 2
+        self._tickets(
+            team,
+            [
+                (
+                    "demo-cert",
+                    "TLS certificate of the admin console expires in 20 days",
+                    "Admin console",
+                )
+            ],
+            since,
+        )
+        kudos_add(
+            team=team,
+            user=dev,
+            person=demo,
+            person_name="",
+            what="Wrote the runbook for payroll export retries and linked it from the alert.",
+            practice="incident_response",
+            at=since,
+        )
 
     def _backlog(self, team: Team, user, now: datetime) -> None:
         slo_by_name = {slo.name: slo for slo in SLO.objects.filter(service__team=team)}
