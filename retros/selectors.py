@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from functools import cached_property
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from django.db.models import Case, Count, F, FloatField, Q, Sum, When, Window
@@ -178,6 +179,20 @@ class TicketRow:
     source_kind: str
     decided_by_name: str
     decided_at: datetime | None
+
+    @property
+    def tune_query(self) -> str:
+        """The routing policy's new-rule form pre-filled to match this ticket (for a
+        ticket no rule decided: the default policy made it a ticket)."""
+        prefill = {
+            "name": _("Tickets like “%(title)s”") % {"title": self.title[:80]},
+            "source_kind": self.source_kind,
+            "conditions": f"title = {self.title}",
+            "outcome": "ticket",
+        }
+        if self.slo_id is not None:
+            prefill["slo"] = str(self.slo_id)
+        return urlencode(prefill)
 
 
 @dataclass(frozen=True)

@@ -217,6 +217,9 @@ class RoutingRuleForm(forms.Form):
         return [{"field": c.field, "op": str(c.op), "value": c.value} for c in parsed]
 
 
+PREFILLED_RULE_FIELDS = ("name", "source_kind", "slo", "conditions", "outcome")
+
+
 def _policy_page(team: Team, rule: RoutingRule | None = None) -> HttpResponse:
     url = reverse("slos:routing_policy", args=[team.slug])
     return redirect(f"{url}#rule-{rule.pk}" if rule else url)
@@ -231,7 +234,10 @@ def routing_policy(request: AuthedRequest, slug: str) -> HttpResponse:
     needed = Role.ADMIN if request.method == "POST" else Role.VIEWER
     membership = team_membership_or_404(request.user, slug, needed)
     team = membership.team
-    form = RoutingRuleForm(team=team)
+    # A link may pre-fill the new rule (the retro's "tune" on a ticket does): initial
+    # values only, so nothing is checked or saved until the admin posts the form.
+    prefill = {name: request.GET[name] for name in PREFILLED_RULE_FIELDS if name in request.GET}
+    form = RoutingRuleForm(team=team, initial=prefill)
     status = 200
     if request.method == "POST":
         if "delete" in request.POST:

@@ -365,6 +365,19 @@ def test_a_bad_note_without_htmx_shows_the_page_with_the_error(client, teammate,
     assert "Write the note first." in answer.content.decode()
 
 
+def test_tune_opens_the_routing_policy_with_a_rule_matching_the_ticket(
+    client, owner, teammate, team, live
+):
+    html = client_for(client, teammate).get(url("detail", live.pk)).content.decode()
+    policy = reverse("slos:routing_policy", args=[team.slug])
+    start = html.index(f'href="{policy}?')
+    link = html[start + len('href="') : html.index('"', start + len('href="'))]
+    form = client_for(client, owner).get(link.replace("&amp;", "&")).context["form"]
+    assert form.initial["conditions"] == "title = Timeout talking to the cache"
+    assert form.initial["source_kind"] == "sentry"
+    assert form.initial["outcome"] == "ticket"
+
+
 def test_ticket_decisions_over_http(client, teammate, live):
     client = client_for(client, teammate)
     item = TicketDecision.objects.get(session=live)

@@ -311,3 +311,28 @@ def test_a_stored_rule_that_no_longer_parses_is_shown_not_a_500(client, owner, t
     page = client_for(client, owner).get(reverse("slos:routing_policy", args=["kintai"]))
     assert page.status_code == 200
     assert "Unreadable, this rule is skipped" in page.content.decode()
+
+
+def test_a_link_may_prefill_the_new_rule_and_nothing_is_saved(client, owner, team, viewer):
+    page = reverse("slos:routing_policy", args=[team.slug])
+    query = {
+        "name": "Tickets like “Cache timeout”",
+        "source_kind": "sentry",
+        "conditions": "title = Cache timeout",
+        "outcome": "log",
+        "position": "999",  # not a pre-filled field: ignored
+    }
+    response = client_for(client, owner).get(page, query)
+    assert response.status_code == 200
+    form = response.context["form"]
+    assert not form.is_bound
+    assert form.initial == {
+        "name": "Tickets like “Cache timeout”",
+        "source_kind": "sentry",
+        "conditions": "title = Cache timeout",
+        "outcome": "log",
+    }
+    assert "title = Cache timeout</textarea>" in response.content.decode()
+    assert not RoutingRule.objects.exists() and not RoutingPolicyChange.objects.exists()
+    # A viewer may look at the pre-filled form; only an admin's post saves it.
+    assert client_for(client, viewer).get(page, query).status_code == 200
