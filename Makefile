@@ -42,3 +42,4 @@ bench: install
 	$(BIN)/python bench/budgets.py
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/intake.py
+	$(BIN)/python bench/retros.py

@@ -226,6 +226,17 @@ def main() -> None:
             pass
     start_samples = start_samples[1:]
 
+    # The freeze's floor: the team's budgets alone, the one read every start must make.
+    from slos.models import SLO
+    from slos.registry.selectors import slos_with_budgets
+
+    budget_samples: list[float] = []
+    for _ in range(args.repeats + 1):
+        started = time.perf_counter()
+        slos_with_budgets(SLO.objects.filter(service__team=team).active(), at=AT)
+        budget_samples.append(time.perf_counter() - started)
+    budget_samples = budget_samples[1:]
+
     # The poll runs against a live session, committed.
     session = retro_session_start(session=retro_session_plan(team=team, at=AT), user=user, at=AT)
     try:
@@ -251,6 +262,16 @@ def main() -> None:
             response = client.get(url)
             view_samples.append(time.perf_counter() - started)
             assert response.status_code == 200
+        # The poll's floor: the same request for a session that does not exist, through
+        # the same middleware and view: the login session and the user are loaded, one
+        # lookup finds nothing, 404.
+        missing = reverse("retros:follow", args=[2**31 - 1])
+        floor_samples = []
+        for _ in range(args.polls):
+            started = time.perf_counter()
+            response = client.get(missing)
+            floor_samples.append(time.perf_counter() - started)
+            assert response.status_code == 404
     finally:
         RetroSession.objects.filter(pk=session.pk).delete()
 
@@ -259,6 +280,8 @@ def main() -> None:
     state_p95 = percentile(state_samples, 0.95) * 1000
     view_p95 = percentile(view_samples, 0.95) * 1000
     view_median = statistics.median(view_samples) * 1000
+    budget_median = statistics.median(budget_samples)
+    floor_p95 = percentile(floor_samples, 0.95) * 1000
     print()
     print(f"{'what':<52} {'time':>10} {'queries':>8} {'target':>10}")
     print(f"{'-' * 52} {'-' * 10} {'-' * 8} {'-' * 10}")
@@ -268,6 +291,11 @@ def main() -> None:
     )
     print(f"{'start a session, slowest of the repeats, s':<52} {start_max:>10.3f} {'':>8} {'':>10}")
     print(
+        f"{'  floor: every budget of the team (slos_with_budgets), s':<52} "
+        f"{budget_median:>10.3f} {'':>8} {'':>10}"
+    )
+    print(f"{'  start / floor':<52} {start_median / budget_median:>9.2f}× {'':>8} {'':>10}")
+    print(
         f"{'retro_follow_state, p95 ms':<52} {state_p95:>10.2f} {state_queries:>8} {'≤ 20.00':>10}"
     )
     print(
@@ -276,6 +304,10 @@ def main() -> None:
     )
     print(
         f"{'follow view via the test client, median ms':<52} {view_median:>10.2f} {'':>8} {'':>10}"
+    )
+    print(
+        f"{'  floor: the same poll for no session (404), p95 ms':<52} {floor_p95:>10.2f} "
+        f"{'':>8} {'':>10}"
     )
     print(
         f"\nfrozen per start: {frozen['snapshots']} snapshots, {frozen['tickets']} tickets, "
