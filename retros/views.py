@@ -112,7 +112,7 @@ def retro_list(request: AuthedRequest) -> HttpResponse:
     return render(
         request,
         "retros/list.html",
-        {"upcoming": live + upcoming, "history": history},
+        {"upcoming": live + upcoming, "history": history, "now": now},
     )
 
 

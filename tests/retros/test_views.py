@@ -100,6 +100,15 @@ def test_the_list_plans_each_teams_next_session(client, viewer, team, outsider, 
     assert "Other" not in page.content.decode()
 
 
+def test_a_planned_session_past_its_time_says_so(client, viewer, team):
+    client = client_for(client, viewer)
+    with time_machine.travel(utc(2025, 3, 10, 1, 0), tick=False):  # Monday: still ahead
+        assert "data-overdue" not in client.get(url("list")).content.decode()
+    html = client.get(url("list")).content.decode()  # Wednesday 10:30, it was at 10:00
+    assert "data-overdue" in html
+    assert "Its time was 30\xa0minutes ago and it has not been started" in html
+
+
 def test_viewer_reads_the_whole_agenda_without_forms(client, viewer, live):
     page = client_for(client, viewer).get(url("detail", live.pk))
 
