@@ -4,6 +4,7 @@ it, as every chart of the portal."""
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -102,7 +103,8 @@ def budget_status_heatmap(
     trace = {
         "type": "heatmap",
         "x": list(weeks),
-        "y": [row.name for row in rows],
+        # SLO names are people's text: escaped, so plotly's HTML subset stays text.
+        "y": [html.escape(row.name, quote=False) for row in rows],
         "z": z,
         "text": text,
         "zmin": -0.5,

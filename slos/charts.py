@@ -7,6 +7,7 @@ one x range (the window) so that a deploy lines up across them."""
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -78,10 +79,17 @@ def _short(text: str) -> str:
     return text if len(text) <= LABEL_CHARS else text[: LABEL_CHARS - 1] + "…"
 
 
+def _plain(text: str) -> str:
+    """People's text as plotly shows it: plotly reads a subset of HTML in every label
+    (<a href>, <b>, <br>), so an annotation's text would become live markup; escaped,
+    it is shown as typed."""
+    return html.escape(text, quote=False)
+
+
 def _mark_hover(mark: Mark, frame: ChartFrame) -> str:
     when = f"{frame.local(mark.starts_at)} – {frame.local(mark.ends_at)}"
     excluded = "<br>" + _("excluded from the error budget") if mark.excluded else ""
-    return f"<b>{mark.text}</b><br>{when}{excluded}"
+    return f"<b>{_plain(mark.text)}</b><br>{when}{excluded}"
 
 
 def _decorations(frame: ChartFrame, *, labels: bool = True) -> tuple[list[dict], list[dict]]:
@@ -149,7 +157,7 @@ def _decorations(frame: ChartFrame, *, labels: bool = True) -> tuple[list[dict],
                 }
             )
         symbol = KIND_SYMBOLS.get(mark.kind, "•")
-        text = f"{symbol} {_short(mark.text)}"
+        text = f"{symbol} {_plain(_short(mark.text))}"
         if mark.excluded:
             text += " " + _("(excluded)")
         annotations.append(
