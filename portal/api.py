@@ -19,6 +19,7 @@ from typing import Annotated, Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
+from django.core.validators import slug_re
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import include, path
 from django.utils import timezone
@@ -175,7 +176,11 @@ def slo_list(
     moment = _at_or_422(at)
     slos = SLO.objects.visible_to(request.auth)
     if team is not None:
-        if not Membership.objects.filter(user=request.auth, team__slug=team).exists():
+        # A slug is letters, digits, - and _: anything else names no team, and is never
+        # sent to the database (PostgreSQL refuses NUL in a query: that was a 500).
+        if not slug_re.fullmatch(team) or not (
+            Membership.objects.filter(user=request.auth, team__slug=team).exists()
+        ):
             raise Http404(_("No such team."))
         slos = slos.filter(service__team__slug=team)
     return [slo_budget_report(row) for row in slos_with_budgets(slos, at=moment)]

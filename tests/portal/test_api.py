@@ -298,7 +298,7 @@ def test_team_filter(api, owner, slo, other_team):
 
 
 def test_team_filter_for_a_team_you_are_not_in_is_a_404(api, slo, other_team):
-    for team in ["other", "no-such-team"]:
+    for team in ["other", "no-such-team", "\x00", "kintai\x00", "no such team"]:
         response = api.get(LIST, team=team)
 
         assert response.status_code == 404
