@@ -167,11 +167,17 @@ def intake_sources(request: AuthedRequest, slug: str) -> HttpResponse:
     return response
 
 
+MAX_RULE_POSITION = 10_000
+
+
 class RoutingRuleForm(forms.Form):
     name = forms.CharField(label=gettext_lazy("Name"), max_length=120)
     position = forms.IntegerField(
         label=gettext_lazy("Position"),
         min_value=0,
+        # Positions are renumbered 1 to n after every write; a bigger one only means
+        # "last", and 10^30 overflowed the column (a 500).
+        max_value=MAX_RULE_POSITION,
         initial=10,
         help_text=gettext_lazy(
             "Rules are tried from the lowest position up; a new rule at a taken position "

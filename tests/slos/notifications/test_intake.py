@@ -394,6 +394,24 @@ def test_rule_with_a_bad_regex_is_refused(client, owner):
     assert RoutingRule.objects.count() == 0
 
 
+@pytest.mark.parametrize(
+    ("position", "message"),
+    [
+        (10**30, "less than or equal to 10000."),
+        (10_001, "less than or equal to 10000."),
+        (-1, "greater than or equal to 0."),
+    ],
+)
+def test_a_rule_position_out_of_range_is_refused(client, owner, position, message):
+    url = reverse("slos:routing_policy", args=["kintai"])
+    response = client_for(client, owner).post(
+        url, {"name": "far", "position": position, "conditions": "", "outcome": "log"}
+    )
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert RoutingRule.objects.count() == 0
+
+
 def test_only_admins_change_the_policy(client, team, teammate, outsider):
     url = reverse("slos:routing_policy", args=["kintai"])
     client_for(client, teammate)
