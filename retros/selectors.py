@@ -37,12 +37,10 @@ from retros.models import (
     TicketDecisionKind,
 )
 from slos.budget import (
-    DAY_TICKET,
     HOUR,
     HourRow,
     budget_burndown,
     burn_rate,
-    burn_threshold,
     excluded_hours,
 )
 from slos.budget import Window as BudgetWindow
@@ -50,9 +48,7 @@ from slos.charts import (
     ChartFrame,
     DayValue,
     Mark,
-    budget_burndown_figure,
-    burn_rate_figure,
-    sli_by_day_figure,
+    slo_figures,
 )
 from slos.models import (
     SLO,
@@ -320,31 +316,15 @@ def dashboard_figures(panel: DashboardPanel) -> dict[str, dict | None]:
         ],
         target=target,
     )
-    window_length = timedelta(days=len(days))
-    ticket = burn_threshold(DAY_TICKET, window=window_length)
-    return {
-        "sli": sli_by_day_figure(
-            sli, target=target, title=_("SLI per day against the target"), frame=frame
-        ).to_plotly_json(),
-        "burndown": budget_burndown_figure(
-            points, title=_("Error budget over the window"), frame=frame
-        ).to_plotly_json()
-        if points
-        else None,
-        "burn_rate": burn_rate_figure(
-            burn,
-            title=_("Burn rate per day"),
-            frame=frame,
-            references=[
-                (1.0, _("1×: the budget lasts the window")),
-                (
-                    round(ticket, 2),
-                    _("%(factor)s×: 10%% of the budget in a day (ticket)")
-                    % {"factor": f"{ticket:.3g}"},
-                ),
-            ],
-        ).to_plotly_json(),
-    }
+    figures = slo_figures(
+        sli=sli,
+        burn=burn,
+        points=points,
+        target=target,
+        window=timedelta(days=len(days)),
+        frame=frame,
+    )
+    return {"sli": figures["sli"], "burndown": figures["burndown"], "burn_rate": figures["burn"]}
 
 
 # --- What starting a session freezes -------------------------------------------------

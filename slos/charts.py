@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import plotly.graph_objects as go
 from django.utils.translation import gettext as _
 
-from slos.budget import BurndownPoint
+from slos.budget import DAY_TICKET, BurndownPoint, burn_threshold
 
 KIND_COLOURS = {
     "deploy": "#1565c0",
@@ -428,3 +428,42 @@ def noise_by_day_figure(
     if title:
         layout["title"] = {"text": title, "font": {"size": 14}}
     return go.Figure(data=traces, layout=layout)
+
+
+def slo_figures(
+    *,
+    sli: Sequence[DayValue],
+    burn: Sequence[DayValue],
+    points: list[BurndownPoint],
+    target: float,
+    window: timedelta,
+    frame: ChartFrame,
+) -> dict[str, dict | None]:
+    """An SLO's three charts as plotly JSON, as the SLO page and the retro's dashboard
+    both draw them: the SLI per day against the target, the budget over the window
+    (None without a point), and the burn rate per day with the 1× line and the
+    workbook's one-day ticket threshold for a window of this length."""
+    ticket = burn_threshold(DAY_TICKET, window=window)
+    return {
+        "sli": sli_by_day_figure(
+            sli, target=target, title=_("SLI per day against the target"), frame=frame
+        ).to_plotly_json(),
+        "burndown": budget_burndown_figure(
+            points, title=_("Error budget over the window"), frame=frame
+        ).to_plotly_json()
+        if points
+        else None,
+        "burn": burn_rate_figure(
+            burn,
+            title=_("Burn rate per day"),
+            frame=frame,
+            references=[
+                (1.0, _("1×: the budget lasts the window")),
+                (
+                    round(ticket, 2),
+                    _("%(factor)s×: 10%% of the budget in a day (ticket)")
+                    % {"factor": f"{ticket:.3g}"},
+                ),
+            ],
+        ).to_plotly_json(),
+    }

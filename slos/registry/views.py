@@ -19,7 +19,6 @@ from portal.htmx import render_page_or_partial, wants_partial
 from portal.models import Membership, Role
 from slos.access import slo_for_user
 from slos.budget import (
-    DAY_TICKET,
     TARGET_PERCENT_MAX,
     TARGET_PERCENT_MIN,
     Budget,
@@ -28,7 +27,6 @@ from slos.budget import (
     MonthTotals,
     budget_burndown,
     burn_rate,
-    burn_threshold,
     monthly_compliance,
 )
 from slos.charts import (
@@ -36,8 +34,7 @@ from slos.charts import (
     DayValue,
     Mark,
     budget_burndown_figure,
-    burn_rate_figure,
-    sli_by_day_figure,
+    slo_figures,
 )
 from slos.models import SLO, Annotation, BudgetPolicyStep, SLOReview
 from slos.registry import services
@@ -195,35 +192,14 @@ def _figures(page: SLOPage, *, frame: ChartFrame, target: float) -> dict[str, di
     if not data.rows:
         return {"sli": None, "burndown": None, "burn": None}
     points = budget_burndown(data.rows, target=target)
-    ticket = burn_threshold(DAY_TICKET, window=data.window.length)
     sli = [DayValue(day.day, day.sli, day.hours_with_data, day.hours) for day in data.days]
     burn = [
         DayValue(day.day, burn_rate(good=day.good, valid=day.valid, target=target))
         for day in data.days
     ]
-    return {
-        "sli": sli_by_day_figure(
-            sli, target=target, title=_("SLI per day against the target"), frame=frame
-        ).to_plotly_json(),
-        "burndown": budget_burndown_figure(
-            points, title=_("Error budget over the window"), frame=frame
-        ).to_plotly_json()
-        if points
-        else None,
-        "burn": burn_rate_figure(
-            burn,
-            title=_("Burn rate per day"),
-            frame=frame,
-            references=[
-                (1.0, _("1×: the budget lasts the window")),
-                (
-                    round(ticket, 2),
-                    _("%(factor)s×: 10%% of the budget in a day (ticket)")
-                    % {"factor": f"{ticket:.3g}"},
-                ),
-            ],
-        ).to_plotly_json(),
-    }
+    return slo_figures(
+        sli=sli, burn=burn, points=points, target=target, window=data.window.length, frame=frame
+    )
 
 
 def _what_if(
