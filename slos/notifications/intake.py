@@ -60,6 +60,7 @@ from slos.notifications import routing
 from slos.notifications.parsers import (
     Incoming,
     merge_repeats,
+    stored_text,
 )
 
 REJECTED_BODY_KEPT = 4096
@@ -116,7 +117,7 @@ def intake_reject(
         status=IntakeStatus.REJECTED,
         http_status=http_status,
         reason=reason,
-        body=body[:REJECTED_BODY_KEPT].decode("utf-8", errors="replace"),
+        body=stored_text(body[:REJECTED_BODY_KEPT]),
         body_bytes=body_bytes,
     )
 
@@ -153,7 +154,7 @@ def intake_accept(
             received_at=at,
             status=IntakeStatus.PROCESSED,
             http_status=200,
-            body=body.decode("utf-8", errors="replace"),
+            body=stored_text(body),
             body_bytes=len(body),
             notification_count=len(merged),
         )

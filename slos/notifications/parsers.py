@@ -38,8 +38,37 @@ class Incoming:
     service_ref: str = ""
 
 
+# Control characters but tab, line feed and carriage return. NUL in particular: a JSON
+# "\u0000" in a label or title is valid JSON, but PostgreSQL stores no NUL in text, so
+# such a delivery failed with a 500 on every retry and was never stored.
+_CONTROLS = dict.fromkeys([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
+
+
+def without_controls(value: Any) -> Any:
+    """Strings (and the keys and values of mappings and lists, all the way down) with
+    their control characters removed; anything else as it is."""
+    if isinstance(value, str):
+        return value.translate(_CONTROLS)
+    if isinstance(value, dict):
+        return {without_controls(key): without_controls(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [without_controls(item) for item in value]
+    return value
+
+
+def stored_text(body: bytes) -> str:
+    """A body as text that any database stores: invalid UTF-8 and NUL bytes become
+    U+FFFD, so whoever debugs the sender still sees where they were."""
+    return body.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
+
+
 class _Lenient(BaseModel):
     model_config = ConfigDict(extra="ignore")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _printable(cls, value: Any) -> Any:
+        return without_controls(value)
 
 
 class AlertmanagerAlert(_Lenient):

@@ -218,6 +218,43 @@ def test_oversized_body_is_413_and_kept_cut_short(generic):
     assert Notification.objects.count() == 0
 
 
+def test_an_alert_with_nul_in_its_labels_and_title_is_stored_without_it(named, alertmanager):
+    """JSON's \\u0000 is valid JSON, but PostgreSQL stores no NUL in text: such an alert
+    was answered 500 on every retry and never stored (#18)."""
+    body = json.loads(payload("alertmanager_firing.json"))
+    alert = body["alerts"][0]
+    alert["labels"]["env\u0000"] = "prod\u0000uction"
+    alert["annotations"]["summary"] = "Clock-in\u0000 burning\u0007"
+    raw = json.dumps(body).encode()
+    assert b"\\u0000" in raw
+
+    response = post("alertmanager", alertmanager.token, raw)
+
+    assert response.status_code == 200, response.content
+    stored = IntakeRequest.objects.get()
+    assert stored.status == IntakeStatus.PROCESSED and json.loads(stored.body) == body
+    notification = Notification.objects.get(fingerprint=alert["fingerprint"])
+    assert notification.labels["env"] == "production"
+    assert "\x00" not in notification.title and "\x07" not in notification.title
+
+
+def test_a_body_with_raw_nul_bytes_is_refused_and_kept_readable(generic):
+    body = b'{"key": "k", "title": "T\x00"}'
+    response = post("generic", generic.token, body)
+    assert response.status_code == 400
+    rejected = IntakeRequest.objects.get()
+    assert rejected.body == '{"key": "k", "title": "T\ufffd"}'
+    assert Notification.objects.count() == 0
+
+
+def test_a_fingerprint_of_control_characters_only_is_a_clear_400(generic):
+    body = json.dumps({"key": "\u0000\u0001", "title": "T"}).encode()
+    response = post("generic", generic.token, body)
+    assert response.status_code == 400
+    assert "key" in response.json()["detail"]
+    assert Notification.objects.count() == 0
+
+
 def test_generic_shape_single_and_batch(team, named, generic):
     single = {"key": "backup", "title": "Nightly backup failed", "error": True,
               "service": "Clock-in API"}  # fmt: skip
