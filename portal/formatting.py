@@ -3,33 +3,22 @@
 Pure functions: plain values in, text out, no ORM. Every app formats through here,
 and `portal/templatetags/portal_format.py` exposes the same functions as filters.
 
-The fixed-decimal kinds round half up and follow the active locale's separators,
-exactly as Django's `floatformat` did where the templates used it. Where two pages
-print the same quantity differently, a parameter keeps both for now.
+The fixed-decimal kinds are Django's `floatformat` (half up, the active locale's
+separators), as the templates used it. Where two pages print the same quantity
+differently, a parameter keeps both for now.
 """
 
 from __future__ import annotations
 
 import math
 from datetime import timedelta
-from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation, getcontext
+from decimal import Decimal
 
-from django.utils import formats
+from django.template.defaultfilters import floatformat
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 Number = int | float | Decimal
-
-
-def _as_decimal(value: object) -> Decimal | None:
-    """The decimal a number reads as (0.1 → 0.1, not its binary expansion), or None."""
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        try:
-            return Decimal(str(float(value)))  # type: ignore[arg-type]
-        except (ValueError, InvalidOperation, TypeError):
-            return None
 
 
 def _fixed(
@@ -40,23 +29,11 @@ def _fixed(
     grouped: bool = False,
     localized: bool = True,
 ) -> str:
-    """`value` rounded half up to `decimals` places ("" for None). With `whole_bare`, a
-    whole number has no decimals at all (99 → "99", 99.9 → "99.900" at 3 places)."""
-    number = _as_decimal(value)
-    if number is None:
-        return ""
-    if not number.is_finite():
-        return str(value)
-    if whole_bare and number == number.to_integral_value():
-        text, decimals = str(int(number)), 0
-    else:
-        _sign, digits, exponent = number.as_tuple()
-        precision = max(getcontext().prec, len(digits) + abs(int(exponent)) + decimals + 1)
-        rounded = number.quantize(
-            Decimal(1).scaleb(-decimals), ROUND_HALF_UP, Context(prec=precision)
-        )
-        text = format(rounded.copy_abs() if rounded.is_zero() else rounded, "f")
-    return formats.number_format(text, decimals, use_l10n=localized, force_grouping=grouped)
+    """`value` rounded half up to `decimals` places ("" for None), by Django's own
+    floatformat. With `whole_bare`, a whole number has no decimals at all (99 → "99",
+    99.9 → "99.900" at 3 places)."""
+    argument = f"{'-' if whole_bare else ''}{decimals}{'g' if grouped else ''}"
+    return str(floatformat(value, argument + ("" if localized else "u")))
 
 
 def percent_text(fraction: float | None) -> str:
