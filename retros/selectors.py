@@ -968,9 +968,36 @@ def retro_agenda(session: RetroSession, *, at: datetime) -> Agenda:
     )
 
 
-def retro_follow_state(session_id: int) -> tuple[int, int]:
-    """(version, current_section) of the session, in one query."""
-    version, section = RetroSession.objects.values_list("version", "current_section").get(
-        pk=session_id
-    )
-    return version, section
+@dataclass(frozen=True)
+class FollowState:
+    version: int
+    section: int
+    status: str
+    facilitator_id: int | None
+    # Seconds the facilitator has been on the section, by the server's clock (a
+    # laptop's clock may be off; the screen counts on from this).
+    elapsed: int | None
+
+    def as_json(self) -> dict:
+        return {
+            "version": self.version,
+            "section": self.section,
+            "status": self.status,
+            "facilitator": self.facilitator_id,
+            "elapsed": self.elapsed,
+        }
+
+
+def follow_state(session_id: int, *, at: datetime) -> tuple[FollowState, int]:
+    """What a follower compares with what it shows, and the session's team (for the
+    access check). One query; DoesNotExist if there is no such session."""
+    version, section, status, facilitator_id, started, team_id = RetroSession.objects.values_list(
+        "version",
+        "current_section",
+        "status",
+        "facilitator_id",
+        "section_started_at",
+        "team_id",
+    ).get(pk=session_id)
+    elapsed = None if started is None else max(0, int((at - started).total_seconds()))
+    return FollowState(version, section, status, facilitator_id, elapsed), team_id

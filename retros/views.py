@@ -39,8 +39,8 @@ from retros.models import (
     SessionStatus,
     TicketDecision,
 )
-from retros.screen import follow_state, section_views
-from retros.selectors import retro_agenda
+from retros.screen import section_views
+from retros.selectors import follow_state, retro_agenda
 from retros.summary import session_markdown, summary_from_agenda
 from retros.trends import retro_trends as trends_for
 

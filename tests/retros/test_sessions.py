@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from retros.models import RetroSession, SessionStatus
-from retros.selectors import retro_agenda, retro_follow_state
+from retros.selectors import follow_state, retro_agenda
 from retros.services import (
     kudos_add,
     retro_action_add,
@@ -28,6 +28,12 @@ from tests.factories import HandFedSLOFactory, hourly_buckets, hours_from
 
 MONDAY = date(2025, 3, 10)
 AT = utc(2025, 3, 11, 1)  # Tuesday 10:00 in Tokyo
+
+
+def retro_follow_state(session_id: int) -> tuple[int, int]:
+    """(version, section) as the meeting screen's poll reads them."""
+    state, _team_id = follow_state(session_id, at=AT)
+    return state.version, state.section
 
 
 @pytest.fixture
