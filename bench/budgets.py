@@ -36,7 +36,6 @@ def ensure_database() -> None:
 
 def fill(refill: bool) -> None:
     from django.core.management import call_command
-    from django.db import connection
 
     from portal.models import Team
     from slos.models import SLO, DataSource, HourlyBucket, Service
@@ -66,30 +65,15 @@ def fill(refill: bool) -> None:
         for index in range(SLOS)
     )
     end = AT.replace(minute=0)
-    table = HourlyBucket._meta.db_table
-    with connection.cursor() as cursor:
-        with cursor.copy(
-            f"COPY {table} (slo_id, hour, good, valid, good_slices, total_slices, stale, "
-            "pulled_at) FROM STDIN"
-        ) as copy:
-            for slo in slos:
-                for hour_index in range(1, DAYS * 24 + 1):
-                    valid = 1000 + (slo.pk * 7 + hour_index * 13) % 500
-                    bad = (slo.pk + hour_index) % 3
-                    copy.write_row(
-                        (
-                            slo.pk,
-                            end - timedelta(hours=hour_index),
-                            valid - bad,
-                            valid,
-                            0,
-                            0,
-                            False,
-                            AT,
-                        )
-                    )
-    with connection.cursor() as cursor:
-        cursor.execute(f"ANALYZE {table}")
+    from bench.common import copy_hourly_rows
+
+    copy_hourly_rows(
+        slos,
+        end=end,
+        hours=DAYS * 24,
+        bad=lambda slo_pk, hour_index: (slo_pk + hour_index) % 3,
+        pulled_at=AT,
+    )
 
 
 def timed(function, repeats: int) -> tuple[float, object]:

@@ -26,3 +26,37 @@ def ensure_database(script: str) -> None:
         ).fetchone()
         if not exists:
             conn.execute(f'CREATE DATABASE "{config["NAME"]}"')
+
+
+def copy_hourly_rows(slos, *, end, hours: int, bad, pulled_at) -> None:
+    """Fill the bucket table for `slos`: `hours` rows each, ending at `end`, with valid
+    events varying by SLO and hour and `bad(slo_pk, hour_index)` of them bad, through
+    one COPY; then ANALYZE, so the planner sees the table as the benchmark reads it."""
+    from datetime import timedelta
+
+    from django.db import connection
+
+    from slos.models import HourlyBucket
+
+    table = HourlyBucket._meta.db_table
+    with connection.cursor() as cursor:
+        with cursor.copy(
+            f"COPY {table} (slo_id, hour, good, valid, good_slices, total_slices, stale, "
+            "pulled_at) FROM STDIN"
+        ) as copy:
+            for slo in slos:
+                for hour_index in range(1, hours + 1):
+                    valid = 1000 + (slo.pk * 7 + hour_index * 13) % 500
+                    copy.write_row(
+                        (
+                            slo.pk,
+                            end - timedelta(hours=hour_index),
+                            valid - bad(slo.pk, hour_index),
+                            valid,
+                            0,
+                            0,
+                            False,
+                            pulled_at,
+                        )
+                    )
+        cursor.execute(f"ANALYZE {table}")
