@@ -47,14 +47,6 @@ def section_budget(index: int, *, session_minutes: int) -> timedelta:
     return timedelta(minutes=session_minutes * SECTIONS[index].share)
 
 
-def week_monday(moment: datetime, time_zone: str) -> date:
-    """The Monday of the week containing `moment`, as the team's calendar sees it."""
-    if moment.tzinfo is None:
-        raise ValueError("naive datetime: every time in the portal is aware")
-    local_day = moment.astimezone(ZoneInfo(time_zone)).date()
-    return local_day - timedelta(days=local_day.weekday())
-
-
 def session_time(monday: date, *, weekday: int, at: time, time_zone: str) -> datetime:
     """When the session of the week starting `monday` is held: the team's weekday and
     time in its zone, as an aware datetime in UTC."""

@@ -245,7 +245,11 @@ class TicketDecision(models.Model):
     )
     note = models.TextField(_("note"), blank=True)
     backlog_item = models.ForeignKey(
-        BacklogItem, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        BacklogItem,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="retro_decisions",
     )
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -316,7 +320,11 @@ class RetroAction(models.Model):
     # The backlog item this action became or tracks (the link is held here, on the retro
     # side, so that toil never imports retros).
     backlog_item = models.ForeignKey(
-        BacklogItem, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        BacklogItem,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="retro_actions",
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"

@@ -16,7 +16,8 @@ from django.db.models import F
 from django.utils.translation import gettext as _
 
 from portal.models import Team
-from retros.agenda import SECTION_SLUGS, SECTIONS, session_time, week_monday
+from portal.weeks import week_monday
+from retros.agenda import SECTION_SLUGS, SECTIONS, session_time
 from retros.models import (
     ActionOutcome,
     ActionReview,
@@ -40,7 +41,7 @@ from slos.notifications.delivery import summary_enqueue
 from slos.notifications.intake import ticket_decide
 from slos.notifications.services import routing_rule_create, routing_rule_update
 from slos.registry.services import slo_review_record
-from toil.models import Effort, Impact, Kind, Likelihood, ToilRelief
+from toil.models import Effort, Impact, Kind, Likelihood
 from toil.services import backlog_item_create
 
 User = AbstractBaseUser
@@ -336,13 +337,14 @@ def retro_ticket_decide(
                 kind=Kind.RELIABILITY,
                 impact=Impact.SOME_USERS,
                 likelihood=Likelihood.MAY_HAPPEN,
-                toil_relief=ToilRelief.NONE,
                 effort=Effort.M,
                 slo=notification.slo
                 if notification.slo is not None
                 and notification.slo.service.team_id == current.team_id
                 else None,
+                ticket=notification,
                 created_by=user,
+                at=at,
             )
             ticket_decide(
                 ticket=notification, status=TicketStatus.BACKLOGGED, note=note, user=user, at=at

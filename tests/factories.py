@@ -30,8 +30,8 @@ from slos.models import (
 )
 from slos.registry import services as slo_services
 from tests.prom import GOOD_QUERY, VALID_QUERY
-from toil.models import BacklogItem
-from toil.services import backlog_item_create
+from toil.models import BacklogItem, WorkLogEntry
+from toil.services import backlog_item_create, work_log_add
 
 PASSWORD = "correct-horse-battery"
 START = datetime(2026, 10, 1, tzinfo=UTC)
@@ -252,11 +252,29 @@ class BacklogItemFactory(DjangoModelFactory):
     kind = "toil"
     impact = 1
     likelihood = 1
-    toil_relief = 0
+    toil_hours_per_month = Decimal(0)
     effort = "M"
+    status = "ready"
     slo = None
     created_by = None
 
     @classmethod
     def _create(cls, model_class, *args, **kwargs) -> BacklogItem:
         return backlog_item_create(**kwargs)
+
+
+class WorkLogEntryFactory(DjangoModelFactory):
+    """Made by `work_log_add`; `person` must be a member of `team`."""
+
+    class Meta:
+        model = WorkLogEntry
+
+    hours = Decimal(2)
+    toil = False
+    note = ""
+    item = None
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs) -> WorkLogEntry:
+        kwargs.setdefault("at", START)
+        return work_log_add(**kwargs)

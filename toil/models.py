@@ -1,11 +1,36 @@
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import Team
+from toil import capacity
+from toil.capacity import ENTRY_HOURS_MAX, HOURS_PER_POINT_DEFAULT, TEAM_HOURS_MAX, reserved_hours
+from toil.scoring import (
+    AGE_HORIZON_WEEKS,
+    HORIZON_MAX_WEEKS,
+    HORIZON_MIN_WEEKS,
+    TOIL_HOURS_MAX,
+    WEIGHT_MAX,
+    WEIGHT_MIN,
+    Weights,
+    toil_relief_from_hours,
+)
+
+
+def _weight_field(label) -> models.DecimalField:
+    return models.DecimalField(
+        label,
+        max_digits=3,
+        decimal_places=1,
+        default=Decimal(1),
+        validators=[MinValueValidator(WEIGHT_MIN), MaxValueValidator(WEIGHT_MAX)],
+    )
 
 
 class Kind(models.TextChoices):
@@ -30,13 +55,6 @@ class Likelihood(models.IntegerChoices):
     HAPPENING_NOW = 3, _("Happening now")
 
 
-class ToilRelief(models.IntegerChoices):
-    NONE = 0, _("None (0 hours a month)")
-    UNDER_2_HOURS = 1, _("Under 2 hours a month")
-    FROM_2_TO_8_HOURS = 2, _("2–8 hours a month")
-    OVER_8_HOURS = 3, _("Over 8 hours a month")
-
-
 class Effort(models.TextChoices):
     XS = "XS", _("XS (1 point)")
     S = "S", _("S (2 points)")
@@ -46,8 +64,20 @@ class Effort(models.TextChoices):
 
 
 class Status(models.TextChoices):
-    OPEN = "open", _("Open")
+    PROPOSED = "proposed", _("Proposed")
+    READY = "ready", _("Ready")
+    IN_PROGRESS = "in_progress", _("In progress")
     DONE = "done", _("Done")
+    WONT_DO = "wont_do", _("Won’t do")
+
+
+OPEN_STATUSES = (Status.PROPOSED, Status.READY, Status.IN_PROGRESS)
+CLOSED_STATUSES = (Status.DONE, Status.WONT_DO)
+
+
+class ReservedMode(models.TextChoices):
+    HOURS = capacity.ReservedMode.HOURS, _("Hours a week")
+    SHARE = capacity.ReservedMode.SHARE, _("A share of the team’s hours")
 
 
 class BacklogItemQuerySet(models.QuerySet):
@@ -55,7 +85,11 @@ class BacklogItemQuerySet(models.QuerySet):
         return self.filter(team__memberships__user=user)
 
     def open(self) -> BacklogItemQuerySet:
-        return self.filter(status=Status.OPEN)
+        return self.filter(status__in=OPEN_STATUSES)
+
+    def for_ranking(self) -> BacklogItemQuerySet:
+        """With what a ranked row shows of each item."""
+        return self.select_related("team", "slo__service", "owner", "ticket", "pinned_by")
 
 
 class BacklogItem(models.Model):
@@ -69,10 +103,16 @@ class BacklogItem(models.Model):
     likelihood = models.PositiveSmallIntegerField(
         _("likelihood"), choices=Likelihood.choices, help_text=_("How often it goes wrong.")
     )
-    toil_relief = models.PositiveSmallIntegerField(
-        _("toil relief"),
-        choices=ToilRelief.choices,
-        help_text=_("Hours of toil the work saves each month."),
+    toil_hours_per_month = models.DecimalField(
+        _("toil removed (hours a month)"),
+        max_digits=6,
+        decimal_places=1,
+        default=Decimal(0),
+        validators=[MinValueValidator(Decimal(0)), MaxValueValidator(TOIL_HOURS_MAX)],
+        help_text=_(
+            "Hours of toil a month the work would remove: 0, under 2, 2–8 or over 8 "
+            "give a toil relief of 0 to 3."
+        ),
     )
     effort = models.CharField(
         _("effort"),
@@ -89,13 +129,53 @@ class BacklogItem(models.Model):
         related_name="backlog_items",
         help_text=_("The less error budget it has left, the higher the item ranks."),
     )
-    status = models.CharField(
-        _("status"), max_length=10, choices=Status.choices, default=Status.OPEN
+    ticket = models.ForeignKey(
+        "slos.Notification",
+        verbose_name=_("ticket"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="backlog_items",
+        help_text=_("The notification ticket this work comes from, if any."),
     )
+    tracker_url = models.URLField(
+        _("link to a tracker"),
+        max_length=500,
+        blank=True,
+        help_text=_("The issue in your tracker (Jira, GitHub, …), if it lives there too."),
+    )
+    status = models.CharField(
+        _("status"), max_length=12, choices=Status.choices, default=Status.PROPOSED
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="backlog_items_owned",
+    )
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    closed_at = models.DateTimeField(null=True, blank=True)
+    pinned_reason = models.TextField(_("why it is pinned"), blank=True)
+    pinned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    pinned_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField()
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = BacklogItemQuerySet.as_manager()
@@ -104,11 +184,189 @@ class BacklogItem(models.Model):
         ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(impact__lte=3, likelihood__lte=3, toil_relief__lte=3)
-                & Q(effort__in=Effort.values),
+                condition=Q(impact__lte=3, likelihood__lte=3)
+                & Q(effort__in=Effort.values)
+                & Q(toil_hours_per_month__gte=0, toil_hours_per_month__lte=TOIL_HOURS_MAX),
                 name="backlogitem_factors_in_range",
-            )
+            ),
+            models.CheckConstraint(
+                condition=Q(pinned_at__isnull=True) | ~Q(pinned_reason=""),
+                name="backlogitem_pin_has_reason",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def toil_relief(self) -> int:
+        return toil_relief_from_hours(self.toil_hours_per_month)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+
+class BacklogItemChange(models.Model):
+    """One edit of an item: who, when, and each field's value before and after (as the
+    page shows them), so the history reads without the code."""
+
+    item = models.ForeignKey(BacklogItem, on_delete=models.CASCADE, related_name="changes")
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    changed_at = models.DateTimeField()
+    # {"field label": ["before", "after"], …}
+    changes = models.JSONField()
+
+    class Meta:
+        ordering = ["-changed_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.item} changed {self.changed_at:%Y-%m-%d %H:%M}"
+
+
+class BacklogSettings(models.Model):
+    """A team's weights for the priority score and its reserved reliability time. A team
+    without a row uses the defaults (DESIGN.md's formula, nothing reserved)."""
+
+    team = models.OneToOneField(Team, on_delete=models.CASCADE, related_name="backlog_settings")
+    weight_impact_likelihood = _weight_field(_("weight of impact × likelihood"))
+    weight_toil_relief = _weight_field(_("weight of toil relief"))
+    weight_slo_risk = _weight_field(_("weight of SLO risk"))
+    weight_age = _weight_field(_("weight of age"))
+    age_horizon_weeks = models.PositiveSmallIntegerField(
+        _("age horizon (weeks)"),
+        default=AGE_HORIZON_WEEKS,
+        validators=[MinValueValidator(HORIZON_MIN_WEEKS), MaxValueValidator(HORIZON_MAX_WEEKS)],
+        help_text=_("After this many weeks an item gets its full age bonus."),
+    )
+    reserved_mode = models.CharField(
+        _("reserve"), max_length=5, choices=ReservedMode.choices, default=ReservedMode.HOURS
+    )
+    reserved_hours = models.DecimalField(
+        _("reserved hours a week"),
+        max_digits=7,
+        decimal_places=1,
+        default=Decimal(0),
+        validators=[MinValueValidator(Decimal(0)), MaxValueValidator(TEAM_HOURS_MAX)],
+    )
+    reserved_share_percent = models.DecimalField(
+        _("reserved share (%)"),
+        max_digits=4,
+        decimal_places=1,
+        default=Decimal(20),
+        validators=[MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(100))],
+    )
+    team_hours = models.DecimalField(
+        _("the team’s hours a week"),
+        max_digits=7,
+        decimal_places=1,
+        default=Decimal(0),
+        validators=[MinValueValidator(Decimal(0)), MaxValueValidator(TEAM_HOURS_MAX)],
+    )
+    hours_per_point = models.DecimalField(
+        _("hours per effort point"),
+        max_digits=4,
+        decimal_places=1,
+        default=HOURS_PER_POINT_DEFAULT,
+        validators=[MinValueValidator(Decimal("0.5")), MaxValueValidator(Decimal(40))],
+        help_text=_("XS is 1 point, S 2, M 3, L 5, XL 8."),
+    )
+
+    def __str__(self) -> str:
+        return f"backlog settings of {self.team}"
+
+    def weights(self) -> Weights:
+        return Weights(
+            impact_likelihood=self.weight_impact_likelihood,
+            toil_relief=self.weight_toil_relief,
+            slo_risk=self.weight_slo_risk,
+            age=self.weight_age,
+            age_horizon_weeks=self.age_horizon_weeks,
+        )
+
+    def reserved_hours_per_week(self) -> Decimal:
+        return reserved_hours(
+            mode=self.reserved_mode,
+            hours=self.reserved_hours,
+            share_percent=self.reserved_share_percent,
+            team_hours=self.team_hours,
+        )
+
+
+class BacklogSettingsChange(models.Model):
+    """Every change of a team's weights or reserved time, with the values before and after."""
+
+    team = models.ForeignKey(
+        Team, on_delete=models.CASCADE, related_name="backlog_settings_changes"
+    )
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    changed_at = models.DateTimeField()
+    before = models.JSONField()
+    after = models.JSONField()
+
+    class Meta:
+        ordering = ["-changed_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.team} backlog settings changed {self.changed_at:%Y-%m-%d %H:%M}"
+
+
+class WorkLogQuerySet(models.QuerySet):
+    def for_feed(self) -> WorkLogQuerySet:
+        return self.select_related("person", "item", "team")
+
+
+class WorkLogEntry(models.Model):
+    """Hours someone spent, public to the team. On a backlog item or not; `toil` marks
+    time that was toil itself (manual, repetitive work), not work that removes it."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="work_log")
+    item = models.ForeignKey(
+        BacklogItem,
+        verbose_name=_("backlog item"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="work_log",
+    )
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("who"),
+        on_delete=models.PROTECT,
+        related_name="work_log",
+    )
+    on = models.DateField(_("date"))
+    hours = models.DecimalField(
+        _("hours"),
+        max_digits=4,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0.25")), MaxValueValidator(ENTRY_HOURS_MAX)],
+    )
+    toil = models.BooleanField(
+        _("this was toil"),
+        default=False,
+        help_text=_(
+            "Manual, repetitive work that a machine could do: the SRE books cap it at 50%."
+        ),
+    )
+    note = models.TextField(_("note"), blank=True)
+    created_at = models.DateTimeField()
+
+    objects = WorkLogQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-on", "-created_at", "-pk"]
+        indexes = [models.Index(fields=["team", "on"], name="worklog_team_day")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(hours__gt=0, hours__lte=ENTRY_HOURS_MAX),
+                name="worklog_hours_in_range",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person} {self.hours} h on {self.on}"

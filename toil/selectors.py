@@ -1,20 +1,42 @@
-"""Reads: the backlog ranked by priority score, with each item's breakdown."""
+"""Reads: the backlog ranked by priority score (pins first) with each item's breakdown,
+the team's weights and reserved time, what fits this week, and the weekly sums of the
+work log."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from decimal import Decimal
 
+from django.db.models import Q, Sum
+
+from portal.models import Team
+from portal.weeks import recent_mondays, week_monday
 from slos.budget import Budget
-from slos.models import SLO
+from slos.models import SLO, BudgetPolicyStep
 from slos.registry.selectors import slos_with_budgets
-from toil.models import BacklogItem, BacklogItemQuerySet
+from toil.capacity import (
+    WEEKS_SHOWN,
+    Fit,
+    LoggedHours,
+    WeekSums,
+    fits_this_week,
+    size_hours,
+    week_sums,
+)
+from toil.models import BacklogItem, BacklogItemQuerySet, BacklogSettings, WorkLogEntry
 from toil.scoring import (
+    DEFAULT_WEIGHTS,
+    Rankable,
     ScoreBreakdown,
     ScoreFactors,
+    Weights,
     age_weeks,
     compute_score,
     effort_points,
+    rank,
+    rank_moves,
     slo_risk_from_budget,
 )
 
@@ -24,34 +46,209 @@ class RankedItem:
     item: BacklogItem
     breakdown: ScoreBreakdown
     slo_budget: Budget | None
+    place: int  # 1-based, in the ranking it was read in
+    # The linked SLO's budget policy is in a step that freezes releases.
+    frozen: bool = False
+    logged_hours: Decimal = Decimal(0)
+    size_hours: Decimal = Decimal(0)
 
 
-def item_breakdown(item: BacklogItem, *, slo_budget: Budget | None, at: datetime) -> ScoreBreakdown:
+def backlog_settings(team: Team) -> BacklogSettings:
+    """The team's settings, or the defaults (unsaved) for a team that never set any."""
+    found = BacklogSettings.objects.filter(team=team).first()
+    return found if found is not None else BacklogSettings(team=team)
+
+
+def _weights_by_team(team_ids: Iterable[int]) -> dict[int, Weights]:
+    return {
+        row.team_id: row.weights()
+        for row in BacklogSettings.objects.filter(team_id__in=list(team_ids))
+    }
+
+
+def item_factors(item: BacklogItem, *, slo_budget: Budget | None, at: datetime) -> ScoreFactors:
     remaining = slo_budget.error_budget_remaining if slo_budget is not None else None
-    return compute_score(
-        ScoreFactors(
-            impact=item.impact,
-            likelihood=item.likelihood,
-            toil_relief=item.toil_relief,
-            slo_risk=slo_risk_from_budget(remaining),
-            effort_points=effort_points(item.effort),
-            age_weeks=age_weeks(item.created_at, at),
-        )
+    return ScoreFactors(
+        impact=item.impact,
+        likelihood=item.likelihood,
+        toil_relief=item.toil_relief,
+        slo_risk=slo_risk_from_budget(remaining),
+        effort_points=effort_points(item.effort),
+        age_weeks=age_weeks(item.created_at, at),
     )
 
 
-def ranked_backlog(items: BacklogItemQuerySet, *, at: datetime) -> list[RankedItem]:
-    """Open items, highest score first (older first on a tie). Two queries for any
-    number of items: the items, then the budgets of every SLO they link to."""
-    open_items = list(items.open().select_related("team", "slo"))
-    slo_ids = {item.slo_id for item in open_items if item.slo_id is not None}
-    budgets = {
+def item_breakdown(
+    item: BacklogItem,
+    *,
+    slo_budget: Budget | None,
+    at: datetime,
+    weights: Weights = DEFAULT_WEIGHTS,
+) -> ScoreBreakdown:
+    return compute_score(item_factors(item, slo_budget=slo_budget, at=at), weights)
+
+
+def _budgets(slo_ids: set[int], *, at: datetime) -> dict[int, Budget]:
+    if not slo_ids:
+        return {}
+    return {
         row.slo.pk: row.budget
         for row in slos_with_budgets(SLO.objects.filter(pk__in=slo_ids), at=at)
     }
-    ranked = []
+
+
+def _frozen_slos(budgets: dict[int, Budget]) -> set[int]:
+    """The SLOs whose remaining budget is below a policy step that freezes releases."""
+    frozen = set()
+    steps = BudgetPolicyStep.objects.filter(slo_id__in=list(budgets), freezes_releases=True)
+    for slo_id, below in steps.values_list("slo_id", "below_percent"):
+        left = budgets[slo_id].error_budget_remaining_percent
+        if left is not None and left < float(below):
+            frozen.add(slo_id)
+    return frozen
+
+
+def _in_order(rows: list[RankedItem]) -> list[RankedItem]:
+    by_key = {row.item.pk: row for row in rows}
+    order = rank(
+        [
+            Rankable(
+                key=row.item.pk,
+                score=row.breakdown.score,
+                created_at=row.item.created_at,
+                pinned_at=row.item.pinned_at,
+            )
+            for row in rows
+        ]
+    )
+    return [replace(by_key[key], place=place) for place, key in enumerate(order, start=1)]
+
+
+def ranked_backlog(
+    items: BacklogItemQuerySet, *, at: datetime, with_hours: bool = False
+) -> list[RankedItem]:
+    """Open items in ranking order: pinned first, then highest score (older first on a
+    tie), each scored with its team's weights. A fixed number of queries for any number
+    of items and teams."""
+    open_items = list(items.open().for_ranking())
+    weights = _weights_by_team({item.team_id for item in open_items})
+    budgets = _budgets({item.slo_id for item in open_items if item.slo_id is not None}, at=at)
+    frozen = _frozen_slos(budgets)
+    logged: dict[int, Decimal] = {}
+    if with_hours and open_items:
+        logged = dict(
+            WorkLogEntry.objects.filter(item__in=[item.pk for item in open_items])
+            .values("item")
+            .annotate(total=Sum("hours"))
+            .values_list("item", "total")
+        )
+    hours_per_point = {}
+    if with_hours:
+        hours_per_point = dict(
+            BacklogSettings.objects.filter(
+                team_id__in={item.team_id for item in open_items}
+            ).values_list("team_id", "hours_per_point")
+        )
+    default_hours_per_point = BacklogSettings._meta.get_field("hours_per_point").default
+    rows = []
     for item in open_items:
         budget = budgets.get(item.slo_id)
-        ranked.append(RankedItem(item, item_breakdown(item, slo_budget=budget, at=at), budget))
-    ranked.sort(key=lambda row: (-row.breakdown.score, row.item.created_at, row.item.pk))
-    return ranked
+        rows.append(
+            RankedItem(
+                item=item,
+                breakdown=item_breakdown(
+                    item,
+                    slo_budget=budget,
+                    at=at,
+                    weights=weights.get(item.team_id, DEFAULT_WEIGHTS),
+                ),
+                slo_budget=budget,
+                place=0,
+                frozen=item.slo_id in frozen,
+                logged_hours=logged.get(item.pk, Decimal(0)),
+                size_hours=size_hours(
+                    item.effort, hours_per_point.get(item.team_id, default_hours_per_point)
+                ),
+            )
+        )
+    return _in_order(rows)
+
+
+def rescored(rows: list[RankedItem], weights: Weights) -> list[RankedItem]:
+    """The same items ranked with other weights (for a team's preview): no queries."""
+    return _in_order(
+        [replace(row, breakdown=compute_score(row.breakdown.factors, weights)) for row in rows]
+    )
+
+
+@dataclass(frozen=True)
+class Move:
+    row: RankedItem  # as ranked with the new weights
+    old_place: int
+    places: int  # positive: up the ranking
+
+
+def weights_preview(rows: list[RankedItem], weights: Weights) -> list[Move]:
+    """Which items would move, and by how many places, if the team's weights became
+    `weights`; the biggest moves first."""
+    after = rescored(rows, weights)
+    moves = rank_moves([row.item.pk for row in rows], [row.item.pk for row in after])
+    old_place = {row.item.pk: row.place for row in rows}
+    found = [
+        Move(row=row, old_place=old_place[row.item.pk], places=moves[row.item.pk])
+        for row in after
+        if row.item.pk in moves
+    ]
+    return sorted(found, key=lambda move: (-abs(move.places), move.row.place))
+
+
+@dataclass(frozen=True)
+class Capacity:
+    reserved_hours: Decimal  # a week
+    this_week: WeekSums
+    weeks: list[WeekSums]  # the last WEEKS_SHOWN weeks and this one, oldest first
+    fit: Fit
+
+    @property
+    def hours_left(self) -> Decimal:
+        return max(self.reserved_hours - self.this_week.backlog_hours, Decimal(0))
+
+    @property
+    def used_share(self) -> float | None:
+        if not self.reserved_hours:
+            return None
+        return float(self.this_week.backlog_hours / self.reserved_hours)
+
+
+def team_week_sums(team: Team, *, at: datetime, weeks: int = WEEKS_SHOWN + 1) -> list[WeekSums]:
+    """The work log's hours of the last `weeks` weeks (this one last), in one query."""
+    mondays = recent_mondays(week_monday(at, team.time_zone), weeks)
+    grouped = (
+        WorkLogEntry.objects.filter(team=team, on__gte=mondays[0])
+        .values("on", "toil", on_backlog=Q(item__isnull=False))
+        .annotate(total=Sum("hours"))
+        .values_list("on", "toil", "on_backlog", "total")
+    )
+    return week_sums(
+        (
+            LoggedHours(on=day, hours=total, toil=toil, on_backlog=on_backlog)
+            for day, toil, on_backlog, total in grouped
+        ),
+        mondays,
+    )
+
+
+def capacity(team: Team, ranked: list[RankedItem], *, at: datetime) -> Capacity:
+    """Reserved time against hours logged, and the items of `ranked` (a team's ranking)
+    that fit the hours left this week."""
+    settings = backlog_settings(team)
+    weeks = team_week_sums(team, at=at)
+    reserved = settings.reserved_hours_per_week()
+    this_week = weeks[-1]
+    left = max(reserved - this_week.backlog_hours, Decimal(0))
+    fit = fits_this_week([(row.item.pk, row.size_hours) for row in ranked], left)
+    return Capacity(reserved_hours=reserved, this_week=this_week, weeks=weeks, fit=fit)
+
+
+def this_monday(team: Team, *, at: datetime) -> date:
+    return week_monday(at, team.time_zone)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from toil import views
+from toil.items import views
 
 app_name = "toil"
 urlpatterns = [

@@ -420,6 +420,11 @@ class BudgetPolicyStep(models.Model):
         validators=[MinValueValidator(-1000), MaxValueValidator(100)],
     )
     action = models.TextField(_("the team will"))
+    freezes_releases = models.BooleanField(
+        _("freezes feature releases"),
+        default=False,
+        help_text=_("While this step is in force, work on the SLO's backlog items is flagged."),
+    )
 
     class Meta:
         ordering = ["-below_percent"]

@@ -6,7 +6,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from portal.models import Membership, Team
-from retros.agenda import week_monday
+from portal.weeks import week_monday
 from retros.models import (
     ActionOutcome,
     ActionReview,

@@ -74,14 +74,29 @@ def test_the_list_ranks_items_by_score_and_shows_each_factor(
 ):
     time_machine.move_to(NOW - timedelta(weeks=13), tick=False)
     BacklogItemFactory(
-        team=team, title="Automate cert renewal", impact=2, likelihood=3, toil_relief=1, slo=slo
+        team=team,
+        title="Automate cert renewal",
+        impact=2,
+        likelihood=3,
+        toil_hours_per_month=1,
+        slo=slo,
     )
     time_machine.move_to(NOW, tick=False)
     BacklogItemFactory(
-        team=team, title="Rewrite the batch", impact=3, likelihood=3, toil_relief=3, effort="XL"
+        team=team,
+        title="Rewrite the batch",
+        impact=3,
+        likelihood=3,
+        toil_hours_per_month=10,
+        effort="XL",
     )
     BacklogItemFactory(
-        team=team, title="Tidy dashboards", impact=1, likelihood=1, toil_relief=0, effort="XS"
+        team=team,
+        title="Tidy dashboards",
+        impact=1,
+        likelihood=1,
+        toil_hours_per_month=0,
+        effort="XS",
     )
     burn_budget(slo, remaining=0.1)
 
@@ -136,8 +151,9 @@ def test_the_list_runs_a_fixed_number_of_queries(
         )
     client = client_for(client, owner)
 
-    # session, user, items, SLO budgets (SLOs, exclusions, sums), the teams to add to
-    with django_assert_num_queries(7):
+    # session, user, items, team weights, SLO budgets (SLOs, exclusions, sums), freeze
+    # steps, the teams to add to
+    with django_assert_num_queries(9):
         table = backlog_page(client)
     assert len(table.rows) == count
 
@@ -149,7 +165,7 @@ def valid_post(**overrides) -> dict[str, str]:
         "kind": "toil",
         "impact": "1",
         "likelihood": "2",
-        "toil_relief": "3",
+        "toil_hours_per_month": "12",
         "effort": "S",
         "slo": "",
         **overrides,
@@ -228,7 +244,7 @@ def test_the_service_refuses_another_teams_slo(team, other_team, slo):
             kind="toil",
             impact=1,
             likelihood=1,
-            toil_relief=0,
+            toil_hours_per_month=0,
             effort="M",
             slo=slo,
             created_by=None,

@@ -19,7 +19,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from portal.models import Membership, Role, Team
-from retros.agenda import session_time, week_monday
+from portal.weeks import week_monday
+from retros.agenda import session_time
 from retros.models import (
     ActionOutcome,
     ReleaseDecision,
@@ -51,7 +52,7 @@ from slos.models import (
 from slos.models.notifications import IntakeKind
 from slos.notifications.intake import intake_accept, intake_source_create
 from slos.notifications.parsers import parse_generic
-from toil.models import BacklogItem
+from toil.models import BacklogItem, Status
 from toil.services import backlog_item_create
 
 DEMO_PASSWORD = "reliability-demo"
@@ -116,18 +117,19 @@ DEMO_SLOS = [
 ]
 
 BACKLOG = [
-    # title, kind, impact, likelihood, toil_relief, effort, linked SLO name, age in days
+    # title, kind, impact, likelihood, toil hours removed a month, effort, linked SLO
+    # name, age in days
     (
         "Retry payroll export uploads to the bank's SFTP",
         "reliability",
         3,
         2,
-        2,
+        4,
         "M",
         "Payroll exports complete",
         60,
     ),
-    ("Automate the monthly closing-day capacity bump", "toil", 2, 2, 3, "S", None, 120),
+    ("Automate the monthly closing-day capacity bump", "toil", 2, 2, 10, "S", None, 120),
     (
         "Alert on clock-in latency burn instead of CPU",
         "operability",
@@ -557,18 +559,19 @@ class Command(BaseCommand):
 
     def _backlog(self, team: Team, user, now: datetime) -> None:
         slo_by_name = {slo.name: slo for slo in SLO.objects.filter(service__team=team)}
-        for title, kind, impact, likelihood, toil, effort, slo_name, age_days in BACKLOG:
+        for title, kind, impact, likelihood, toil_hours, effort, slo_name, age_days in BACKLOG:
             if BacklogItem.objects.filter(team=team, title=title).exists():
                 continue
-            item = backlog_item_create(
+            backlog_item_create(
                 team=team,
                 title=title,
                 kind=kind,
                 impact=impact,
                 likelihood=likelihood,
-                toil_relief=toil,
+                toil_hours_per_month=Decimal(toil_hours),
                 effort=effort,
+                status=Status.READY,
                 slo=slo_by_name.get(slo_name) if slo_name else None,
                 created_by=user,
+                at=now - timedelta(days=age_days),
             )
-            BacklogItem.objects.filter(pk=item.pk).update(created_at=now - timedelta(days=age_days))

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from portal.access import AuthedRequest, team_or_404, teams_allowing
 from portal.models import Role
 from toil import services
-from toil.forms import BacklogItemForm
+from toil.items.forms import BacklogItemForm
 from toil.models import BacklogItem
 from toil.selectors import ranked_backlog
 
@@ -33,7 +33,7 @@ def backlog_item_create(request: AuthedRequest, slug: str) -> HttpResponse:
     if form.is_bound:
         if form.is_valid():
             item = services.backlog_item_create(
-                team=team, created_by=request.user, **form.cleaned_data
+                team=team, created_by=request.user, at=timezone.now(), **form.cleaned_data
             )
             messages.success(request, _("Backlog item “%(title)s” added.") % {"title": item.title})
             return redirect("toil:list")

@@ -22,7 +22,7 @@ class BacklogItemForm(forms.ModelForm):
             "kind",
             "impact",
             "likelihood",
-            "toil_relief",
+            "toil_hours_per_month",
             "effort",
             "slo",
         ]
@@ -33,7 +33,6 @@ class BacklogItemForm(forms.ModelForm):
             "kind": {"required": _("Choose what kind of work this is.")},
             "impact": {"required": _("Choose who is hurt when this goes wrong.")},
             "likelihood": {"required": _("Choose how often this goes wrong.")},
-            "toil_relief": {"required": _("Choose how much toil the work saves each month.")},
             "effort": {"required": _("Choose a size for the work, from XS to XL.")},
             "slo": {"invalid_choice": _("Choose one of your team's SLOs, or none.")},
         }
