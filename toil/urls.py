@@ -1,9 +1,9 @@
-from django.urls import path
+"""The backlog's pages, joined from its parts (each part's urls name their routes)."""
 
-from toil.items import views
+from toil.items.urls import urlpatterns as items
+from toil.plan.urls import urlpatterns as plan
+from toil.transfer.urls import urlpatterns as transfer
+from toil.worklog.urls import urlpatterns as worklog
 
 app_name = "toil"
-urlpatterns = [
-    path("", views.backlog_list, name="list"),
-    path("new/<slug:slug>/", views.backlog_item_create, name="create"),
-]
+urlpatterns = [*items, *plan, *worklog, *transfer]
