@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from portal.models import Team
@@ -78,6 +78,18 @@ def _shown(item: BacklogItem, field: str) -> str:
     display = getattr(item, f"get_{field}_display", None)
     if display is not None:
         return str(display())
+    return str(value)
+
+
+def _setting_text(current: BacklogSettings, field: str) -> str:
+    """A setting as the change record keeps it: decimals at the field's places, so a
+    value typed as 12 and stored as 12.0 is the same value."""
+    value = getattr(current, field)
+    model_field = BacklogSettings._meta.get_field(field)
+    if isinstance(model_field, models.DecimalField):
+        value = model_field.to_python(value).quantize(
+            Decimal(1).scaleb(-model_field.decimal_places)
+        )
     return str(value)
 
 
@@ -209,11 +221,11 @@ def backlog_settings_update(
         raise BacklogError(f"these settings do not exist: {', '.join(sorted(unknown))}")
     with transaction.atomic():
         current, _ = BacklogSettings.objects.select_for_update().get_or_create(team=team)
-        before = {field: str(getattr(current, field)) for field in SETTINGS_FIELDS}
+        before = {field: _setting_text(current, field) for field in SETTINGS_FIELDS}
         for field, value in values.items():
             setattr(current, field, value)
         current.full_clean(exclude=["team"])
-        after = {field: str(getattr(current, field)) for field in SETTINGS_FIELDS}
+        after = {field: _setting_text(current, field) for field in SETTINGS_FIELDS}
         if after == before:
             return None
         current.save()
