@@ -63,6 +63,15 @@ SLOS_SHARED = frozenset(
 )
 SLOS_SUBPACKAGES = ("registry", "ingestion", "openslo", "alerting", "notifications")
 
+# The same rule in toil: its parts (items, the PM's plan, the work log, CSV in and out)
+# share the models, the pure score and capacity, and the services and selectors.
+TOIL_SHARED = frozenset(
+    {"toil.models", "toil.scoring", "toil.capacity", "toil.services", "toil.selectors"}
+)
+TOIL_SUBPACKAGES = ("items", "plan", "worklog", "transfer")
+SUBPACKAGES = {"slos": SLOS_SUBPACKAGES, "toil": TOIL_SUBPACKAGES}
+SHARED = {"slos": SLOS_SHARED, "toil": TOIL_SHARED}
+
 # portal's base modules, which every app may import: they import no feature app.
 PORTAL_BASE = frozenset(
     {
@@ -148,8 +157,8 @@ def _within(name: str, prefixes) -> bool:
 
 def _subpackage(module: str) -> str | None:
     parts = module.split(".")
-    if len(parts) >= 2 and parts[0] == "slos" and parts[1] in SLOS_SUBPACKAGES:
-        return parts[1]
+    if len(parts) >= 2 and parts[1] in SUBPACKAGES.get(parts[0], ()):
+        return f"{parts[0]}.{parts[1]}"
     return None
 
 
@@ -171,10 +180,16 @@ def violation(found: Import) -> str | None:
         return "a portal base module imports a feature app"
     mine = _subpackage(module)
     theirs = _subpackage(target)
-    if mine and top == "slos" and theirs != mine and not _within(target, SLOS_SHARED):
+    app = mine.split(".")[0] if mine else None
+    if mine and top == app and theirs != mine and not _within(target, SHARED[app]):
+        if app == "slos":
+            return (
+                "a slos subpackage reaches a sibling only through slos.models, the pure "
+                "core, registry services/selectors, slos.access and slos.tasks"
+            )
         return (
-            "a slos subpackage reaches a sibling only through slos.models, the pure core, "
-            "registry services/selectors, slos.access and slos.tasks"
+            "a toil part reaches a sibling only through toil.models, scoring, capacity, "
+            "services and selectors"
         )
     return None
 

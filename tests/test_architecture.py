@@ -38,6 +38,12 @@ def write(root: Path, module: str, text: str) -> None:
         ),
         ("slos.registry.selectors", "import toil.models\n", "slos imports toil"),
         ("toil.views", "from retros.models import Retro\n", "toil imports retros"),
+        (
+            "toil.plan.views",
+            "from toil.worklog.charts import toil_share_figure\n",
+            "a toil part reaches a sibling only through",
+        ),
+        ("toil.plan.charts", "from toil.models import BacklogItem\n", "a pure module imports"),
         ("portal.access", "from slos.models import SLO\n", "a portal base module imports"),
     ],
 )
@@ -57,6 +63,7 @@ def test_a_forbidden_import_is_reported(tmp_path, module, text, problem):
         ("slos.ingestion.planning", "if TYPE_CHECKING:\n    from slos.models import SLO\n"),
         ("slos.notifications.views", "from . import services\nfrom .routing import Rule\n"),
         ("toil.selectors", "from slos.registry.selectors import slos_with_budgets\n"),
+        ("toil.plan.views", "from toil.selectors import capacity\nfrom toil.plan import charts\n"),
     ],
 )
 def test_allowed_imports_pass(tmp_path, module, text):
