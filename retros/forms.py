@@ -14,6 +14,7 @@ from retros.agenda import SECTION_SLUGS, SECTIONS
 from retros.models import ActionOutcome, ReleaseDecision, TicketDecisionKind
 from slos.models import SLO, ReviewDecision
 from slos.registry.services import review_target_error
+from toil.models import BacklogItem
 
 NOTE_MAX_CHARS = 2000
 
@@ -135,11 +136,21 @@ class ActionForm(forms.Form):
         widget=forms.DateInput(attrs={"type": "date"}),
         error_messages={"invalid": _("Give the due date as YYYY-MM-DD.")},
     )
+    backlog_item = forms.ModelChoiceField(
+        label=_("Backlog item"),
+        queryset=BacklogItem.objects.none(),
+        required=False,
+        empty_label=_("none"),
+        error_messages={"invalid_choice": _("Choose one of the team's open backlog items.")},
+    )
 
     def __init__(self, *args, team: Team, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["owner"].queryset = (
             get_user_model().objects.filter(memberships__team=team).order_by("username")
+        )
+        self.fields["backlog_item"].queryset = (
+            BacklogItem.objects.filter(team=team).open().order_by("title")
         )
 
 

@@ -41,7 +41,7 @@ from slos.notifications.delivery import summary_enqueue
 from slos.notifications.intake import ticket_decide
 from slos.notifications.services import routing_rule_create, routing_rule_update
 from slos.registry.services import slo_review_record
-from toil.models import Effort, Impact, Kind, Likelihood
+from toil.models import BacklogItem, Effort, Impact, Kind, Likelihood
 from toil.services import backlog_item_create
 
 User = AbstractBaseUser
@@ -393,6 +393,7 @@ def retro_action_add(
     text: str,
     owner: User | None,
     due_on: date | None,
+    backlog_item: BacklogItem | None = None,
     at: datetime,
 ) -> RetroAction:
     text = text.strip()
@@ -401,12 +402,15 @@ def retro_action_add(
     with transaction.atomic():
         current = _locked(session)
         _live(current)
+        if backlog_item is not None and backlog_item.team_id != current.team_id:
+            raise ValueError(_("Choose one of the team's open backlog items."))
         action = RetroAction.objects.create(
             team=current.team,
             opened_in=current,
             text=text,
             owner=owner,
             due_on=due_on,
+            backlog_item=backlog_item,
             created_by=user,
             created_at=at,
         )

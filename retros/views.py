@@ -341,6 +341,7 @@ def retro_action_add(request: AuthedRequest, pk: int) -> HttpResponse:
             text=data["text"],
             owner=data["owner"],
             due_on=data["due_on"],
+            backlog_item=data["backlog_item"],
             at=timezone.now(),
         ),
     )
