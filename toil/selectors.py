@@ -59,11 +59,8 @@ def backlog_settings(team: Team) -> BacklogSettings:
     return found if found is not None else BacklogSettings(team=team)
 
 
-def _weights_by_team(team_ids: Iterable[int]) -> dict[int, Weights]:
-    return {
-        row.team_id: row.weights()
-        for row in BacklogSettings.objects.filter(team_id__in=list(team_ids))
-    }
+def _settings_by_team(team_ids: Iterable[int]) -> dict[int, BacklogSettings]:
+    return {row.team_id: row for row in BacklogSettings.objects.filter(team_id__in=list(team_ids))}
 
 
 def item_factors(item: BacklogItem, *, slo_budget: Budget | None, at: datetime) -> ScoreFactors:
@@ -131,7 +128,7 @@ def ranked_backlog(
     tie), each scored with its team's weights. A fixed number of queries for any number
     of items and teams."""
     open_items = list(items.open().for_ranking())
-    weights = _weights_by_team({item.team_id for item in open_items})
+    settings = _settings_by_team({item.team_id for item in open_items})
     budgets = _budgets({item.slo_id for item in open_items if item.slo_id is not None}, at=at)
     frozen = _frozen_slos(budgets)
     logged: dict[int, Decimal] = {}
@@ -142,17 +139,11 @@ def ranked_backlog(
             .annotate(total=Sum("hours"))
             .values_list("item", "total")
         )
-    hours_per_point = {}
-    if with_hours:
-        hours_per_point = dict(
-            BacklogSettings.objects.filter(
-                team_id__in={item.team_id for item in open_items}
-            ).values_list("team_id", "hours_per_point")
-        )
-    default_hours_per_point = BacklogSettings._meta.get_field("hours_per_point").default
+    defaults = BacklogSettings()
     rows = []
     for item in open_items:
         budget = budgets.get(item.slo_id)
+        team_settings = settings.get(item.team_id, defaults)
         rows.append(
             RankedItem(
                 item=item,
@@ -160,15 +151,13 @@ def ranked_backlog(
                     item,
                     slo_budget=budget,
                     at=at,
-                    weights=weights.get(item.team_id, DEFAULT_WEIGHTS),
+                    weights=team_settings.weights(),
                 ),
                 slo_budget=budget,
                 place=0,
                 frozen=item.slo_id in frozen,
                 logged_hours=logged.get(item.pk, Decimal(0)),
-                size_hours=size_hours(
-                    item.effort, hours_per_point.get(item.team_id, default_hours_per_point)
-                ),
+                size_hours=size_hours(item.effort, team_settings.hours_per_point),
             )
         )
     return _in_order(rows)
@@ -238,10 +227,17 @@ def team_week_sums(team: Team, *, at: datetime, weeks: int = WEEKS_SHOWN + 1) ->
     )
 
 
-def capacity(team: Team, ranked: list[RankedItem], *, at: datetime) -> Capacity:
+def capacity(
+    team: Team,
+    ranked: list[RankedItem],
+    *,
+    at: datetime,
+    settings: BacklogSettings | None = None,
+) -> Capacity:
     """Reserved time against hours logged, and the items of `ranked` (a team's ranking)
-    that fit the hours left this week."""
-    settings = backlog_settings(team)
+    that fit the hours left this week. `settings`, when the caller holds them, saves a
+    query."""
+    settings = settings if settings is not None else backlog_settings(team)
     weeks = team_week_sums(team, at=at)
     reserved = settings.reserved_hours_per_week()
     this_week = weeks[-1]

@@ -172,10 +172,11 @@ def _change_view(change: BacklogSettingsChange) -> SettingsChangeView:
 def plan_page(team: Team, *, at: datetime) -> PlanPage:
     ranked = ranked_backlog(BacklogItem.objects.filter(team=team), at=at, with_hours=True)
     changes = team.backlog_settings_changes.select_related("changed_by")[:RECENT_CHANGES]
+    settings = backlog_settings(team)
     return PlanPage(
         team=team,
-        settings=backlog_settings(team),
+        settings=settings,
         ranked=ranked,
-        capacity=capacity(team, ranked, at=at),
+        capacity=capacity(team, ranked, at=at, settings=settings),
         changes=[_change_view(change) for change in changes],
     )
