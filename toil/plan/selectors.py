@@ -107,8 +107,8 @@ class PlanPage:
     @property
     def cut(self) -> Cut | None:
         fit = self.capacity.fit
-        if fit.cut_at is None:
-            return None
+        if fit.cut_at is None or not self.capacity.reserved_hours:
+            return None  # with nothing reserved there is no week to draw a line in
         row = next(row for row in self.ranked if row.item.pk == fit.cut_at)
         return Cut(row=row, hours_left=fit.hours_left - fit.hours_planned)
 

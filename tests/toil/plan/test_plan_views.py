@@ -258,3 +258,10 @@ def test_the_page_runs_a_fixed_number_of_queries(
 
 
 QUERIES = 14  # session, user, team, membership; the ranking (7); week sums, settings, changes
+
+
+def test_with_nothing_reserved_no_line_is_drawn(client, team, owner, items):
+    table = plan(client_for(client, owner), team)
+    assert table.fits == []
+    assert table.cut_before is None
+    assert "reserves no time for reliability work" in client.get(url(team)).content.decode()
