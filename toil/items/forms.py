@@ -1,16 +1,34 @@
+"""The item form (new and edit) and the quick status change. Each cleans into what the
+services take; links to another team's SLO, ticket or people are refused here."""
+
 from __future__ import annotations
 
 from django import forms
+from django.contrib.auth import get_user_model
+from django.core.validators import URLValidator
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import Team
-from slos.models import SLO
-from toil.models import BacklogItem
+from slos.models import SLO, Notification
+from toil.models import BacklogItem, Status
+
+# The ticket choices: the team's newest tickets (an item links to recent work).
+TICKET_CHOICES = 200
 
 
 class SLOChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: SLO) -> str:
         return f"{obj.service.name} · {obj.name}"
+
+
+class TicketChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Notification) -> str:
+        return f"{obj.title[:80]} ({obj.last_seen_at:%Y-%m-%d})"
+
+
+class OwnerChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return obj.get_username()
 
 
 class BacklogItemForm(forms.ModelForm):
@@ -20,21 +38,36 @@ class BacklogItemForm(forms.ModelForm):
             "title",
             "description",
             "kind",
+            "status",
+            "owner",
             "impact",
             "likelihood",
-            "toil_hours_per_month",
             "effort",
+            "toil_hours_per_month",
             "slo",
+            "ticket",
+            "tracker_url",
         ]
-        field_classes = {"slo": SLOChoiceField}
+        field_classes = {
+            "slo": SLOChoiceField,
+            "ticket": TicketChoiceField,
+            "owner": OwnerChoiceField,
+        }
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
         error_messages = {
             "title": {"required": _("Give the item a short title.")},
             "kind": {"required": _("Choose what kind of work this is.")},
+            "status": {"required": _("Choose a status.")},
             "impact": {"required": _("Choose who is hurt when this goes wrong.")},
             "likelihood": {"required": _("Choose how often this goes wrong.")},
             "effort": {"required": _("Choose a size for the work, from XS to XL.")},
+            "toil_hours_per_month": {
+                "invalid": _("Give the hours of toil a month as a number, e.g. 4 or 1.5."),
+            },
             "slo": {"invalid_choice": _("Choose one of your team's SLOs, or none.")},
+            "ticket": {"invalid_choice": _("Choose one of your team's recent tickets, or none.")},
+            "owner": {"invalid_choice": _("The owner must be a member of the team.")},
+            "tracker_url": {"invalid": _("Give the tracker link as an http:// or https:// URL.")},
         }
 
     def __init__(self, *args, team: Team, **kwargs):
@@ -44,6 +77,38 @@ class BacklogItemForm(forms.ModelForm):
             "service"
         )
         self.fields["slo"].empty_label = _("No SLO")
+        recent = (
+            Notification.objects.filter(team=team)
+            .tickets()
+            .order_by("-last_seen_at")
+            .values_list("pk", flat=True)[:TICKET_CHOICES]
+        )
+        tickets = Notification.objects.filter(pk__in=list(recent)).order_by("-last_seen_at")
+        if self.instance.ticket_id is not None:
+            tickets = tickets | Notification.objects.filter(pk=self.instance.ticket_id)
+        self.fields["ticket"].queryset = tickets
+        self.fields["ticket"].empty_label = _("No ticket")
+        self.fields["owner"].queryset = (
+            get_user_model().objects.filter(memberships__team=team).order_by("username")
+        )
+        self.fields["owner"].empty_label = _("Nobody yet")
+        self.fields["tracker_url"].validators = [
+            URLValidator(
+                schemes=["http", "https"],
+                message=self.fields["tracker_url"].error_messages["invalid"],
+            )
+        ]
 
     def clean_title(self) -> str:
         return self.cleaned_data["title"].strip()
+
+
+class StatusForm(forms.Form):
+    status = forms.ChoiceField(
+        label=_("Status"),
+        choices=Status.choices,
+        error_messages={
+            "required": _("Choose a status."),
+            "invalid_choice": _("Choose one of the statuses."),
+        },
+    )
