@@ -151,8 +151,8 @@ def test_the_list_runs_a_fixed_number_of_queries(
         )
     client = client_for(client, owner)
 
-    # session, user, items, team weights, SLO budgets (SLOs, exclusions, sums), freeze
-    # steps, the teams to add to
+    # session, user, items, team settings, SLO budgets (SLOs, exclusions, sums), freeze
+    # steps, the user's teams
     with django_assert_num_queries(9):
         table = backlog_page(client)
     assert len(table.rows) == count
@@ -179,11 +179,11 @@ def test_a_member_adds_an_item(client, teammate, team, slo):
     assert client.get(url).status_code == 200
     response = client.post(url, valid_post(slo=str(slo.pk)), follow=True)
 
-    assert response.redirect_chain == [(LIST_URL, 302)]
-    assert "Backlog item “Automate the monthly report” added." in response.content.decode()
     item = BacklogItem.objects.get()
+    assert response.redirect_chain == [(f"/backlog/item/{item.pk}/", 302)]
+    assert "Backlog item “Automate the monthly report” added." in response.content.decode()
     assert (item.team, item.created_by, item.slo, item.effort) == (team, teammate, slo, "S")
-    assert BacklogTable(response.content.decode()).titles() == ["Automate the monthly report"]
+    assert backlog_page(client).titles() == ["Automate the monthly report"]
 
 
 def test_bad_input_is_refused_and_nothing_is_written(client, owner, team):

@@ -32,6 +32,16 @@ class OwnerChoiceField(forms.ModelChoiceField):
 
 
 class BacklogItemForm(forms.ModelForm):
+    # A link typed without a scheme is taken as https (Django 6's default too).
+    tracker_url = forms.URLField(
+        label=BacklogItem._meta.get_field("tracker_url").verbose_name,
+        help_text=BacklogItem._meta.get_field("tracker_url").help_text,
+        max_length=500,
+        required=False,
+        assume_scheme="https",
+        error_messages={"invalid": _("Give the tracker link as an http:// or https:// URL.")},
+    )
+
     class Meta:
         model = BacklogItem
         fields = [
@@ -92,12 +102,17 @@ class BacklogItemForm(forms.ModelForm):
             get_user_model().objects.filter(memberships__team=team).order_by("username")
         )
         self.fields["owner"].empty_label = _("Nobody yet")
+        self.fields["status"].required = self.instance.pk is not None
         self.fields["tracker_url"].validators = [
             URLValidator(
                 schemes=["http", "https"],
                 message=self.fields["tracker_url"].error_messages["invalid"],
             )
         ]
+
+    def clean_status(self) -> str:
+        # A new item may leave the status out: it starts as proposed.
+        return self.cleaned_data.get("status") or Status.PROPOSED
 
     def clean_title(self) -> str:
         return self.cleaned_data["title"].strip()

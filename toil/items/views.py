@@ -14,10 +14,8 @@ from portal.access import (
     AuthedRequest,
     object_for_user,
     team_or_404,
-    teams_allowing,
-    visible_team_ids,
 )
-from portal.models import Membership, Role, Team
+from portal.models import Membership, Role
 from toil import services
 from toil.items.forms import BacklogItemForm, StatusForm
 from toil.items.selectors import item_page
@@ -29,14 +27,18 @@ from toil.selectors import ranked_backlog
 def backlog_list(request: AuthedRequest) -> HttpResponse:
     at = timezone.now()
     rows = ranked_backlog(BacklogItem.objects.visible_to(request.user), at=at)
+    memberships = Membership.objects.filter(user=request.user).select_related("team")
+    memberships = sorted(memberships, key=lambda membership: membership.team.name.casefold())
     return render(
         request,
         "toil/list.html",
         {
             "rows": rows,
             "at": at,
-            "teams": Team.objects.filter(pk__in=visible_team_ids(request.user)).order_by("name"),
-            "writable_teams": teams_allowing(request.user, Role.MEMBER),
+            "teams": [membership.team for membership in memberships],
+            "writable_teams": [
+                membership.team for membership in memberships if membership.allows(Role.MEMBER)
+            ],
         },
     )
 
