@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from toil.transfer import views
+
+urlpatterns = [
+    path("<slug:slug>/plan.csv", views.backlog_export, name="export"),
+    path("<slug:slug>/import/", views.backlog_import, name="import"),
+]
