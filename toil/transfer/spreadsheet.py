@@ -173,7 +173,7 @@ def _choice(value: str, choices, column: str) -> str | int:
         if wanted in (str(stored).casefold(), str(label).casefold()):
             return stored
     raise ValueError(
-        _("“%(value)s” is not a %(column)s; use one of: %(allowed)s.")
+        _("“%(value)s” is not allowed for %(column)s; use one of: %(allowed)s.")
         % {
             "value": value[:40],
             "column": column,
