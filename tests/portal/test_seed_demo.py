@@ -21,7 +21,13 @@ from retros.models import (
 from slos.budget import BudgetStatus
 from slos.models import SLO, HourlyBucket, Notification, Service
 from slos.registry.selectors import slos_with_budgets
-from toil.models import BacklogItem
+from toil.models import (
+    BacklogItem,
+    BacklogItemChange,
+    BacklogSettingsChange,
+    WorkLogEntry,
+)
+from toil.selectors import capacity, ranked_backlog
 
 
 def counts() -> dict:
@@ -36,6 +42,9 @@ def counts() -> dict:
             RetroSession,
             BudgetSnapshot,
             BacklogItem,
+            BacklogItemChange,
+            BacklogSettingsChange,
+            WorkLogEntry,
             Notification,
             TicketDecision,
             RetroAction,
@@ -61,6 +70,25 @@ def test_seed_demo_twice(db, capsys):
     # The incidents leave at least one SLO in trouble and at least one healthy.
     assert BudgetStatus.HEALTHY in statuses
     assert statuses & {BudgetStatus.AT_RISK, BudgetStatus.EXHAUSTED}
+
+
+def test_seed_demo_gives_the_pm_a_plan_to_read(db):
+    call_command("seed_demo")
+    team = Team.objects.get(slug="kintai")
+    now = timezone.now()
+    ranked = ranked_backlog(BacklogItem.objects.filter(team=team), at=now, with_hours=True)
+    # A pin with its reason on top, an item flagged by a release freeze, and statuses
+    # beyond "ready"; a done and a won't-do item off the ranking.
+    assert ranked[0].item.pinned_reason
+    assert any(row.frozen for row in ranked)
+    assert {row.item.status for row in ranked} >= {"proposed", "ready", "in_progress"}
+    assert BacklogItem.objects.filter(team=team, status__in=["done", "wont_do"]).count() == 2
+    found = capacity(team, ranked, at=now)
+    assert found.reserved_hours == 12
+    # Nine weeks of work, two of them over the toil cap.
+    assert all(week.all_hours for week in found.weeks[:-1])
+    assert sum(week.over_toil_cap for week in found.weeks) >= 2
+    assert BacklogItemChange.objects.filter(item__team=team).exists()
 
 
 def test_seed_demo_holds_last_weeks_retro_and_plans_this_weeks(db):

@@ -12,6 +12,7 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
@@ -53,7 +54,13 @@ from slos.models.notifications import IntakeKind
 from slos.notifications.intake import intake_accept, intake_source_create
 from slos.notifications.parsers import parse_generic
 from toil.models import BacklogItem, Status
-from toil.services import backlog_item_create
+from toil.services import (
+    backlog_item_create,
+    backlog_item_pin,
+    backlog_item_update,
+    backlog_settings_update,
+    work_log_add,
+)
 
 DEMO_PASSWORD = "reliability-demo"
 DAYS = 90
@@ -152,6 +159,31 @@ BACKLOG = [
         "Clock-ins succeed",
         10,
     ),
+    ("Tag every alert with its runbook URL", "operability", 2, 2, 2, "S", None, 40),
+    ("Self-host the status page", "reliability", 1, 1, 0, "L", None, 50),
+    (
+        "Load-test the payroll export before closing day",
+        "reliability",
+        3,
+        2,
+        0,
+        "M",
+        "Payroll exports complete",
+        5,
+    ),
+    ("Remove the shared admin console password", "security", 3, 1, 0, "S", None, 3),
+    ("Move the cron jobs off the admin VM", "tech_debt", 1, 2, 2, "M", None, 70),
+]
+
+# What happened to some of them since: (title, status, owner, days ago).
+BACKLOG_PROGRESS = [
+    ("Retry payroll export uploads to the bank's SFTP", "in_progress", "dev", 20),
+    ("Alert on clock-in latency burn instead of CPU", "in_progress", "dev", 12),
+    ("Automate the monthly closing-day capacity bump", "in_progress", "demo", 30),
+    ("Runbook for the clock-in database failover", "ready", "dev", 8),
+    ("Split the admin console's report query", "proposed", None, 30),
+    ("Tag every alert with its runbook URL", "done", "dev", 16),
+    ("Self-host the status page", "wont_do", None, 25),
 ]
 
 
@@ -213,7 +245,7 @@ class Command(BaseCommand):
         hours_written = sum(
             self._buckets(slo, demo, now) for slo, demo in zip(slos, DEMO_SLOS, strict=True)
         )
-        self._backlog(team, users["demo"], now)
+        self._backlog(team, users, now)
         self._registry(team, slos, users, now)
         if not RetroSession.objects.filter(team=team, status=SessionStatus.CLOSED).exists():
             self._retros(team, users, now)
@@ -321,6 +353,7 @@ class Command(BaseCommand):
                         below_percent=Decimal("0"),
                         action="Freeze feature releases of the clock-in API until the budget "
                         "recovers; the next sprint's reserved time goes to reliability.",
+                        freezes_releases=True,
                     ),
                 ]
             )
@@ -557,12 +590,17 @@ class Command(BaseCommand):
             at=since,
         )
 
-    def _backlog(self, team: Team, user, now: datetime) -> None:
+    def _backlog(self, team: Team, users: dict, now: datetime) -> None:
+        """The backlog the PM plans with: items in every status, owners, a pin, the
+        team's reserved time and weights, an edit in an item's history, and nine weeks of
+        work logged (toil over the cap in two of them). The first time only, so a rerun
+        leaves what people changed since."""
+        if BacklogItem.objects.filter(team=team).exists():
+            return
         slo_by_name = {slo.name: slo for slo in SLO.objects.filter(service__team=team)}
+        items = {}
         for title, kind, impact, likelihood, toil_hours, effort, slo_name, age_days in BACKLOG:
-            if BacklogItem.objects.filter(team=team, title=title).exists():
-                continue
-            backlog_item_create(
+            items[title] = backlog_item_create(
                 team=team,
                 title=title,
                 kind=kind,
@@ -572,6 +610,82 @@ class Command(BaseCommand):
                 effort=effort,
                 status=Status.READY,
                 slo=slo_by_name.get(slo_name) if slo_name else None,
-                created_by=user,
+                created_by=users["demo"],
                 at=now - timedelta(days=age_days),
+            )
+        dev = users["dev"]
+        for title, status, owner, days_ago in BACKLOG_PROGRESS:
+            values = {"status": status}
+            if owner:
+                values["owner"] = users[owner]
+            backlog_item_update(
+                item=items[title], by=dev, at=now - timedelta(days=days_ago), **values
+            )
+        backlog_item_update(
+            item=items["Alert on clock-in latency burn instead of CPU"],
+            by=dev,
+            at=now - timedelta(days=6),
+            likelihood=3,
+            description="CPU pages wake us for nothing; the burn rate tells us when users "
+            "are hurt.",
+        )
+        backlog_item_pin(
+            item=items["Rotate the payroll bank API credentials"],
+            reason="The bank's audit on the 15th needs the new credentials in place.",
+            by=users["pm"],
+            at=now - timedelta(days=2),
+        )
+        backlog_settings_update(
+            team=team,
+            by=users["demo"],
+            at=now - timedelta(days=21),
+            reserved_hours=Decimal(12),
+            hours_per_point=Decimal(4),
+        )
+        backlog_settings_update(
+            team=team, by=users["demo"], at=now - timedelta(days=14), weight_slo_risk=Decimal("1.5")
+        )
+        self._work_log(team, users, items, now)
+
+    def _work_log(self, team: Team, users: dict, items: dict, now: datetime) -> None:
+        this_monday = week_monday(now, team.time_zone)
+        today = timezone.localtime(now, ZoneInfo(team.time_zone)).date()
+        demo, dev = users["demo"], users["dev"]
+        retry = items["Retry payroll export uploads to the bank's SFTP"]
+        bump = items["Automate the monthly closing-day capacity bump"]
+        alert = items["Alert on clock-in latency burn instead of CPU"]
+        runbook = items["Runbook for the clock-in database failover"]
+        # (weeks back, weekday, who, item, hours, toil, note); 3 and 6 weeks back are the
+        # month-end closings, when toil runs over the cap.
+        entries = []
+        for back in range(9):
+            closing = back in (3, 6)
+            manual = (
+                "Manual capacity bump for the closing day"
+                if closing
+                else ("Restarted stuck payroll exports by hand")
+            )
+            rerun = "Re-ran failed clock-in imports" if closing else "Cleared the export queue"
+            entries += [
+                (back, 0, dev, alert if back < 3 else retry, 3 if back else 2, False, ""),
+                (back, 1, demo, bump, 2, False, "Scripted part of the bump"),
+                (back, 2, demo, None, 9 if closing else 3, True, manual),
+                (back, 3, dev, None, 6 if closing else 1.5, True, rerun),
+                (back, 4, dev, None, 4, False, "Feature work: shift templates"),
+            ]
+            if back in (0, 1):
+                entries.append((back, 2, dev, runbook, 2, False, "Drafted the failover steps"))
+        for back, weekday, person, item, hours, toil, note in entries:
+            day = this_monday - timedelta(weeks=back) + timedelta(days=weekday)
+            if day > today:
+                continue
+            work_log_add(
+                team=team,
+                person=person,
+                item=item,
+                on=day,
+                hours=Decimal(str(hours)),
+                toil=toil,
+                note=note,
+                at=now,
             )
