@@ -99,10 +99,10 @@ class PlanPage:
         return [row for row in self.ranked if row.item.pk in keys]
 
     @property
-    def next_up(self) -> list[RankedItem]:
-        """What the team works on next: what fits this week or, when nothing does (no
-        reserved time left), the top of the ranking."""
-        return (self.fitting or self.ranked)[:NEXT_UP]
+    def next_up(self) -> list[PlanRow]:
+        """The top of the ranking: what the team works on next, marked where it fits this
+        week's hours and where the line falls."""
+        return self.rows(PlanFilters())[:NEXT_UP]
 
     @property
     def cut(self) -> Cut | None:
