@@ -114,7 +114,14 @@ def _steps_in_effect(steps: list[BudgetPolicyStep], remaining: float | None) -> 
 def policy_edit(request: AuthedRequest, pk: int) -> HttpResponse:
     slo, membership = slo_for_user(request.user, pk, Role.MEMBER)
     steps = list(slo.policy_steps.all())
-    initial = [{"below_percent": step.below_percent, "action": step.action} for step in steps]
+    initial = [
+        {
+            "below_percent": step.below_percent,
+            "action": step.action,
+            "freezes_releases": step.freezes_releases,
+        }
+        for step in steps
+    ]
     formset = PolicyStepFormSet(
         request.POST if request.method == "POST" else None, initial=initial, prefix="steps"
     )

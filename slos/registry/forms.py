@@ -344,6 +344,12 @@ class PolicyStepForm(forms.Form):
         error_messages={"required": _("Say what the team does at this level.")},
     )
 
+    freezes_releases = forms.BooleanField(
+        label=_("Freezes feature releases"),
+        required=False,
+        help_text=_("Backlog items on this SLO are flagged while the step is in effect."),
+    )
+
     def clean_action(self) -> str:
         action = self.cleaned_data["action"].strip()
         if not action:
@@ -377,6 +383,7 @@ class BasePolicyStepFormSet(forms.BaseFormSet):
             services.PolicyStep(
                 below_percent=form.cleaned_data["below_percent"],
                 action=form.cleaned_data["action"],
+                freezes_releases=form.cleaned_data.get("freezes_releases", False),
             )
             for form in self.forms
             if form.cleaned_data

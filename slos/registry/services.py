@@ -236,6 +236,7 @@ def slo_review_record(
 class PolicyStep:
     below_percent: Decimal
     action: str
+    freezes_releases: bool = False
 
 
 POLICY_LEVEL_MIN = Decimal(-1000)
@@ -258,7 +259,10 @@ def policy_steps_replace(*, slo: SLO, steps: Sequence[PolicyStep]) -> list[Budge
         BudgetPolicyStep.objects.bulk_create(
             [
                 BudgetPolicyStep(
-                    slo=current, below_percent=step.below_percent, action=step.action.strip()
+                    slo=current,
+                    below_percent=step.below_percent,
+                    action=step.action.strip(),
+                    freezes_releases=step.freezes_releases,
                 )
                 for step in steps
             ]

@@ -4,6 +4,7 @@ review. Permissions follow the rest of the portal: viewers 403, outsiders 404.""
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -494,7 +495,26 @@ def test_a_member_sets_and_then_changes_the_policy(client, teammate, slo):
 
 
 @time_machine.travel(utc(2026, 11, 2, 9, 30), tick=False)
-def test_the_policy_page_marks_the_steps_in_effect(client, teammate, slo):
+def test_a_step_can_freeze_releases_and_the_pages_say_so(client, teammate, slo):
+    client_for(client, teammate)
+    url = reverse("slos:policy", args=[slo.pk])
+    data = policy_data(("50", "Prefer reliability work."), ("0", "Freeze feature releases."))
+    data["steps-1-freezes_releases"] = "on"
+    assert client.post(url, data).status_code == 302
+    assert [(s.below_percent, s.freezes_releases) for s in slo.policy_steps.all()] == [
+        (Decimal("50"), False),
+        (Decimal("0"), True),
+    ]
+    edit_page = client.get(url).content.decode()
+    assert edit_page.count("data-freeze") == 1
+    assert re.search(r'name="steps-1-freezes_releases"[^>]* checked', edit_page)
+    assert not re.search(r'name="steps-0-freezes_releases"[^>]* checked', edit_page)
+    slo_page = client.get(reverse("slos:detail", args=[slo.pk])).content.decode()
+    assert slo_page.count("data-freeze") == 1
+
+
+def test_the_policy_page_marks_the_steps_in_effect(client, teammate, slo, time_machine):
+    time_machine.move_to(utc(2026, 11, 2, 9, 30), tick=False)
     services.policy_steps_replace(
         slo=slo,
         steps=[
