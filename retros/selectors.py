@@ -63,7 +63,7 @@ from slos.models import (
 from slos.registry.selectors import SLOWithBudget, slos_with_budgets
 from toil.models import BacklogItem
 from toil.models import Status as BacklogStatus
-from toil.selectors import ranked_backlog
+from toil.selectors import backlog_settings, ranked_backlog, team_week_sums
 
 WEEK = timedelta(days=7)
 
@@ -219,6 +219,9 @@ class WorkItem:
 class WorkSection:
     done: tuple[WorkItem, ...]  # backlog items done since the last retro
     top: tuple[WorkItem, ...]  # the top of the ranking
+    # Hours logged on backlog items against the reserved time (strings, as frozen);
+    # None for sessions frozen before the section had them.
+    hours: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -655,10 +658,22 @@ def _reviews(team: Team, rows: list[SLOWithBudget], *, at: datetime) -> list[Rev
 def _work(team: Team, *, previous: RetroSession | None, at: datetime) -> dict:
     since = previous.started_at if previous is not None else at - WEEK
     done = BacklogItem.objects.filter(
-        team=team, status=BacklogStatus.DONE, updated_at__gte=since, updated_at__lte=at
-    ).order_by("-updated_at", "-pk")
+        team=team, status=BacklogStatus.DONE, closed_at__gte=since, closed_at__lte=at
+    ).order_by("-closed_at", "-pk")
     top = ranked_backlog(BacklogItem.objects.filter(team=team), at=at)[:TOP_WORK]
+    last_week, this_week = team_week_sums(team, at=at, weeks=2)
+    reserved = backlog_settings(team).reserved_hours_per_week()
     return {
+        # Hours logged on backlog items against the time the team reserves a week
+        # (strings: the agenda is frozen as JSON).
+        "hours": {
+            "reserved": str(reserved),
+            "last_week": str(last_week.backlog_hours),
+            "this_week": str(this_week.backlog_hours),
+            "last_week_toil_share": None
+            if last_week.toil_share is None
+            else str(round(last_week.toil_share * 100)),
+        },
         "done": [
             {"id": item.pk, "title": item.title, "score": None, "status": item.status}
             for item in done
@@ -878,7 +893,9 @@ def _work_section(work: dict) -> WorkSection:
             for row in rows
         )
 
-    return WorkSection(done=items(work.get("done", [])), top=items(work.get("top", [])))
+    return WorkSection(
+        done=items(work.get("done", [])), top=items(work.get("top", [])), hours=work.get("hours")
+    )
 
 
 def _preview(session: RetroSession, *, at: datetime) -> Agenda:
