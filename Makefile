@@ -43,3 +43,4 @@ bench: install
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/intake.py
 	$(BIN)/python bench/retros.py
+	$(BIN)/python bench/backlog.py
