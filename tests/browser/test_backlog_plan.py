@@ -4,6 +4,7 @@ drawn."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from decimal import Decimal
 
@@ -70,3 +71,33 @@ def test_a_pm_tunes_the_weights_pins_an_item_and_sees_the_capacity(page, transac
     expect(page.locator("#plan [data-pin-reason]").first).to_contain_text(
         "The auditors look at them on Friday"
     )
+
+
+def test_hours_logged_move_the_capacity_chart(page, transactional_db):
+    team = Team.objects.create(name="Kintai", slug="kintai", time_zone="Asia/Tokyo")
+    dev = MembershipFactory(team=team, user__username="dev", role=Role.MEMBER).user
+    services.backlog_settings_update(
+        team=team, by=dev, at=timezone.now(), reserved_hours=Decimal(10)
+    )
+    BacklogItemFactory(team=team, title="Retry the uploads", impact=3, likelihood=3)
+
+    def this_week_bar() -> float:
+        figure = page.locator("#capacity-figure").text_content()
+        return json.loads(figure)["data"][0]["y"][-1]
+
+    log_in(page, "dev")
+    page.goto("/backlog/kintai/plan/")
+    assert this_week_bar() == 0
+    expect(page.locator("[data-stat='left']")).to_have_text("10 h")
+
+    page.goto("/backlog/kintai/log/")
+    page.get_by_label("Hours", exact=True).fill("3.5")
+    page.get_by_label("Backlog item").select_option(label="Retry the uploads")
+    page.get_by_label("Note").fill("Paired on the retry loop")
+    page.get_by_role("button", name="Log it").click()
+    expect(page.locator("#entries")).to_contain_text("Paired on the retry loop")
+
+    page.goto("/backlog/kintai/plan/")
+    assert this_week_bar() == 3.5
+    expect(page.locator("[data-stat='left']")).to_have_text("6.5 h")
+    expect(page.locator("#capacity-chart .main-svg").first).to_be_visible()
