@@ -237,6 +237,7 @@ class ActionRow:
     opened_week: date
     outcome: str  # ActionOutcome value, "" not reviewed yet
     outcome_label: str
+    backlog_item_id: int | None = None  # the backlog item the action tracks
 
 
 @dataclass(frozen=True)
@@ -248,6 +249,7 @@ class NewActionRow:
     owner_name: str
     due_on: date | None
     status: str
+    backlog_item_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -883,6 +885,7 @@ def _action_row(action: RetroAction, review: ActionReview | None) -> ActionRow:
         opened_week=action.opened_in.week_of,
         outcome=outcome,
         outcome_label=str(ActionOutcome(outcome).label) if outcome else "",
+        backlog_item_id=action.backlog_item_id,
     )
 
 
@@ -976,6 +979,7 @@ def retro_agenda(session: RetroSession, *, at: datetime) -> Agenda:
                 owner_name=_name(action.owner) if action.owner_id else "",
                 due_on=action.due_on,
                 status=action.status,
+                backlog_item_id=action.backlog_item_id,
             )
             for action in RetroAction.objects.filter(opened_in=session).select_related("owner")
         ),

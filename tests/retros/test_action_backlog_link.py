@@ -32,6 +32,8 @@ def test_an_action_links_to_a_backlog_item_of_the_team(client, session, team, ow
     action = RetroAction.objects.get()
     assert action.backlog_item == item
     assert list(item.retro_actions.all()) == [action]
+    html = client.get(f"/retros/{session.pk}/?section=actions").content.decode()
+    assert f'href="/backlog/item/{item.pk}/" data-backlog-link' in html
 
 
 def test_an_item_of_another_team_or_a_closed_one_is_refused(
