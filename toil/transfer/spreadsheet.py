@@ -10,10 +10,12 @@ import csv
 import io
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from toil.models import BacklogItem, Effort, Impact, Kind, Likelihood, Status
@@ -33,6 +35,7 @@ SAMPLE_HEADER = ",".join(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)
 EXPORT_COLUMNS = (
     "place",
     "pinned",
+    "pinned_at",
     "pin_reason",
     "id",
     "title",
@@ -67,15 +70,23 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _cell(value: object) -> str:
-    text = "" if value is None else str(value)
+    """Numbers as they are (a negative budget stays a number); text that a spreadsheet
+    would run as a formula gets an apostrophe in front."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        # Full precision, so the export recomputes to the same scores.
+        return repr(value)
+    if isinstance(value, int | Decimal):
+        return str(value)
+    text = str(value)
     if text.startswith(FORMULA_STARTS):
         return "'" + text
     return text
 
 
-def _number(value: float) -> str:
-    """Full precision, so the export recomputes to the same scores."""
-    return repr(float(value))
+def _utc(moment: datetime | None) -> str:
+    return moment.astimezone(UTC).isoformat() if moment is not None else ""
 
 
 def export_rows(ranked: Iterable[RankedItem], weights: Weights) -> Iterable[list[str]]:
@@ -89,6 +100,7 @@ def export_rows(ranked: Iterable[RankedItem], weights: Weights) -> Iterable[list
             for value in (
                 row.place,
                 "yes" if item.pinned_at else "",
+                _utc(item.pinned_at),
                 item.pinned_reason,
                 item.pk,
                 item.title,
@@ -102,18 +114,18 @@ def export_rows(ranked: Iterable[RankedItem], weights: Weights) -> Iterable[list
                 item.toil_hours_per_month,
                 factors.toil_relief,
                 item.slo.name if item.slo else "",
-                "" if remaining is None else _number(remaining),
+                remaining,
                 factors.slo_risk,
-                item.created_at.isoformat(),
-                _number(factors.age_weeks),
+                _utc(item.created_at),
+                float(factors.age_weeks),
                 weights.impact_likelihood,
                 weights.toil_relief,
                 weights.slo_risk,
                 weights.age,
                 weights.age_horizon_weeks,
-                _number(breakdown.cost_of_delay),
-                _number(breakdown.age_factor),
-                _number(breakdown.score),
+                float(breakdown.cost_of_delay),
+                float(breakdown.age_factor),
+                float(breakdown.score),
                 "yes" if row.frozen else "",
                 item.tracker_url,
             )
@@ -131,7 +143,7 @@ def export_csv(ranked: Iterable[RankedItem], weights: Weights) -> str:
 
 @dataclass(frozen=True)
 class RowError:
-    row: int  # the line in the file (the header is line 1)
+    row: int  # the row in the spreadsheet (the header is row 1)
     column: str
     message: str
 
@@ -168,9 +180,13 @@ def decode_upload(data: bytes) -> str:
 
 
 def _choice(value: str, choices, column: str) -> str | int:
+    """The stored value for `value` given as the value itself or as its label, in English
+    (how spreadsheets are shared) or in the reader's language."""
     wanted = value.strip().casefold()
     for stored, label in choices:
-        if wanted in (str(stored).casefold(), str(label).casefold()):
+        with translation.override("en"):
+            english = str(label).casefold()
+        if wanted in (str(stored).casefold(), english, str(label).casefold()):
             return stored
     raise ValueError(
         _("“%(value)s” is not allowed for %(column)s; use one of: %(allowed)s.")
@@ -220,9 +236,11 @@ def read_import(
         check.problem = _("The file has no header line.")
         return check
     columns = [name.strip().casefold() for name in header]
-    missing = [name for name in REQUIRED_COLUMNS if name not in columns]
-    unknown = [name for name in columns if name not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
-    if missing or unknown or len(set(columns)) != len(columns):
+    # Spreadsheets often save empty columns after the last one: they carry nothing.
+    named = [name for name in columns if name]
+    missing = [name for name in REQUIRED_COLUMNS if name not in named]
+    unknown = [name for name in named if name not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
+    if missing or unknown or len(set(named)) != len(named):
         check.problem = _(
             "The header must name the columns %(required)s (and may add %(optional)s); "
             "missing: %(missing)s; not understood: %(unknown)s."
@@ -231,7 +249,7 @@ def read_import(
             "optional": ", ".join(OPTIONAL_COLUMNS),
             "missing": ", ".join(missing) or "—",
             "unknown": ", ".join(unknown)
-            or ("—" if len(set(columns)) == len(columns) else _("a column twice")),
+            or ("—" if len(set(named)) == len(named) else _("a column twice")),
         }
         return check
     taken = {title.casefold() for title in open_titles}
@@ -239,11 +257,14 @@ def read_import(
     members = {name.casefold(): user for name, user in members.items()}
     slos = {name.casefold(): slo for name, slo in slos.items()}
     url_valid = URLValidator(schemes=["http", "https"])
+    rows_read = 0
     try:
+        # Numbered as a spreadsheet numbers its rows: the header is row 1.
         for line, values in enumerate(reader, start=2):
             if not any(value.strip() for value in values):
                 continue
-            if len(check.rows) + len({e.row for e in check.errors}) >= MAX_IMPORT_ROWS:
+            rows_read += 1
+            if rows_read > MAX_IMPORT_ROWS:
                 check.problem = _("The file has more than %(max)d rows; split it.") % {
                     "max": MAX_IMPORT_ROWS
                 }
@@ -258,7 +279,7 @@ def read_import(
                     )
                 )
                 continue
-            cells = dict(zip(columns, values, strict=True))
+            cells = {name: value for name, value in zip(columns, values, strict=True) if name}
             row_errors: list[RowError] = []
 
             def parsed(column, parse, cells=cells, line=line, row_errors=row_errors):
@@ -346,7 +367,7 @@ def read_import(
                         RowError(
                             line,
                             "title",
-                            _("The same title is on line %(line)d.") % {"line": first},
+                            _("The same title is on row %(row)d.") % {"row": first},
                         )
                     )
             if row_errors:

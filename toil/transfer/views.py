@@ -5,13 +5,16 @@ of the ranking. Import, in two steps that write nothing until confirmed: step 1 
 every row and shows a preview with each row's errors; the checked text travels to step
 2 signed (django.core.signing, compressed, bound to the team and the user, valid for an
 hour), so the server keeps no state between the steps and nobody can slip other
-content into the confirmation. Step 2 checks it again against the team as it is then
-and creates every item, or none."""
+content into the confirmation. (Asking for the file again instead would let the
+second upload differ from what was previewed.) Step 2 checks it again against the team
+as it is then and creates every item, or none."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.core import signing
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
@@ -20,18 +23,18 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods
 
-from portal.access import AuthedRequest, team_membership_or_404
+from portal.access import AuthedRequest, team_or_404
 from portal.models import Role, Team
-from slos.models import SLO
 from toil import services
-from toil.models import BacklogItem
-from toil.selectors import backlog_settings, ranked_backlog
+from toil.models import Impact, Kind, Likelihood, Status
+from toil.services import ImportRow
 from toil.transfer.forms import ImportConfirmForm, ImportUploadForm
+from toil.transfer.selectors import backlog_export as ranked_export
+from toil.transfer.selectors import import_lookups
 from toil.transfer.spreadsheet import (
     MAX_IMPORT_ROWS,
     SAMPLE_HEADER,
     ImportCheck,
-    decode_upload,
     export_csv,
     read_import,
 )
@@ -44,13 +47,14 @@ PAGE = "toil/import.html"
 
 @require_GET
 def backlog_export(request: AuthedRequest, slug: str) -> HttpResponse:
-    team = team_membership_or_404(request.user, slug).team
+    team = team_or_404(request.user, slug)
     at = timezone.now()
-    ranked = ranked_backlog(BacklogItem.objects.filter(team=team), at=at)
-    response = HttpResponse(
-        export_csv(ranked, backlog_settings(team).weights()), content_type="text/csv; charset=utf-8"
+    ranked, weights = ranked_export(team, at=at)
+    response = HttpResponse(export_csv(ranked, weights), content_type="text/csv; charset=utf-8")
+    # The date the team reads on its calendar, as every date on its pages.
+    filename = (
+        f"backlog-{team.slug}-{timezone.localdate(at, ZoneInfo(team.time_zone)):%Y-%m-%d}.csv"
     )
-    filename = f"backlog-{team.slug}-{timezone.localdate(at):%Y-%m-%d}.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
@@ -60,18 +64,46 @@ def _salt(team: Team, request: AuthedRequest) -> str:
 
 
 def _check(team: Team, text: str) -> ImportCheck:
+    lookups = import_lookups(team)
     return read_import(
-        text,
-        members={
-            user.get_username(): user
-            for user in get_user_model().objects.filter(memberships__team=team)
-        },
-        slos={slo.name: slo for slo in SLO.objects.filter(service__team=team)},
-        open_titles=BacklogItem.objects.filter(team=team).open().values_list("title", flat=True),
+        text, members=lookups.members, slos=lookups.slos, open_titles=lookups.open_titles
     )
 
 
-def _page(request, team, *, upload_form=None, check=None, payload="", error="", status=200):
+@dataclass(frozen=True)
+class PreviewRow:
+    """A checked row as the item page would show it: labels, not stored values."""
+
+    row: ImportRow
+    kind: str
+    status: str
+    impact: str
+    likelihood: str
+
+
+def _preview(rows: list[ImportRow]) -> list[PreviewRow]:
+    return [
+        PreviewRow(
+            row=row,
+            kind=Kind(row.kind).label,
+            status=Status(row.status).label,
+            impact=f"{row.impact} · {Impact(row.impact).label}",
+            likelihood=f"{row.likelihood} · {Likelihood(row.likelihood).label}",
+        )
+        for row in rows
+    ]
+
+
+def _page(
+    request: AuthedRequest,
+    team: Team,
+    *,
+    upload_form: ImportUploadForm | None = None,
+    check: ImportCheck | None = None,
+    payload: str = "",
+    error: str = "",
+    status: int = 200,
+) -> HttpResponse:
     return render(
         request,
         PAGE,
@@ -79,7 +111,7 @@ def _page(request, team, *, upload_form=None, check=None, payload="", error="", 
             "team": team,
             "upload_form": upload_form or ImportUploadForm(),
             "check": check,
-            "preview": check.rows[:PREVIEW_ROWS] if check else [],
+            "preview": _preview(check.rows[:PREVIEW_ROWS]) if check else [],
             "errors": check.errors[:ERRORS_SHOWN] if check else [],
             "payload": payload,
             "error": error,
@@ -92,19 +124,21 @@ def _page(request, team, *, upload_form=None, check=None, payload="", error="", 
 
 @require_http_methods(["GET", "POST"])
 def backlog_import(request: AuthedRequest, slug: str) -> HttpResponse:
-    team = team_membership_or_404(request.user, slug, Role.MEMBER).team
+    team = team_or_404(request.user, slug, Role.MEMBER)
     if request.method == "GET":
         return _page(request, team)
     if "payload" in request.POST:
         return _confirm(request, team)
     form = ImportUploadForm(request.POST, request.FILES)
     if not form.is_valid():
-        return _page(request, team, upload_form=form, error=_("Nothing was imported."), status=400)
-    upload = form.cleaned_data["file"]
-    try:
-        text = decode_upload(upload.read(1_000_001))
-    except ValueError as refused:
-        return _page(request, team, upload_form=form, error=str(refused), status=400)
+        return _page(
+            request,
+            team,
+            upload_form=form,
+            error=_("Nothing was imported."),
+            status=400,
+        )
+    text = form.cleaned_data["file"]
     check = _check(team, text)
     if not check.ok:
         return _page(
