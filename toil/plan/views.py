@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -28,6 +29,7 @@ from toil.plan.selectors import PlanPage, plan_page
 from toil.selectors import weights_preview
 
 PAGE = "toil/plan.html"
+ROWS_PER_PAGE = 100
 
 
 def _capacity_chart(page: PlanPage) -> dict:
@@ -58,13 +60,21 @@ def _context(
 ) -> dict:
     filter_form = PlanFilterForm(request.GET or None, owners=page.owners(), slos=page.slos())
     filters = filter_form.filters()
+    rows = page.rows(filters)
+    # The ranking is read whole (places, what fits); a page of it is drawn at a time.
+    shown = Paginator(rows, ROWS_PER_PAGE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
     can_admin = membership.allows(Role.ADMIN)
     if can_admin and settings_form is None:
         settings_form = BacklogSettingsForm(settings=page.settings)
     return {
         "team": page.team,
         "page": page,
-        "rows": page.rows(filters),
+        "rows": shown.object_list,
+        "matching": len(rows),
+        "shown": shown,
+        "page_query": query.urlencode(),
         "filters": filters,
         "filter_form": filter_form,
         "query": request.GET.urlencode(),

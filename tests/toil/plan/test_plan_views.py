@@ -265,3 +265,25 @@ def test_with_nothing_reserved_no_line_is_drawn(client, team, owner, items):
     assert table.fits == []
     assert table.cut_before is None
     assert "reserves no time for reliability work" in client.get(url(team)).content.decode()
+
+
+def test_a_long_ranking_is_shown_a_hundred_places_at_a_time(client, team, owner, now):
+    BacklogItem.objects.bulk_create(
+        BacklogItem(
+            team=team,
+            title=f"Item {index}",
+            kind="toil",
+            impact=index % 4,
+            likelihood=1,
+            effort="M",
+            created_at=NOW - timedelta(hours=index),
+        )
+        for index in range(120)
+    )
+    client_for(client, owner)
+    first = plan(client, team)
+    assert len(first.items) == 100
+    second = client.get(url(team) + "?kind=toil&page=2").content.decode()
+    assert len(PlanTable(second).items) == 20
+    assert 'data-factor="place">101<' in second and "Places 101–120 of 120" in second
+    assert client.get(url(team) + "?page=abc").status_code == 200
