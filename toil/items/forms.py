@@ -103,12 +103,14 @@ class BacklogItemForm(forms.ModelForm):
         )
         self.fields["owner"].empty_label = _("Nobody yet")
         self.fields["status"].required = self.instance.pk is not None
-        self.fields["tracker_url"].validators = [
-            URLValidator(
-                schemes=["http", "https"],
-                message=self.fields["tracker_url"].error_messages["invalid"],
-            )
-        ]
+        # Only web links: Django's URLValidator also takes ftp(s). The field's other
+        # validators (NUL characters, length) stay.
+        tracker_url = self.fields["tracker_url"]
+        tracker_url.validators = [
+            validator
+            for validator in tracker_url.validators
+            if not isinstance(validator, URLValidator)
+        ] + [URLValidator(schemes=["http", "https"], message=tracker_url.error_messages["invalid"])]
 
     def clean_status(self) -> str:
         # A new item may leave the status out: it starts as proposed.
@@ -119,6 +121,8 @@ class BacklogItemForm(forms.ModelForm):
 
 
 class StatusForm(forms.Form):
+    BACK_TO_LIST = "list"
+
     status = forms.ChoiceField(
         label=_("Status"),
         choices=Status.choices,
@@ -126,4 +130,7 @@ class StatusForm(forms.Form):
             "required": _("Choose a status."),
             "invalid_choice": _("Choose one of the statuses."),
         },
+    )
+    back_to = forms.ChoiceField(
+        choices=[("", ""), (BACK_TO_LIST, "")], required=False, widget=forms.HiddenInput
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -39,6 +40,8 @@ def backlog_list(request: AuthedRequest) -> HttpResponse:
             "writable_teams": [
                 membership.team for membership in memberships if membership.allows(Role.MEMBER)
             ],
+            "status_choices": Status.choices,
+            "back_to_list": StatusForm.BACK_TO_LIST,
         },
     )
 
@@ -53,11 +56,17 @@ def backlog_item_create(request: AuthedRequest, slug: str) -> HttpResponse:
     )
     if form.is_bound:
         if form.is_valid():
-            item = services.backlog_item_create(
-                team=team, created_by=request.user, at=timezone.now(), **form.cleaned_data
-            )
-            messages.success(request, _("Backlog item “%(title)s” added.") % {"title": item.title})
-            return redirect("toil:item", item.pk)
+            try:
+                item = services.backlog_item_create(
+                    team=team, created_by=request.user, at=timezone.now(), **form.cleaned_data
+                )
+            except services.BacklogError as refused:
+                form.add_error(None, str(refused))
+            else:
+                messages.success(
+                    request, _("Backlog item “%(title)s” added.") % {"title": item.title}
+                )
+                return redirect("toil:item", item.pk)
         messages.error(
             request, _("The item was not saved. Please correct the fields marked below.")
         )
@@ -80,9 +89,14 @@ def _item_for(request: AuthedRequest, pk: int, needed: Role) -> tuple[BacklogIte
     )
 
 
-@require_GET
-def backlog_item_detail(request: AuthedRequest, pk: int) -> HttpResponse:
-    item, membership = _item_for(request, pk, Role.VIEWER)
+def _render_item(
+    request: AuthedRequest,
+    item: BacklogItem,
+    membership: Membership,
+    *,
+    status_form: StatusForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
     return render(
         request,
         "toil/item.html",
@@ -91,9 +105,16 @@ def backlog_item_detail(request: AuthedRequest, pk: int) -> HttpResponse:
             "item": item,
             "team": item.team,
             "can_edit": membership.allows(Role.MEMBER),
-            "status_form": StatusForm(initial={"status": item.status}),
+            "status_form": status_form or StatusForm(initial={"status": item.status}),
         },
+        status=status,
     )
+
+
+@require_GET
+def backlog_item_detail(request: AuthedRequest, pk: int) -> HttpResponse:
+    item, membership = _item_for(request, pk, Role.VIEWER)
+    return _render_item(request, item, membership)
 
 
 @require_http_methods(["GET", "POST"])
@@ -136,18 +157,20 @@ def backlog_item_edit(request: AuthedRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def backlog_item_status(request: AuthedRequest, pk: int) -> HttpResponse:
-    item, _membership = _item_for(request, pk, Role.MEMBER)
+    item, membership = _item_for(request, pk, Role.MEMBER)
     form = StatusForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("The status was not changed: choose one of the statuses."))
-        return redirect("toil:item", pk)
+        return _render_item(request, item, membership, status_form=form, status=400)
     services.backlog_item_update(
         item=item, by=request.user, at=timezone.now(), status=form.cleaned_data["status"]
     )
-    item.refresh_from_db()
     messages.success(
         request,
         _("“%(title)s” is now %(status)s.")
         % {"title": item.title, "status": item.get_status_display().lower()},
     )
+    # The list offers the same change on each row; it asks to come back to itself.
+    if form.cleaned_data["back_to"] == StatusForm.BACK_TO_LIST:
+        return redirect(reverse("toil:list") + f"#item-{item.pk}")
     return redirect("toil:item", pk)

@@ -8,9 +8,20 @@ from decimal import Decimal
 
 import pytest
 
-from retros.services import retro_action_add, retro_session_plan, retro_session_start
+from retros.services import (
+    retro_action_add,
+    retro_session_plan,
+    retro_session_start,
+    retro_ticket_decide,
+)
 from tests.conftest import client_for, utc
-from tests.factories import BacklogItemFactory, SLOFactory, WorkLogEntryFactory
+from tests.factories import (
+    BacklogItemFactory,
+    IntakeSourceFactory,
+    NotificationFactory,
+    SLOFactory,
+    WorkLogEntryFactory,
+)
 from toil import services
 from toil.models import BacklogItem, BacklogItemChange, Status
 
@@ -160,3 +171,78 @@ def test_roles(client, team, owner, viewer, outsider, item):
     item.refresh_from_db()
     assert item.status == Status.READY
     assert not BacklogItemChange.objects.exists()
+
+
+@pytest.mark.parametrize("bad", [{}, {"status": "done", "back_to": "elsewhere"}])
+def test_a_status_change_without_a_status_or_with_a_bad_return_is_refused(
+    client, team, owner, item, bad
+):
+    response = client_for(client, owner).post(f"/backlog/item/{item.pk}/status/", bad)
+    assert response.status_code == 400
+    assert "The status was not changed" in response.content.decode()
+    item.refresh_from_db()
+    assert (item.status, item.closed_at) == (Status.READY, None)
+    assert not BacklogItemChange.objects.exists()
+
+
+def test_the_list_changes_a_status_and_comes_back(client, team, teammate, viewer, item):
+    client_for(client, teammate)
+    html = client.get("/backlog/").content.decode()
+    assert f'action="/backlog/item/{item.pk}/status/"' in html
+    response = client.post(
+        f"/backlog/item/{item.pk}/status/", {"status": "wont_do", "back_to": "list"}
+    )
+    assert response.status_code == 302 and response.url == f"/backlog/#item-{item.pk}"
+    item.refresh_from_db()
+    assert (item.status, item.closed_by, item.closed_at) == (Status.WONT_DO, teammate, NOW)
+    change = BacklogItemChange.objects.get(item=item)
+    assert (change.changed_by, change.changes) == (teammate, {"status": ["Ready", "Won’t do"]})
+    html = client.get(f"/backlog/item/{item.pk}/").content.decode()
+    assert "Status “Ready” → “Won’t do”" in html
+    # A viewer reads the status but is offered no change.
+    other = BacklogItemFactory(team=team, title="Still open")
+    html = client_for(client, viewer).get("/backlog/").content.decode()
+    assert f'action="/backlog/item/{other.pk}/status/"' not in html
+
+
+def test_the_list_shows_status_owner_and_the_links(client, team, owner, teammate, item):
+    services.backlog_item_update(
+        item=item, by=owner, at=NOW, owner=teammate, status=Status.IN_PROGRESS
+    )
+    html = client_for(client, owner).get("/backlog/").content.decode()
+    assert f'href="/backlog/item/{item.pk}/"' in html
+    assert '<option value="in_progress" selected>In progress</option>' in html
+    assert 'data-factor="owner">teammate<' in html
+    assert f'href="/backlog/{team.slug}/log/"' in html
+    assert f'href="/backlog/{team.slug}/plan/"' in html
+
+
+def test_the_page_shows_its_slo_budget_and_pin(client, team, owner, slo, item):
+    services.backlog_item_update(item=item, by=owner, at=NOW, slo=slo)
+    services.backlog_item_pin(item=item, reason="The bank asked", by=owner, at=NOW)
+    html = client_for(client, owner).get(f"/backlog/item/{item.pk}/").content.decode()
+    assert f'href="/slos/{slo.pk}/"' in html and "Clock-in availability" in html
+    assert "no data" in html  # no hourly data yet: the budget is unknown
+    assert "Pinned above the ranking: “The bank asked”" in html
+
+
+def test_the_retro_decision_and_the_retro_link_to_each_other(client, team, owner, now):
+    source = IntakeSourceFactory(team=team, kind="sentry")
+    ticket = NotificationFactory(
+        source=source, title="Clock-in 5xx", notification_class="ticket", first_seen_at=NOW
+    )
+    session = retro_session_start(session=retro_session_plan(team=team, at=NOW), user=owner, at=NOW)
+    decision = retro_ticket_decide(
+        item=session.ticket_decisions.get(notification=ticket),
+        user=owner,
+        decision="backlog",
+        note="",
+        at=NOW,
+    )
+    item = decision.backlog_item
+    client_for(client, owner)
+    html = client.get(f"/backlog/item/{item.pk}/").content.decode()
+    assert f'data-retro-decision="{decision.pk}"' in html
+    assert f'href="/retros/{session.pk}/"' in html
+    retro = client.get(f"/retros/{session.pk}/?section=tickets").content.decode()
+    assert f'href="/backlog/item/{item.pk}/" data-backlog-link' in retro
