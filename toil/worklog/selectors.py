@@ -47,6 +47,7 @@ class WorkLogPage:
     people: list[PersonHours]
     balance: ToilBalance
     members: list[tuple[int, str]]
+    item_filtered: BacklogItem | None = None  # the item the feed is filtered to
 
     @property
     def weeks_over_cap(self) -> list[WeekSums]:
@@ -115,6 +116,15 @@ def work_log_page(
         .order_by("username")
         .values_list("pk", "username")
     )
+    item_filtered = (
+        BacklogItem.objects.filter(team=team, pk=item_id).first() if item_id is not None else None
+    )
     return WorkLogPage(
-        team=team, feed=feed, weeks=weeks, people=people, balance=balance, members=members
+        team=team,
+        feed=feed,
+        weeks=weeks,
+        people=people,
+        balance=balance,
+        members=members,
+        item_filtered=item_filtered,
     )

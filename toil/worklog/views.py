@@ -3,6 +3,7 @@ the toil share against the cap; members log work and delete their own entries.""
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from django.contrib import messages
@@ -50,8 +51,9 @@ def _render(
     team = membership.team
     now = timezone.now()
     filters = FeedFilterForm(request.GET)
+    # A filter that does not parse is dropped; the ones that do still apply.
     valid = filters.is_valid()
-    cleaned = filters.cleaned_data if valid else {}
+    cleaned = filters.cleaned_data
     page = work_log_page(
         team,
         at=now,
@@ -63,8 +65,9 @@ def _render(
     if can_log and form is None:
         local_today = timezone.localtime(now, timezone=ZoneInfo(team.time_zone)).date()
         form = WorkLogForm(team=team, initial={"on": local_today, "item": cleaned.get("item")})
-    query = request.GET.copy()
-    query.pop("page", None)
+    query = urlencode(
+        {name: cleaned[name] for name in ("person", "item") if cleaned.get(name) is not None}
+    )
     return render_page_or_partial(
         request,
         PAGE,
@@ -78,7 +81,7 @@ def _render(
             "filter_error": "" if valid else _("A filter was not understood and is ignored."),
             "person_filter": cleaned.get("person"),
             "item_filter": cleaned.get("item"),
-            "query": query.urlencode(),
+            "query": query,
             "this_monday": week_monday(now, team.time_zone),
         },
         partial="feed",
