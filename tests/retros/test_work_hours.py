@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+from retros.agenda import section_index
 from retros.selectors import retro_agenda
 from retros.services import retro_session_plan, retro_session_start
 from tests.conftest import client_for, utc
@@ -40,6 +41,10 @@ def test_the_work_section_shows_hours_against_the_reserved_time(client, team, ow
     html = client_for(client, owner).get(f"/retros/{session.pk}/?section=work").content.decode()
     assert "Reserved for reliability: <strong>10 h</strong>" in html
     assert "last week: <strong>4 h</strong>; this week so far: <strong>1.50 h</strong>" in html
+    work_index = section_index("work")
+    shown = client.get(f"/retros/{session.pk}/present/?section={work_index}").content.decode()
+    assert "Reserved for reliability: <strong>10 h</strong>" in shown
+    assert 'id="work-hours"' in shown
 
 
 def test_an_agenda_frozen_before_hours_existed_still_renders(client, team, owner, time_machine):
