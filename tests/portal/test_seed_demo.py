@@ -65,6 +65,12 @@ def test_seed_demo_twice(db, capsys):
     # Two closed retros (four SLOs frozen in each) and this week's planned one.
     assert first["RetroSession"] == 3 and first["BudgetSnapshot"] == 8
     assert first["Notification"] == 5 and first["Kudos"] == 4
+    # Eleven backlog items and the one a retro sent there; seven status changes, an edit
+    # and a pin in their history; two changes of the team's settings.
+    assert first["BacklogItem"] == 12 and first["BacklogItemChange"] == 9
+    assert first["BacklogSettingsChange"] == 2
+    # Eight full weeks of work logged (41 entries) and this week's up to today.
+    assert 42 <= first["WorkLogEntry"] <= 47
     assert "demo / reliability-demo" in capsys.readouterr().out
     statuses = {row.budget.status for row in slos_with_budgets(SLO.objects, at=timezone.now())}
     # The incidents leave at least one SLO in trouble and at least one healthy.
