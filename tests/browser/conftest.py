@@ -17,6 +17,8 @@ CHROMIUM_FLAGS = [
 ]
 
 
+# Every browser test lives in this folder: a second session-scoped Chromium started from a
+# conftest elsewhere would nest a second Playwright inside the first, which it refuses.
 @pytest.fixture(scope="session")
 def browser():
     require(executable(CHROMIUM), "Chromium (Debian package)")
