@@ -88,8 +88,12 @@ class BacklogItemQuerySet(models.QuerySet):
         return self.filter(status__in=OPEN_STATUSES)
 
     def for_ranking(self) -> BacklogItemQuerySet:
-        """With what a ranked row shows of each item."""
-        return self.select_related("team", "slo__service", "owner", "ticket", "pinned_by")
+        """With what a ranked row shows of each item. Thousands of items share a few
+        teams, owners and SLOs, so those are fetched once each rather than joined into
+        every row; the description is left to the item's own page."""
+        return self.defer("description").prefetch_related(
+            "team", "slo__service", "owner", "pinned_by"
+        )
 
 
 class BacklogItem(models.Model):
