@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install lint check clean bench
+.PHONY: run test install lint check clean bench deploy-check
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,7 +27,21 @@ test: install
 	$(BIN)/ruff format --check .
 	$(BIN)/python tests/architecture.py
 	$(BIN)/python manage.py makemigrations --check --dry-run
+	$(DEPLOY_CHECK)
 	DATABASE_URL="$$(cat $(VENV)/test-database-url)" $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# `check --deploy` with the production variables of README's Production section; any
+# warning fails. The key is a throwaway, made afresh on each run.
+DEPLOY_CHECK = env DEBUG=false \
+	SECRET_KEY="$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+	ALLOWED_HOSTS=portal.example CSRF_TRUSTED_ORIGINS=https://portal.example \
+	SECURE_PROXY_SSL_HEADER='X-Forwarded-Proto: https' SECURE_SSL_REDIRECT=true \
+	SESSION_COOKIE_SECURE=true CSRF_COOKIE_SECURE=true SECURE_HSTS_SECONDS=31536000 \
+	SECURE_HSTS_INCLUDE_SUBDOMAINS=true SECURE_HSTS_PRELOAD=true \
+	$(BIN)/python manage.py check --deploy --fail-level WARNING
+
+deploy-check: $(STAMP)
+	$(DEPLOY_CHECK)
 
 lint:
 	$(BIN)/ruff check --fix .
@@ -38,7 +52,6 @@ clean:
 
 # Benchmarks print tables; they need PostgreSQL (DATABASE_URL, default portal_bench).
 bench: install
-	$(BIN)/python -m pip install --quiet -e ".[bench]"
 	$(BIN)/python bench/budgets.py
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/intake.py

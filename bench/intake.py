@@ -39,6 +39,7 @@ import asyncio
 import json
 import os
 import resource
+import secrets
 import signal
 import socket
 import statistics
@@ -350,6 +351,7 @@ class Gunicorn:
         env = {
             **os.environ,
             "DEBUG": "false",
+            "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50),
             "ALLOWED_HOSTS": "127.0.0.1",
             "PYTHONUNBUFFERED": "1",
         }

@@ -4,6 +4,7 @@ message naming the variable, instead of surfacing later as a confusing failure."
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -17,6 +18,23 @@ _FALSE = {"0", "false", "no", "off", ""}
 
 def env_str(name: str, default: str) -> str:
     return os.environ.get(name, default)
+
+
+def env_is_set(name: str) -> bool:
+    return name in os.environ
+
+
+def env_secret_key(name: str, *, required: bool, embedded: str) -> str:
+    value = os.environ.get(name, "")
+    if value.strip():
+        return value
+    if required:
+        raise ImproperlyConfigured(
+            f"{name} must be set when DEBUG is false: without it every session and CSRF "
+            f"token would be signed with a key anyone can read. Generate one with "
+            f"python -c 'import secrets; print(secrets.token_urlsafe(50))'."
+        )
+    return embedded
 
 
 def env_bool(name: str, default: bool) -> bool:
@@ -36,6 +54,58 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_int(name: str, default: int, *, minimum: int = 0) -> int:
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number (got {raw!r}).") from None
+    if value < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum} (got {raw!r}).")
+    return value
+
+
+def env_origins(name: str) -> list[str]:
+    """Comma-separated origins, each a scheme and a host: https://portal.example. A
+    trailing slash is dropped, since a browser's Origin header never has one."""
+    origins = [origin.rstrip("/") for origin in env_list(name, [])]
+    for origin in origins:
+        parts = urlsplit(origin)
+        if (
+            parts.scheme not in {"http", "https"}
+            or not parts.netloc
+            or parts.path
+            or parts.query
+            or parts.fragment
+        ):
+            raise ImproperlyConfigured(
+                f"{name} must list origins like https://portal.example, "
+                f"comma-separated (got {origin!r})."
+            )
+    return origins
+
+
+_HEADER_NAME = re.compile(r"[A-Za-z0-9-]+")
+
+
+def env_proxy_ssl_header(name: str) -> tuple[str, str] | None:
+    """'X-Forwarded-Proto: https' → ('HTTP_X_FORWARDED_PROTO', 'https'): the header the TLS
+    proxy sets, and its value on a request that came in over HTTPS. Unset means no proxy."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    header, colon, value = raw.partition(":")
+    header, value = header.strip(), value.strip()
+    if not colon or not _HEADER_NAME.fullmatch(header) or not value or " " in value:
+        raise ImproperlyConfigured(
+            f"{name} must be a header and its value on HTTPS requests, like "
+            f"'X-Forwarded-Proto: https' (got {raw!r})."
+        )
+    return "HTTP_" + header.upper().replace("-", "_"), value
 
 
 def env_time_zone(name: str, default: str) -> str:

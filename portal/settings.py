@@ -8,16 +8,43 @@ from pathlib import Path
 from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
-from portal.env import env_bool, env_cron, env_database, env_list, env_str, env_time_zone
+from portal.env import (
+    env_bool,
+    env_cron,
+    env_database,
+    env_int,
+    env_is_set,
+    env_list,
+    env_origins,
+    env_proxy_ssl_header,
+    env_secret_key,
+    env_str,
+    env_time_zone,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = env_bool("DEBUG", False)
-SECRET_KEY = env_str("SECRET_KEY", "")
-if not SECRET_KEY:
-    # The embedded default must start with nothing set; a deployment sets its own key.
-    SECRET_KEY = "insecure-embedded-default-key-set-SECRET_KEY-in-production"
+# DEBUG unset is the embedded default (make run, the tests), which starts with nothing set
+# and so on a key anyone can read; `check --deploy` flags it by its prefix. DEBUG=false
+# declares a deployment, which must bring its own key.
+SECRET_KEY = env_secret_key(
+    "SECRET_KEY",
+    required=env_is_set("DEBUG") and not DEBUG,
+    embedded="django-insecure-embedded-default-key-set-SECRET_KEY-in-production",
+)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+
+# Behind a TLS-terminating proxy (see README, Production). Off by default, so the embedded
+# default keeps working over plain HTTP on loopback.
+SECURE_PROXY_SSL_HEADER = env_proxy_ssl_header("SECURE_PROXY_SSL_HEADER")
+CSRF_TRUSTED_ORIGINS = env_origins("CSRF_TRUSTED_ORIGINS")
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", False)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -26,6 +53,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "csp",
     "django_htmx",
     "template_partials",
     "ninja",
@@ -37,6 +65,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Serves the collected ./staticfiles (run collectstatic); before everything else, so
+    # a static file costs no session or database work.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -86,11 +118,33 @@ TIME_ZONE = env_time_zone("TIME_ZONE", "UTC")
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = env_str("STATIC_ROOT", "") or BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # collectstatic writes a gzipped copy beside each file for whitenoise to serve. No
+    # manifest: the embedded default renders pages without having run collectstatic.
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
+
+# Everything the pages load is served from here (htmx and plotly.js included, see
+# STYLE.md 6) and no page has an inline script or event handler. Styles need
+# 'unsafe-inline': plotly.js injects <style> elements when it draws a chart.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 # Celery. No broker configured means the embedded default: tasks run in-process.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "")
@@ -119,7 +173,17 @@ CELERY_BEAT_SCHEDULE = {
     "deliver-outbox": {"task": "slos.tasks.deliver_outbox", "schedule": crontab()},
     # Hourly, so each team's digest goes out in its own morning (once a local day).
     "ticket-digest": {"task": "slos.tasks.ticket_digest", "schedule": crontab(minute=5)},
+    # Pulls asked for while the broker was down (PullRun "queued"), enqueued once it is back.
+    "queued-pulls": {"task": "slos.tasks.queued_pulls_enqueue", "schedule": crontab()},
 }
+# A broker that does not answer makes a page wait this long (per publish attempt) before
+# it says the background work is delayed (slos/tasks.py, task_enqueue).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 3}
+
+# Where a team's Slack webhook may point (slos/notifications/webhooks.py): Slack's host
+# over HTTPS; a self-hosted relay is added beside it, e.g.
+# "hooks.slack.com,relay.example.com" or "hooks.slack.com,http://relay.internal:8080".
+SLACK_WEBHOOK_ALLOWED_HOSTS = env_list("SLACK_WEBHOOK_ALLOWED_HOSTS", ["hooks.slack.com"])
 
 LOGGING = {
     "version": 1,
