@@ -244,14 +244,17 @@ class ReplayResult:
 
 def replay(stored: Iterable[StoredRouting], rules: Sequence[routing.Rule]) -> ReplayResult:
     """What the draft rules would have made of these notifications, beside what live
-    routing made of them; `moves` counts (live class, draft class) pairs that differ."""
+    routing made of them; `moves` counts (live class, draft class) pairs that differ.
+    A pattern cut off at routing's time limit counts as no match for the rest of the
+    replay, so a slow draft costs one time limit per pattern, not one per notification."""
+    cut_off: set[str] = set()
     draft: Counter[str] = Counter()
     live: Counter[str] = Counter()
     moves: Counter[tuple[str, str]] = Counter()
     guessed = total = 0
     for item in stored:
         candidate, was_guessed = candidate_from_stored(item)
-        outcome = str(routing.route(candidate, rules).outcome)
+        outcome = str(routing.route(candidate, rules, cut_off=cut_off).outcome)
         draft[outcome] += 1
         live[item.notification_class] += 1
         if outcome != item.notification_class:

@@ -7,17 +7,43 @@ decides, and the decision names it. When none matches, the default policy decide
 - an SLO burn of severity "page" is an alert (a human must act now);
 - an SLO burn of severity "ticket" is a ticket (act within days, at the retro);
 - an error tied to a known service is a ticket;
-- everything else is a log (kept, nobody needs to look)."""
+- everything else is a log (kept, nobody needs to look).
+
+Regular expressions are people's input, run on senders' input, so every match has a time
+limit (`REGEX_TIME_LIMIT`): a match cut off counts as no match and is logged, and a
+pattern that is slow on the probe inputs is refused when a rule or a draft is written
+(`regex_problem`)."""
 
 from __future__ import annotations
 
-import re
+import logging
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
 
+# Why `regex` and not `re` or RE2: `re` has no time limit, and a pattern such as
+# `(.|.|.)*Z` backtracks for minutes on a 40-character title. RE2 (through a binding)
+# runs in linear time but refuses backreferences and lookarounds and differs in details,
+# so rules people already saved would stop compiling or change meaning. `regex` in its
+# VERSION0 mode keeps Python's syntax and meaning and stops a match after `timeout=`.
+import regex
 from django.utils.translation import gettext as _
+
+logger = logging.getLogger(__name__)
+
+REGEX_TIME_LIMIT = 0.1
+"""Seconds one rule's regular expression may spend: on one value at intake or in a
+replay, and on all the probe inputs together when it is written. A plain pattern needs
+microseconds on a title and about a millisecond for all the probes; one that needs the
+limit is backtracking through more ways than it will ever finish."""
+
+REGEX_PROBE_LENGTH = 256
+"""How long a probe input's run of one character is: about as long as a title."""
+
+_PROBE_ALPHABET = 16
+_PROBE_ENDINGS = "!~§¤"
 
 
 class Outcome(StrEnum):
@@ -65,14 +91,34 @@ class Condition:
     op: Op
     value: str
 
-    def holds(self, fields: Mapping[str, str]) -> bool:
+    def holds(self, fields: Mapping[str, str], cut_off: set[str] | None = None) -> bool:
+        """Whether the field's value equals the value or fully matches the pattern.
+        Raises RegexCutOff when the pattern runs past `REGEX_TIME_LIMIT`, and adds it to
+        `cut_off`; a pattern already in `cut_off` does not match, without being run."""
         actual = fields.get(self.field)
         if actual is None:
             return False
         if self.op == Op.EQUALS:
             return actual == self.value
+        if cut_off is not None and self.value in cut_off:
+            return False
         pattern = compiled(self.value)
-        return pattern is not None and pattern.fullmatch(actual) is not None
+        if pattern is None:
+            return False
+        try:
+            return pattern.fullmatch(actual, timeout=REGEX_TIME_LIMIT) is not None
+        except TimeoutError:
+            if cut_off is not None:
+                cut_off.add(self.value)
+            raise RegexCutOff(self) from None
+
+
+class RegexCutOff(Exception):
+    """A condition's pattern ran past `REGEX_TIME_LIMIT` on a value."""
+
+    def __init__(self, condition: Condition):
+        super().__init__(condition.value)
+        self.condition = condition
 
 
 @dataclass(frozen=True)
@@ -84,12 +130,27 @@ class Rule:
     slo_id: int | None = None
     rule_id: int | None = None
 
-    def matches(self, candidate: Candidate) -> bool:
+    def matches(self, candidate: Candidate, cut_off: set[str] | None = None) -> bool:
+        """Whether the rule decides this candidate. A regular expression cut off at
+        `REGEX_TIME_LIMIT` counts as no match (the rule does not decide; later rules or
+        the default policy do), and a warning names the rule."""
         if self.source_kind and self.source_kind != candidate.source_kind:
             return False
         if self.slo_id is not None and self.slo_id != candidate.slo_id:
             return False
-        return all(condition.holds(candidate.fields) for condition in self.conditions)
+        try:
+            return all(condition.holds(candidate.fields, cut_off) for condition in self.conditions)
+        except RegexCutOff as slow:
+            logger.warning(
+                "Routing rule %s (%r): the pattern %r on field %r was cut off after %s s "
+                "and counts as no match.",
+                self.rule_id,
+                self.name,
+                slow.condition.value,
+                slow.condition.field,
+                REGEX_TIME_LIMIT,
+            )
+            return False
 
 
 @dataclass(frozen=True)
@@ -101,20 +162,73 @@ class Decision:
 
 
 @lru_cache(maxsize=512)
-def compiled(pattern: str) -> re.Pattern[str] | None:
+def compiled(pattern: str) -> regex.Pattern[str] | None:
     try:
-        return re.compile(pattern)
-    except re.error:
+        return regex.compile(pattern, regex.VERSION0)
+    except regex.error:
         return None
 
 
-def regex_problem(pattern: str) -> str | None:
-    """Why a rule's regular expression cannot be used, or None."""
+def regex_syntax_problem(pattern: str) -> str | None:
+    """Why a rule's regular expression does not compile, or None."""
     try:
-        re.compile(pattern)
-    except re.error as exc:
+        regex.compile(pattern, regex.VERSION0)
+    except regex.error as exc:
         return str(exc)
     return None
+
+
+def regex_problem(pattern: str) -> str | None:
+    """Why a rule's regular expression cannot be used, or None: it does not compile, or
+    it cannot answer all the probe inputs (`regex_probes`) within `REGEX_TIME_LIMIT`.
+    Such a pattern would be cut off on values of that kind anyway; a slow pattern that
+    no probe reveals is still cut off at intake and in a replay."""
+    if problem := regex_syntax_problem(pattern):
+        return problem
+    if regex_too_slow(pattern):
+        return _(
+            "it takes too long to match (more than %(seconds)s s on values of about "
+            "%(length)d characters), so it could hold up intake. Avoid repeats of "
+            "overlapping choices or nested repeats, such as (a|aa)+ or (.|.)*."
+        ) % {"seconds": REGEX_TIME_LIMIT, "length": REGEX_PROBE_LENGTH}
+    return None
+
+
+def regex_too_slow(pattern: str) -> bool:
+    """Whether the pattern runs past `REGEX_TIME_LIMIT` on its probe inputs, all of them
+    sharing the one limit."""
+    pattern_compiled = compiled(pattern)
+    if pattern_compiled is None:
+        return False
+    deadline = time.monotonic() + REGEX_TIME_LIMIT
+    for probe in regex_probes(pattern):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return True
+        try:
+            pattern_compiled.fullmatch(probe, timeout=remaining)
+        except TimeoutError:
+            return True
+    return False
+
+
+def regex_probes(pattern: str) -> list[str]:
+    """The inputs a new pattern is tried on, of the kind that makes backtracking explode.
+    For each character the pattern names (its first `_PROBE_ALPHABET` distinct ones) and
+    for a letter, a digit and a space: a run of `REGEX_PROBE_LENGTH` of it, then either a
+    character the pattern does not name, or every one of those characters and then that
+    one; plus all those characters in turn, then that one. The unexpected last character
+    makes a full match fail only at the end, after every way of splitting the run."""
+    named = dict.fromkeys(char for char in pattern if char.isprintable() and char != "\\")
+    alphabet = list(dict.fromkeys([*list(named)[:_PROBE_ALPHABET], "a", "0", " "]))
+    ending = next((char for char in _PROBE_ENDINGS if char not in alphabet), "\n")
+    everything = "".join(alphabet) + ending
+    probes = []
+    for char in alphabet:
+        run = char * REGEX_PROBE_LENGTH
+        probes += [run + ending, run + everything]
+    probes.append((everything * REGEX_PROBE_LENGTH)[:REGEX_PROBE_LENGTH] + ending)
+    return probes
 
 
 def conditions_from_json(raw: object) -> tuple[Condition, ...]:
@@ -129,7 +243,7 @@ def conditions_from_json(raw: object) -> tuple[Condition, ...]:
             op = Op(item["op"])
         except ValueError:
             raise ValueError(_('"op" must be "equals" or "regex".')) from None
-        if op == Op.REGEX and (problem := regex_problem(str(item["value"]))):
+        if op == Op.REGEX and (problem := regex_syntax_problem(str(item["value"]))):
             raise ValueError(_("Bad regular expression: %(problem)s") % {"problem": problem})
         conditions.append(Condition(field=str(item["field"]), op=op, value=str(item["value"])))
     return tuple(conditions)
@@ -166,10 +280,20 @@ def conditions_as_text(conditions: Iterable[Condition]) -> str:
     return "\n".join(f"{c.field} {marks[c.op]} {c.value}" for c in conditions)
 
 
-def route(candidate: Candidate, rules: Iterable[Rule]) -> Decision:
-    """The first matching rule decides; without one, the default policy does."""
+def route(
+    candidate: Candidate, rules: Iterable[Rule], *, cut_off: set[str] | None = None
+) -> Decision:
+    """The first matching rule decides; without one, the default policy does.
+
+    A rule whose regular expression runs past `REGEX_TIME_LIMIT` does not match (and is
+    logged). `cut_off` collects such patterns: pass one set for a whole delivery or a
+    whole replay, and a pattern cut off once counts as no match for the rest of it
+    without being run again, so a slow pattern costs one time limit, not one per
+    notification."""
+    if cut_off is None:
+        cut_off = set()
     for rule in rules:
-        if rule.matches(candidate):
+        if rule.matches(candidate, cut_off):
             return Decision(
                 outcome=rule.outcome,
                 reason=_("Rule “%(rule)s” matched.") % {"rule": rule.name},
