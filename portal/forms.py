@@ -8,6 +8,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, URLVali
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import Team
+from slos.notifications.webhooks import slack_webhook_refusal
 
 MAX_ALERTS_PER_WEEK_TARGET = 1000
 
@@ -105,6 +106,9 @@ class TeamSettingsForm(forms.ModelForm):
             raise forms.ValidationError(
                 _("Enter the webhook's full URL, e.g. https://hooks.slack.com/services/…")
             ) from None
+        refusal = slack_webhook_refusal(value)
+        if refusal is not None:
+            raise forms.ValidationError(refusal)
         return value
 
     def clean_slack_mention(self) -> str:

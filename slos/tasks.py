@@ -1,29 +1,115 @@
-"""Thin Celery interfaces: ids and ISO timestamps in, a service call inside."""
+"""Thin Celery interfaces: ids and ISO timestamps in, a service call inside; and the one
+way to enqueue them, which tells the caller when the broker cannot be reached.
+
+A broker outage delays background work, it never loses it nor fails the page that asked
+for it: what a task works on is saved first, and a periodic run picks it up once the
+broker is back. Slack messages are outbox rows with a due time (`deliver_outbox`, every
+minute); a pull is kept as a PullRun "queued" (`queued_pulls_enqueue`, every minute)."""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
-from celery import shared_task
+import kombu.exceptions
+import redis.exceptions
+from celery import Task, shared_task
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from slos.ingestion.pull import data_source_pull
-from slos.models import DataSource, DataSourceKind, PullStatus, PullTrigger
+from slos.models import DataSource, DataSourceKind, PullRun, PullStatus, PullTrigger
 from slos.notifications.delivery import outbox_deliver, ticket_digests_enqueue
 
 SKIPPED_RETRY_SECONDS = 60
+QUEUED_PULLS_BATCH = 100
+
+logger = logging.getLogger(__name__)
+
+# What publishing raises when the broker cannot be reached: kombu wraps the transport's
+# connection errors in its OperationalError; redis-py's and the socket's own are here in
+# case a transport lets one through unwrapped.
+BROKER_UNREACHABLE = (
+    kombu.exceptions.OperationalError,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    ConnectionError,
+)
+
+
+def task_enqueue(task: Task, *args, **kwargs) -> bool:
+    """Publish `task`; False, and a warning in the log, when the broker cannot be
+    reached. The caller has saved what the task works on and says the work is delayed."""
+    try:
+        task.apply_async(args=args, kwargs=kwargs)
+    except BROKER_UNREACHABLE as exc:
+        logger.warning("Broker unreachable: %s delayed (%s)", task.name, exc)
+        return False
+    return True
+
+
+def pull_enqueue(
+    *, source_id: int, slo_id: int | None, trigger: str, at: datetime, user=None
+) -> PullRun | None:
+    """Enqueue a pull of a source (or of one of its SLOs) up to `at`: None once the
+    broker has it. When the broker cannot be reached the pull is kept as a PullRun
+    "queued", returned, which `queued_pulls_enqueue` hands to the broker once it is back;
+    asking again for the same pull while it waits adds no second one."""
+    slo_ids = None if slo_id is None else [slo_id]
+    if task_enqueue(pull_source, source_id, at.isoformat(), slo_ids, trigger):
+        return None
+    waiting = PullRun.objects.filter(
+        data_source_id=source_id, slo_id=slo_id, status=PullStatus.QUEUED
+    ).first()
+    return waiting or PullRun.objects.create(
+        data_source_id=source_id,
+        slo_id=slo_id,
+        trigger=trigger,
+        started_at=at,
+        until=at,
+        status=PullStatus.QUEUED,
+        message=_("The task queue could not be reached; the pull starts once it is back."),
+        triggered_by=user,
+    )
+
+
+@shared_task(name="slos.tasks.queued_pulls_enqueue")
+def queued_pulls_enqueue(at_iso: str | None = None) -> int:
+    """The beat's minutely run: hand the pulls kept while the broker was down to it,
+    oldest first, each pulling up to now. A queued run is removed once its pull is
+    enqueued (the pull records its own run); if the broker is gone again, the rest wait
+    for the next run. Rows are claimed with skip_locked, so two runs never hand over the
+    same pull."""
+    at = datetime.fromisoformat(at_iso) if at_iso else timezone.now()
+    handed = 0
+    with transaction.atomic():
+        waiting = list(
+            PullRun.objects.filter(status=PullStatus.QUEUED)
+            .select_for_update(skip_locked=True)
+            .order_by("started_at", "pk")
+            .values_list("pk", "data_source_id", "slo_id", "trigger")[:QUEUED_PULLS_BATCH]
+        )
+        for pk, source_id, slo_id, trigger in waiting:
+            slo_ids = None if slo_id is None else [slo_id]
+            if not task_enqueue(pull_source, source_id, at.isoformat(), slo_ids, trigger):
+                break
+            PullRun.objects.filter(pk=pk, status=PullStatus.QUEUED).delete()
+            handed += 1
+    return handed
 
 
 @shared_task(name="slos.tasks.pull_all_sources")
 def pull_all_sources(until_iso: str | None = None) -> int:
-    """The nightly fan-out: one task per pulled data source."""
-    until_iso = until_iso or timezone.now().isoformat()
+    """The nightly fan-out: one task per pulled data source (kept as queued pulls if the
+    broker goes away halfway)."""
+    until = datetime.fromisoformat(until_iso) if until_iso else timezone.now()
     source_ids = list(
         DataSource.objects.filter(kind=DataSourceKind.PROMETHEUS).values_list("pk", flat=True)
     )
     for source_id in source_ids:
-        pull_source.delay(source_id, until_iso)
+        pull_enqueue(source_id=source_id, slo_id=None, trigger=PullTrigger.NIGHTLY, at=until)
     return len(source_ids)
 
 
@@ -71,5 +157,6 @@ def ticket_digest(at_iso: str | None = None) -> int:
     at = datetime.fromisoformat(at_iso) if at_iso else timezone.now()
     queued = ticket_digests_enqueue(at=at)
     if queued:
-        deliver_outbox.delay(message_ids=queued, at_iso=at.isoformat())
+        # Missed if the broker is gone: the digests are due outbox rows all the same.
+        task_enqueue(deliver_outbox, message_ids=queued, at_iso=at.isoformat())
     return len(queued)

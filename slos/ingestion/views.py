@@ -17,15 +17,22 @@ from slos.access import data_source_for_user, slo_for_user
 from slos.ingestion.forms import DataSourceForm, masked
 from slos.models import DataSource, PullRun, PullStatus, PullTrigger
 from slos.registry.selectors import slo_last_run
-from slos.tasks import pull_source
+from slos.tasks import pull_enqueue
 
 RUNS_SHOWN = 20
 
 
-def _enqueue(source: DataSource, *, slo_ids: list[int] | None, trigger: str) -> PullRun | None:
-    """Queue a pull; with in-process tasks it has finished when this returns."""
+def _enqueue(
+    request: AuthedRequest, source: DataSource, *, slo_id: int | None, trigger: str
+) -> PullRun | None:
+    """Queue a pull; with in-process tasks it has finished when this returns. With the
+    broker down, the pull waiting for it (status queued) is returned."""
     requested_at = timezone.now()
-    pull_source.delay(source.pk, requested_at.isoformat(), slo_ids, trigger)
+    waiting = pull_enqueue(
+        source_id=source.pk, slo_id=slo_id, trigger=trigger, at=requested_at, user=request.user
+    )
+    if waiting is not None:
+        return waiting
     return PullRun.objects.filter(
         data_source=source, started_at__gte=requested_at, finished_at__isnull=False
     ).first()
@@ -34,6 +41,14 @@ def _enqueue(source: DataSource, *, slo_ids: list[int] | None, trigger: str) -> 
 def _report(request: AuthedRequest, run: PullRun | None) -> None:
     if run is None:
         messages.info(request, _("Pull queued; the numbers update when it finishes."))
+    elif run.status == PullStatus.QUEUED:
+        messages.warning(
+            request,
+            _(
+                "Pull delayed: the task queue cannot be reached right now. The pull is kept "
+                "and starts on its own once the queue is back; there is no need to ask again."
+            ),
+        )
     elif run.status == PullStatus.OK:
         messages.success(
             request, _("Pulled: %(count)d hour(s) stored.") % {"count": run.hours_stored}
@@ -91,7 +106,7 @@ def source_pull_now(request: AuthedRequest, pk: int) -> HttpResponse:
     source, membership = data_source_for_user(request.user, pk, Role.MEMBER)
     if not source.is_pulled:
         raise Http404("This source is not pulled.")
-    _report(request, _enqueue(source, slo_ids=None, trigger=PullTrigger.MANUAL))
+    _report(request, _enqueue(request, source, slo_id=None, trigger=PullTrigger.MANUAL))
     return redirect("slos:source_detail", pk=source.pk)
 
 
@@ -100,7 +115,7 @@ def slo_pull_now(request: AuthedRequest, pk: int) -> HttpResponse:
     slo, membership = slo_for_user(request.user, pk, Role.MEMBER)
     if slo.data_source is None or not slo.data_source.is_pulled:
         raise Http404("This SLO has no source to pull from.")
-    _report(request, _enqueue(slo.data_source, slo_ids=[slo.pk], trigger=PullTrigger.MANUAL))
+    _report(request, _enqueue(request, slo.data_source, slo_id=slo.pk, trigger=PullTrigger.MANUAL))
     return redirect("slos:detail", pk=slo.pk)
 
 

@@ -157,6 +157,8 @@ class PullStatus(models.TextChoices):
     PARTIAL = "partial", _("partial")
     FAILED = "failed", _("failed")
     SKIPPED = "skipped", _("skipped: another pull of this source was running")
+    # Asked for while the broker was down; handed to it once it is back (slos/tasks.py).
+    QUEUED = "queued", _("waiting for the task queue")
 
 
 class PullTrigger(models.TextChoices):

@@ -42,6 +42,7 @@ from slos.models import (
     OutboxMessage,
     OutboxStatus,
 )
+from slos.notifications.webhooks import slack_webhook_refusal
 
 MAX_ATTEMPTS = 8
 BACKOFF_BASE_SECONDS = 30
@@ -53,7 +54,6 @@ SEND_TIMEOUT_SECONDS = 10
 CLAIM_BATCH = 50
 DIGEST_LOCAL_HOUR = 9
 DIGEST_MAX_ITEMS = 30
-ERROR_KEPT = 2000
 
 
 # --- Pure: messages and backoff ----------------------------------------------------
@@ -385,10 +385,10 @@ def summary_enqueue(*, team: Team, key: str, text: str, at: datetime) -> OutboxM
         at=at,
     )
     if message is not None:
-        from slos.tasks import deliver_outbox
+        from slos.tasks import deliver_outbox, task_enqueue
 
         ids = [message.pk]
-        transaction.on_commit(lambda: deliver_outbox.delay(message_ids=ids), robust=True)
+        transaction.on_commit(lambda: task_enqueue(deliver_outbox, message_ids=ids), robust=True)
     return message
 
 
@@ -441,19 +441,72 @@ class PostResult:
     ok: bool
     http_status: int | None = None
     error: str = ""
+    final: bool = False  # no later attempt can succeed as things stand: give up now
+
+
+def http_error_text(status: int) -> str:
+    """Our words for an error status a webhook answered. What the server wrote with it is
+    neither kept nor shown: it is a foreign server's text (a relay's, or before the
+    allowlist any internal address's), and the failed-deliveries page is read by every
+    member. Slack's webhook errors are told apart by their status, so an admin still
+    learns what to fix."""
+    if status == 400:
+        reason = _("the message or its channel was refused")
+    elif status in {401, 403}:
+        reason = _("the webhook's token is invalid, or posting is not allowed")
+    elif status == 404:
+        reason = _("no such webhook: it was removed, or the URL is wrong")
+    elif status == 410:
+        reason = _("the channel is archived")
+    elif status == 429:
+        reason = _("too many messages: rate limited")
+    elif 500 <= status < 600:
+        reason = _("a server error on the other side")
+    else:
+        reason = _("an unexpected answer")
+    return _("The webhook answered HTTP %(status)d: %(reason)s.") % {
+        "status": status,
+        "reason": reason,
+    }
+
+
+def transport_error_text(exc: httpx.HTTPError) -> str:
+    """Our words for a post that got no answer; an exception's own text can quote what
+    the server sent (a protocol error), so only its kind is named."""
+    if isinstance(exc, httpx.TimeoutException):
+        return _("No answer within %(seconds)d s.") % {"seconds": SEND_TIMEOUT_SECONDS}
+    if isinstance(exc, httpx.ConnectError):
+        return _("Could not connect to the webhook's host.")
+    return _("The connection failed (%(kind)s).") % {"kind": type(exc).__name__}
+
+
+_KEPT_HTTP_ERROR = re.compile(r"^HTTP (\d{3}): ")
+
+
+def error_shown(error: str) -> str:
+    """A stored error as the failed-deliveries page shows it. Errors kept before the
+    remote body was dropped ("HTTP 500: <body>") are shown in today's words, without it."""
+    kept = _KEPT_HTTP_ERROR.match(error)
+    return http_error_text(int(kept.group(1))) if kept else error
 
 
 def slack_post(*, url: str, payload: dict, timeout: float = SEND_TIMEOUT_SECONDS) -> PostResult:
+    refusal = slack_webhook_refusal(url)
+    if refusal is not None:
+        # A URL stored before the allowlist (or through the Django admin): never requested.
+        return PostResult(
+            ok=False, error=_("Not sent: %(reason)s") % {"reason": refusal}, final=True
+        )
     try:
         response = httpx.post(url, json=payload, timeout=timeout, follow_redirects=False)
     except httpx.HTTPError as exc:
-        return PostResult(ok=False, error=f"{type(exc).__name__}: {exc}"[:ERROR_KEPT])
+        return PostResult(ok=False, error=transport_error_text(exc))
     if 200 <= response.status_code < 300:
         return PostResult(ok=True, http_status=response.status_code)
     return PostResult(
         ok=False,
         http_status=response.status_code,
-        error=f"HTTP {response.status_code}: {response.text[:500]}",
+        error=http_error_text(response.status_code),
     )
 
 
@@ -498,7 +551,7 @@ def _deliver_claimed(*, message_id: int, at: datetime) -> str:
     if result.ok:
         mine.update(status=OutboxStatus.SENT, sent_at=at, last_error="")
         return OutboxStatus.SENT
-    if message.attempts >= MAX_ATTEMPTS:
+    if result.final or message.attempts >= MAX_ATTEMPTS:
         mine.update(status=OutboxStatus.FAILED, last_error=result.error)
         return OutboxStatus.FAILED
     wait = backoff_seconds(message.attempts, jitter=random.random())

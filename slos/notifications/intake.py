@@ -39,7 +39,7 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import IntegrityError, connection, transaction
@@ -196,6 +196,8 @@ class _Lookup:
     services: dict[str, int]
     service_names: dict[int, str]
     rules: list[routing.Rule]
+    # Patterns cut off at the time limit in this delivery: no match for its other alerts.
+    regex_cut_off: set[str] = field(default_factory=set)
 
 
 # Intake's hot path: the team's SLOs, services and rules, read in plain SQL (the ORM's
@@ -364,7 +366,7 @@ def _new_notification(
 ) -> Notification:
     source = request.source
     candidate = candidate_for(item, source=source, lookup=lookup)
-    decision = routing.route(candidate, lookup.rules)
+    decision = routing.route(candidate, lookup.rules, cut_off=lookup.regex_cut_off)
     return Notification(
         team_id=source.team_id,
         source=source,
@@ -395,7 +397,7 @@ def _queue_slack(created: list[Notification], *, team, lookup: _Lookup, at: date
     delivery task is enqueued once both are committed; if the broker is down then, the
     beat's minutely run sends it."""
     from slos.notifications.delivery import outbox_messages_create
-    from slos.tasks import deliver_outbox
+    from slos.tasks import deliver_outbox, task_enqueue
 
     slos_by_id = {slo.pk: slo.name for slo in lookup.slos.values()}
     messages = outbox_messages_create(
@@ -407,7 +409,7 @@ def _queue_slack(created: list[Notification], *, team, lookup: _Lookup, at: date
     )
     if messages:
         ids = [message.pk for message in messages]
-        transaction.on_commit(lambda: deliver_outbox.delay(message_ids=ids), robust=True)
+        transaction.on_commit(lambda: task_enqueue(deliver_outbox, message_ids=ids), robust=True)
 
 
 # --- The ticket queue --------------------------------------------------------------

@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 
 from django import forms
 from django.contrib import messages
-from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -39,7 +38,7 @@ from slos.models import (
 )
 from slos.notifications import delivery, intake, noise, routing, selectors, services
 from slos.notifications.intake import team_rules
-from slos.tasks import deliver_outbox
+from slos.tasks import deliver_outbox, task_enqueue
 
 RECENT_REQUESTS = 20
 
@@ -362,7 +361,7 @@ def slack_deliveries(request: AuthedRequest, slug: str) -> HttpResponse:
         {
             "message": message,
             "title": message.notification.title if message.notification else kinds[message.kind],
-            "error": _without_secret(message.last_error, team),
+            "error": _without_secret(delivery.error_shown(message.last_error), team),
             "sending": message.status == OutboxStatus.PENDING
             and delivery.outbox_being_sent(
                 attempts=message.attempts,
@@ -389,13 +388,23 @@ def slack_deliveries(request: AuthedRequest, slug: str) -> HttpResponse:
 
 @require_POST
 def slack_delivery_retry(request: AuthedRequest, slug: str, pk: int) -> HttpResponse:
-    """Make one failing or failed message due now and send it once this commits, as
-    intake does with a new one."""
+    """Make one failing or failed message due now and send it. The retry's update has
+    committed when it returns (no transaction is open here), so the task is enqueued at
+    once and the page can say whether the broker took it: if not, the message stays due
+    and the beat's minutely run sends it once the broker is back."""
     message, membership = outbox_message_for_user(request.user, slug, pk, Role.ADMIN)
     team = membership.team
     if delivery.outbox_retry_now(message_id=message.pk, team_id=team.pk, at=timezone.now()):
-        transaction.on_commit(lambda: deliver_outbox.delay(message_ids=[message.pk]), robust=True)
-        messages.success(request, _("Retrying now: the message is due and being sent."))
+        if task_enqueue(deliver_outbox, message_ids=[message.pk]):
+            messages.success(request, _("Retrying now: the message is due and being sent."))
+        else:
+            messages.warning(
+                request,
+                _(
+                    "Retry queued, not sent yet: the task queue cannot be reached right now. "
+                    "The message is due and is sent on its own once the queue is back."
+                ),
+            )
     else:
         messages.info(
             request,

@@ -33,6 +33,7 @@ from slos.registry.selectors import (
     team_slos,
     team_slos_due_for_review,
 )
+from slos.registry.views import backfill_delayed_note
 
 RECENT_ANNOTATIONS = timedelta(days=30)
 ANNOTATIONS_SHOWN = 100
@@ -61,6 +62,7 @@ def slo_edit(request: AuthedRequest, pk: int) -> HttpResponse:
                 _refused(form, error)
             else:
                 messages.success(request, _("SLO “%(name)s” saved.") % {"name": updated.name})
+                backfill_delayed_note(request, updated)
                 return redirect("slos:detail", pk=updated.pk)
     return render(
         request,

@@ -38,6 +38,7 @@ from slos.models import (
     BudgetPolicyStep,
     HourlyBucket,
     PullRun,
+    PullStatus,
     SLOReview,
     WindowKind,
 )
@@ -400,6 +401,16 @@ def slo_last_run(slo: SLO) -> PullRun | None:
     return PullRun.objects.filter(
         Q(slo=slo) | Q(data_source_id=slo.data_source_id, slo__isnull=True)
     ).first()
+
+
+def slo_pull_waiting(slo: SLO) -> bool:
+    """Whether a pull of the SLO (its backfill, a pull now) waits for the broker."""
+    return PullRun.objects.filter(slo=slo, status=PullStatus.QUEUED).exists()
+
+
+def team_pulls_waiting(team: Team) -> int:
+    """How many pulls of the team's sources wait for the broker."""
+    return PullRun.objects.filter(data_source__team=team, status=PullStatus.QUEUED).count()
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from slos.models import (
     Service,
     SLOReview,
 )
-from slos.tasks import pull_source
+from slos.tasks import pull_enqueue
 
 
 def data_source_create(*, team: Team, name: str, url: str, timeout_seconds: float) -> DataSource:
@@ -71,14 +71,17 @@ def slo_create(
 
 
 def slo_backfill_enqueue(slo: SLO) -> None:
-    """After the transaction commits, pull every missing or stale hour of the SLO."""
+    """After the transaction commits, pull every missing or stale hour of the SLO. With
+    the broker down the SLO stays saved and its backfill waits as a queued pull (see
+    `slo_pull_waiting`), started once the broker is back."""
     source = slo.data_source
     if source is None or not source.is_pulled:
         return
     transaction.on_commit(
-        lambda: pull_source.delay(
-            source.pk, timezone.now().isoformat(), [slo.pk], PullTrigger.BACKFILL
-        )
+        lambda: pull_enqueue(
+            source_id=source.pk, slo_id=slo.pk, trigger=PullTrigger.BACKFILL, at=timezone.now()
+        ),
+        robust=True,
     )
 
 

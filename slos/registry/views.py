@@ -39,7 +39,7 @@ from slos.charts import (
 from slos.models import SLO, Annotation, BudgetPolicyStep, SLOReview
 from slos.registry import services
 from slos.registry.forms import ServiceForm, SLOForm
-from slos.registry.selectors import SLOPage, slo_page, slos_with_budgets
+from slos.registry.selectors import SLOPage, slo_page, slo_pull_waiting, slos_with_budgets
 
 
 class WhatIfForm(forms.Form):
@@ -306,6 +306,19 @@ def slo_what_if(request: AuthedRequest, pk: int) -> HttpResponse:
     )
 
 
+def backfill_delayed_note(request: AuthedRequest, slo: SLO) -> None:
+    """Say so when the SLO's backfill could not be handed to the task queue: the SLO is
+    saved, and the pull starts on its own once the queue is back."""
+    if slo_pull_waiting(slo):
+        messages.warning(
+            request,
+            _(
+                "Its backfill is delayed: the task queue cannot be reached right now. The "
+                "SLO is saved and the backfill starts on its own once the queue is back."
+            ),
+        )
+
+
 def _form_page(request: AuthedRequest, *, form, team, title: str, save) -> HttpResponse:
     """GET shows the form; a valid POST hands cleaned_data to `save`, which answers."""
     if request.method == "POST" and form.is_valid():
@@ -338,6 +351,7 @@ def slo_create(request: AuthedRequest, slug: str) -> HttpResponse:
     def save(data: dict) -> HttpResponse:
         slo = services.slo_create(**data)
         messages.success(request, _("SLO “%(name)s” created.") % {"name": slo.name})
+        backfill_delayed_note(request, slo)
         return redirect("slos:detail", pk=slo.pk)
 
     form = SLOForm(request.POST or None, team=team)
