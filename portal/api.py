@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, NinjaAPI, Query, Router, Schema
 from ninja.errors import AuthenticationError, ValidationError
 from ninja.security import HttpBearer, SessionAuth
+from pydantic import WithJsonSchema
 
 from portal.api_tokens import TokenProblem, TokenRefused, api_token_authenticate
 from portal.models import Membership
@@ -141,7 +142,12 @@ AT_HELP = (
     "Evaluate the window ending at this time: ISO 8601 with a zone, e.g. "
     "2026-11-02T09:00Z. Default: now. The window ends at the start of its hour."
 )
-AtParam = Annotated[str | None, Query(None, description=AT_HELP, example="2026-11-02T09:00Z")]
+# Declared as an OpenAPI date-time; read by parse_at, which also takes 2026-11-02T09:00Z.
+AtParam = Annotated[
+    str | None,
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+    Query(None, description=AT_HELP, example="2026-11-02T09:00:00Z"),
+]
 
 
 def _at_or_422(value: str | None) -> datetime:

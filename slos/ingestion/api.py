@@ -21,14 +21,16 @@ from ninja.security import HttpBearer
 
 from portal.api_tokens import TokenRefused
 from slos.ingestion.push import (
-    MAX_BATCH_ROWS,
     data_error_message,
     measurements_check,
     measurements_store,
     push_targets,
     push_token_source,
 )
+from slos.limits import EARLIEST_HOUR, MAX_BATCH_ROWS, MAX_EVENTS_PER_HOUR
 from slos.models import DataSource
+
+EARLIEST_HOUR_TEXT = EARLIEST_HOUR.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class SourceToken(HttpBearer):
@@ -89,10 +91,23 @@ MEASUREMENT_SCHEMA = {
         "hour": {
             "type": "string",
             "format": "date-time",
-            "description": "Start of the hour, with a zone, on a UTC hour boundary.",
+            "description": (
+                "Start of the hour, with a zone, on a UTC hour boundary; from "
+                f"{EARLIEST_HOUR_TEXT} to the last complete hour."
+            ),
         },
-        "good": {"type": "number", "minimum": 0, "description": "Good events in the hour."},
-        "valid": {"type": "number", "minimum": 0, "description": "Valid events in the hour."},
+        "good": {
+            "type": "number",
+            "minimum": 0,
+            "maximum": MAX_EVENTS_PER_HOUR,
+            "description": "Good events in the hour.",
+        },
+        "valid": {
+            "type": "number",
+            "minimum": 0,
+            "maximum": MAX_EVENTS_PER_HOUR,
+            "description": "Valid events in the hour.",
+        },
         "good_slices": {"type": "integer", "minimum": 0, "description": "Good timeslices."},
         "total_slices": {"type": "integer", "minimum": 0, "description": "Timeslices counted."},
     },
@@ -101,7 +116,12 @@ BODY_SCHEMA = {
     "type": "object",
     "required": ["measurements"],
     "properties": {
-        "measurements": {"type": "array", "maxItems": MAX_BATCH_ROWS, "items": MEASUREMENT_SCHEMA}
+        "measurements": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": MAX_BATCH_ROWS,
+            "items": MEASUREMENT_SCHEMA,
+        }
     },
 }
 BODY_EXAMPLE = {
@@ -130,8 +150,9 @@ measurement:
   from this source.
 - `hour` (required): ISO 8601 with a zone, the start of a UTC hour, e.g.
   `2026-11-01T03:00:00Z` or `2026-11-01T12:00:00+09:00`. Only complete hours: not the
-  current hour or a later one.
-- `good`, `valid` (required): event counts in the hour, numbers ≥ 0.
+  current hour or a later one, and none before {EARLIEST_HOUR_TEXT}.
+- `good`, `valid` (required): event counts in the hour, numbers from 0 to
+  {MAX_EVENTS_PER_HOUR:,}.
 - `good_slices`, `total_slices` (optional; required for a Timeslices SLO): whole
   numbers, sent together, with `good_slices ≤ total_slices`.
 

@@ -26,6 +26,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from portal.access import AuthedRequest
 from portal.formatting import count_text
 from portal.models import Role
+from slos import limits
 from slos.access import data_source_for_user
 from slos.budget import HOUR, align_to_hour
 from slos.ingestion import push
@@ -55,10 +56,10 @@ class CSVUploadForm(forms.Form):
 
     def clean_file(self) -> bytes:
         upload = self.cleaned_data["file"]
-        if upload.size > push.MAX_CSV_BYTES:
+        if upload.size > limits.MAX_CSV_BYTES:
             raise forms.ValidationError(
                 _("The file is larger than %(size)d MB; split it and upload the parts.")
-                % {"size": push.MAX_CSV_BYTES // (1024 * 1024)}
+                % {"size": limits.MAX_CSV_BYTES // (1024 * 1024)}
             )
         return upload.read()
 
@@ -78,8 +79,10 @@ def _page(request: AuthedRequest, source: DataSource, *, status: int = 200, **co
             "errors": errors[:ERRORS_SHOWN],
             "errors_hidden": max(0, len(errors) - ERRORS_SHOWN),
             "columns": push.FIELDS,
-            "max_rows": f"{push.MAX_CSV_ROWS:,}",
-            "megabytes": push.MAX_CSV_BYTES // (1024 * 1024),
+            "max_rows": f"{limits.MAX_CSV_ROWS:,}",
+            "megabytes": limits.MAX_CSV_BYTES // (1024 * 1024),
+            "earliest_hour": limits.EARLIEST_HOUR,
+            "max_events": f"{limits.MAX_EVENTS_PER_HOUR:,}",
             **context,
         },
         status=status,

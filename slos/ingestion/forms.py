@@ -8,6 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import Team
+from slos.limits import ANY_CONTROL_CHARACTER
 from slos.models import DataSource
 
 SECRET_FIELDS = ["bearer_token", "basic_password"]
@@ -97,6 +98,11 @@ class DataSourceForm(forms.ModelForm):
             isinstance(key, str) and isinstance(value, str) for key, value in headers.items()
         ):
             raise forms.ValidationError(_("Headers must be a JSON object of text values."))
+        if any(ANY_CONTROL_CHARACTER.search(text) for item in headers.items() for text in item):
+            # \u0000 is valid JSON that PostgreSQL's jsonb refuses (a 500).
+            raise forms.ValidationError(
+                _("Header names and values cannot hold control characters (NUL, line breaks…).")
+            )
         return headers
 
     def _post_clean(self) -> None:

@@ -4,12 +4,13 @@ input differently but check every row with one function, measurements_check, and
 with one service, measurements_store.
 
 The rules, as the API documents them: the SLO must get its data from the source; the
-hour is an aware time on a UTC hour boundary, and complete (not the current hour or a
-later one); good and valid are finite counts ≥ 0; slices are whole numbers with
+hour is an aware time on a UTC hour boundary, from 2000 on, and complete (not the
+current hour or a later one); good and valid are finite counts ≥ 0; slices are whole numbers with
 good_slices ≤ total_slices (a Timeslices SLO needs them); a (SLO, hour) appears once
 per batch. good > valid is accepted and stored as sent: it is a data error the budget
 engine flags, and the sender is told, but nothing is silently corrected. If any row is
-invalid, the whole batch is refused and nothing is written.
+invalid, the whole batch is refused and nothing is written. Every bound (the earliest
+hour, the largest count, the batch and file sizes) is defined in slos/limits.py.
 
 Checking is pure (the SLOs and the clock come in as arguments); only push_targets,
 hours_already_stored, measurements_store and the token functions touch the database."""
@@ -31,14 +32,22 @@ from django.utils.translation import gettext as _
 
 from portal.api_tokens import token_digest
 from portal.formatting import count_text
-from slos.budget import HOUR, MAX_EVENTS_PER_HOUR, align_to_hour
+from slos.budget import align_to_hour
 from slos.ingestion.planning import Row
 from slos.ingestion.storing import store_rows
+from slos.limits import (
+    EARLIEST_HOUR,
+    MAX_BATCH_ROWS,
+    MAX_CSV_BYTES,
+    MAX_CSV_ROWS,
+    MAX_EVENTS_PER_HOUR,
+    hour_not_over,
+    hour_too_early,
+)
 from slos.models import SLO, DataSource, HourlyBucket, PullStatus
 
-MAX_BATCH_ROWS = 5_000
-MAX_CSV_BYTES = 1024 * 1024
-MAX_CSV_ROWS = 20_000
+__all__ = ["MAX_BATCH_ROWS", "MAX_CSV_BYTES", "MAX_CSV_ROWS"]  # the bounds, from slos.limits
+
 REQUIRED_FIELDS = ("slo", "hour", "good", "valid")
 SLICE_FIELDS = ("good_slices", "total_slices")
 FIELDS = REQUIRED_FIELDS + SLICE_FIELDS
@@ -92,7 +101,8 @@ class SLOIndex:
         if isinstance(value, bool) or not isinstance(value, int | str):
             raise _Invalid(_("Give the SLO's id or its OpenSLO name."))
         key = str(value).strip()
-        if WHOLE_NUMBER.fullmatch(key) and int(key) in self.by_pk:
+        # An id has at most 19 digits; longer text is no id (and int() refuses 4,300+).
+        if len(key) < 20 and WHOLE_NUMBER.fullmatch(key) and int(key) in self.by_pk:
             return self.by_pk[int(key)]
         named = self.by_name.get(key, [])
         if len(named) > 1:
@@ -264,7 +274,12 @@ def _complete_hour(value: object, *, now: datetime) -> datetime:
             )
             % {"value": _shown(text), "start": start.strftime("%Y-%m-%dT%H:%M:%SZ")}
         )
-    if moment + HOUR > now:
+    if hour_too_early(moment):
+        raise _Invalid(
+            _("“%(value)s” is before %(earliest)s; the portal takes no earlier hours.")
+            % {"value": _shown(text), "earliest": EARLIEST_HOUR.strftime("%Y-%m-%dT%H:%M:%SZ")}
+        )
+    if hour_not_over(moment, now=now):
         raise _Invalid(
             _("The hour starting %(hour)s is not over yet; send only complete hours.")
             % {"hour": moment.strftime("%Y-%m-%dT%H:%M:%SZ")}

@@ -12,6 +12,8 @@ client secret."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest
 from django.utils import timezone
@@ -128,6 +130,72 @@ _ENDPOINTS = {
 }
 
 
+def _inlined(model) -> dict[str, Any]:
+    """A parser model's JSON schema with its $defs put in place: a request body schema
+    inside an operation cannot point at #/$defs of its own."""
+    schema = model.model_json_schema()
+    definitions = schema.pop("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            reference = node.get("$ref", "")
+            if reference.startswith("#/$defs/"):
+                return resolve(definitions[reference.removeprefix("#/$defs/")])
+            return {key: resolve(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [resolve(item) for item in node]
+        return node
+
+    return resolve(schema)
+
+
+def _body(schema: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "requestBody": {
+            "required": True,
+            "description": (
+                f"JSON, at most {parsers.MAX_BODY_BYTES // (1024 * 1024)} MB and "
+                f"{parsers.MAX_NOTIFICATIONS:,} notifications. Fields not listed are ignored."
+            ),
+            "content": {"application/json": {"schema": schema}},
+        }
+    }
+
+
+_SENTRY_HEADERS = [
+    {
+        "in": "header",
+        "name": "Sentry-Hook-Signature",
+        "required": True,
+        "description": (
+            "Hex HMAC-SHA256 of the raw body, keyed with the integration's client secret."
+        ),
+        "schema": {"type": "string", "pattern": "^[0-9a-fA-F]{64}$"},
+    },
+    {
+        "in": "header",
+        "name": "Sentry-Hook-Resource",
+        "required": False,
+        "description": "Only event_alert (issue alerts) is taken; the default.",
+        "schema": {"type": "string", "enum": ["event_alert"], "default": "event_alert"},
+    },
+]
+
+# What each endpoint reads, from the parsers' own models, so the schema cannot drift.
+_OPENAPI = {
+    IntakeKind.ALERTMANAGER: _body(_inlined(parsers.AlertmanagerPayload)),
+    IntakeKind.SENTRY: {**_body(_inlined(parsers.SentryPayload)), "parameters": _SENTRY_HEADERS},
+    IntakeKind.GENERIC: _body(
+        {
+            "oneOf": [
+                _inlined(parsers.GenericNotification),
+                _inlined(parsers.GenericBatch),
+            ]
+        }
+    ),
+}
+
+
 def _endpoint(kind: IntakeKind):
     def receive(request: HttpRequest, token: str):
         return _receive(request, token, kind)
@@ -145,4 +213,5 @@ for _kind, (_summary, _description) in _ENDPOINTS.items():
         url_name=f"intake_{_kind}",
         summary=_summary,
         description=_description,
+        openapi_extra=_OPENAPI[_kind],
     )(_endpoint(_kind))

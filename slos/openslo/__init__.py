@@ -7,11 +7,22 @@ Import rules (what the portal decides where the spec leaves room):
   that name it in `indicatorRef` (the portal stores the indicator inside the SLO).
   AlertPolicy, AlertCondition and AlertNotificationTarget are valid OpenSLO but skipped
   with a warning; anything else is an error.
+- Versions: openslo/v1, and openslo/v1alpha (Service and SLO), which is converted to
+  the v1 document it means (a note says so): `source`/`query` become a metricSource,
+  `ratioMetrics` in the objective the indicator (`incremental` is `counter`), `unit` and
+  `count` a duration; v1alpha has no slice length, so Timeslices get the portal's
+  default, with a note.
 - A YAML document may hold one object or a list of objects (the form the spec's Go SDK
   examples use). Documents are counted from 1, as an editor shows them.
-- Only Prometheus sources: `metricSource.type` must be Prometheus, or be left out and
-  `metricSourceRef` name a Prometheus DataSource (one in the files or one the team has).
-  An SLO without `metricSourceRef` gets no data source; pick one before pulling.
+- Sources: `metricSourceRef` names a DataSource of the files, or one the team has (by
+  OpenSLO name, the name its export would give it, or its name in the portal). A source
+  of another type than Prometheus (Datadog, …; in `metricSource.type` or the named
+  DataSource document) cannot be queried: the SLO is imported fed by a push source, the
+  DataSource document becomes one (its connection details are not kept) or one named
+  after the type is made, the foreign queries are dropped, and a note says to send
+  hourly counts by the push API or a CSV upload. A thresholdMetric counted in
+  Occurrences that way is a ratio (the sender counts the good events). An SLO without
+  any source gets no data source; pick one before pulling.
 - Queries: a query containing `$window` is kept exactly as written. Otherwise, with
   `counter: true`, a plain selector (`http_requests_total{code!~"5.."}`) or a plain
   selector inside `sum(...)` becomes `sum(increase(SELECTOR[$window]))`. Any other query
@@ -25,6 +36,11 @@ Import rules (what the portal decides where the spec leaves room):
 - Windows: a rolling window in days or weeks (28d, 4w); a calendar window of 1M (month)
   or 1Q (quarter), which follows the team's time zone (calendar.startTime only has to be
   a date and time; calendar.timeZone, when it differs from the team's, gives a warning).
+  A calendar 1w or 1d has no period of its own in the portal: it is read as a rolling
+  window of 7 or 1 days, with a note.
+- Limits (slos/limits.py): the YAML nests at most 40 levels and holds at most 200,000
+  values with aliases expanded; no text holds a control character; the upload form
+  takes at most 50 files, 1 MB each and 2 MB together, judged before anything is read.
 - The team: the object's `metadata.labels.team` (one value; a list is fine when it holds
   the team being imported into), else the default team (--team); the command creates a
   missing team (in the time zone its SLOs' calendar windows name), the upload form
@@ -49,7 +65,14 @@ those of an existing data source as they are.
 
 from slos.openslo.exporting import dump_documents, export_documents, openslo_export
 from slos.openslo.importing import Change, ImportReport, openslo_import
-from slos.openslo.reading import Location, OpenSLOError, Problem, SourceFile, event_count_query
+from slos.openslo.reading import (
+    Location,
+    OpenSLOError,
+    Problem,
+    SourceFile,
+    event_count_query,
+    upload_problems,
+)
 
 __all__ = [
     "Change",
@@ -63,4 +86,5 @@ __all__ = [
     "export_documents",
     "openslo_export",
     "openslo_import",
+    "upload_problems",
 ]

@@ -3,6 +3,7 @@ checked in full, then all written in one transaction, or nothing."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -330,6 +331,10 @@ def _plan(importer: _Importer, typed: list[tuple[Location, Document]]) -> None:
                     if window.calendar is not None and window.calendar.time_zone:
                         zones.setdefault(slug, set()).add(window.calendar.time_zone)
     importer.load_teams(set(slugs), slugs, zones)
+    source_types: dict[str, dict[str, str]] = {}
+    for index, (_location, document) in enumerate(typed):
+        if isinstance(document, DataSourceDocument) and index in team_of:
+            source_types.setdefault(team_of[index], {})[document.metadata.name] = document.spec.type
     teams = importer.teams
     existing_teams = [team for slug, team in teams.items() if slug not in importer.new_teams]
     services_by_team: dict[str, list[Service]] = {slug: [] for slug in teams}
@@ -365,6 +370,7 @@ def _plan(importer: _Importer, typed: list[tuple[Location, Document]]) -> None:
             services_by_team[slug],
             sources_by_team[slug],
             slos_by_team[slug],
+            source_types.get(slug, {}),
         )
     referenced = {
         document.spec.indicator_ref
@@ -402,11 +408,7 @@ def _plan_data_source(
 ) -> None:
     spec = document.spec
     if spec.type.lower() != PROMETHEUS.lower():
-        importer.fail(
-            location,
-            "spec.type",
-            _("only Prometheus data sources can be imported, not “%(type)s”") % {"type": spec.type},
-        )
+        _plan_fed_source(importer, location, document, team, existing)
         return
     details = _connection(spec.connection_details)
     if details is None:
@@ -451,6 +453,52 @@ def _plan_data_source(
         url=(location, "spec.connectionDetails.url"),
         timeout_seconds=(location, "spec.connectionDetails.timeoutSeconds"),
     )
+    plan = _Planned(
+        "DataSource", location, document.metadata.name, team.slug, instance, created, changed, paths
+    )
+    if importer.register(plan):
+        importer.clean(plan, exclude=["team"] if team.pk is None else [])
+
+
+def _plan_fed_source(
+    importer: _Importer,
+    location: Location,
+    document: DataSourceDocument,
+    team: Team,
+    existing: list[DataSource],
+) -> None:
+    """A DataSource the portal cannot query (Datadog, …) becomes a push source: its SLOs
+    get their hourly counts by the push API or a CSV upload. Its connection details
+    (API keys, …) are not kept."""
+    name = _display_name(document)
+    instance = _find(existing, document.metadata.name, name)
+    if instance is not None and instance.is_pulled:
+        importer.fail(
+            location,
+            "spec.type",
+            _("team %(team)s already has “%(name)s” as a Prometheus source, not a %(type)s one")
+            % {"team": team.slug, "name": instance.name, "type": document.spec.type},
+        )
+        return
+    values = {"name": name, "openslo_name": document.metadata.name}
+    created = instance is None
+    if created:
+        instance = DataSource(team=team, kind=DataSourceKind.PUSH, url="")
+        importer.warnings.append(
+            Problem(
+                location,
+                "spec.type",
+                _(
+                    "the portal cannot query %(type)s: “%(name)s” becomes a push source; "
+                    "send its SLOs' hourly counts with the push API or a CSV upload"
+                )
+                % {"type": document.spec.type, "name": name},
+            )
+        )
+    changed = created or _differs(instance, values)
+    _assign(instance, values)
+    paths = importer.name_paths(document, location)
+    paths.update(openslo_name=(location, "metadata.name"), kind=(location, "spec.type"))
     plan = _Planned(
         "DataSource", location, document.metadata.name, team.slug, instance, created, changed, paths
     )
@@ -530,6 +578,23 @@ def _service_for(
     return instance
 
 
+def _find_source(existing: Sequence[DataSource], reference: str) -> DataSource | None:
+    """A data source of the team by its OpenSLO name, the name its export gives it, or
+    its name in the portal (exact, then in any case)."""
+    found = _find_reference(existing, reference, "datasource")
+    if found is None:
+        found = next((source for source in existing if source.name == reference), None)
+    if found is None:
+        wanted = reference.casefold()
+        found = next((source for source in existing if source.name.casefold() == wanted), None)
+    return found
+
+
+def _fed_source_name(source_type: str) -> str:
+    name = re.sub(r"[^a-z0-9]+", "-", source_type.lower()).strip("-")[:63].strip("-")
+    return name or "pushed"
+
+
 def _data_source_for(
     importer: _Importer,
     indicator: Indicator,
@@ -537,21 +602,58 @@ def _data_source_for(
     existing: list[DataSource],
 ) -> tuple[bool, DataSource | None]:
     reference = indicator.source_ref
-    if reference is None:
+    foreign = indicator.foreign_type
+    if reference is None and foreign is None:
         return True, None
-    plan = importer.by_name.get(("DataSource", team.slug, reference))
-    if plan is not None:
-        return True, plan.instance
-    found = _find_reference(existing, reference, "datasource")
-    if found is not None:
-        return True, found
-    importer.fail(
-        indicator.location,
-        indicator.source_path,
-        _("no DataSource named “%(name)s” in the files or in team %(team)s")
-        % {"name": reference, "team": team.slug},
+    name = reference if reference is not None else _fed_source_name(foreign)
+    plan = importer.by_name.get(("DataSource", team.slug, name))
+    source = plan.instance if plan is not None else _find_source(existing, name)
+    if source is not None:
+        if foreign is not None and source.is_pulled:
+            importer.fail(
+                indicator.location,
+                indicator.foreign_path,
+                _("is “%(type)s”, but the DataSource “%(name)s” is a Prometheus source")
+                % {"type": foreign, "name": name},
+            )
+            return False, None
+        return True, source
+    if foreign is None:
+        importer.fail(
+            indicator.location,
+            indicator.source_path,
+            _("no DataSource named “%(name)s” in the files or in team %(team)s")
+            % {"name": reference, "team": team.slug},
+        )
+        return False, None
+    # A source the portal cannot query, named nowhere: a push source of that name.
+    location = indicator.location
+    path = indicator.source_path or indicator.foreign_path
+    instance = DataSource(team=team, name=name, openslo_name=name, kind=DataSourceKind.PUSH)
+    plan = _Planned(
+        "DataSource",
+        location,
+        name,
+        team.slug,
+        instance,
+        True,
+        True,
+        {"name": (location, path), NON_FIELD_ERRORS: (location, path)},
     )
-    return False, None
+    importer.register(plan)
+    importer.clean(plan, exclude=["team"] if team.pk is None else [])
+    importer.warnings.append(
+        Problem(
+            location,
+            path,
+            _(
+                "the portal cannot query %(type)s: the push source “%(name)s” is created; "
+                "send hourly counts with the push API or a CSV upload"
+            )
+            % {"type": foreign, "name": name},
+        )
+    )
+    return True, instance
 
 
 def _plan_slo(
@@ -563,6 +665,7 @@ def _plan_slo(
     services_existing: list[Service],
     sources_existing: list[DataSource],
     slos_existing: list[SLO],
+    source_types: dict[str, str],
 ) -> None:
     spec = document.spec
     start = len(importer.problems)
@@ -572,7 +675,7 @@ def _plan_slo(
         importer.fail(location, "spec.indicatorRef", _("give indicator or indicatorRef, not both"))
     elif spec.indicator is not None:
         indicator = read_indicator(
-            spec.indicator.spec, location, "spec.indicator.spec", importer.problems
+            spec.indicator.spec, location, "spec.indicator.spec", importer.problems, source_types
         )
     elif spec.indicator_ref is not None:
         referenced = slis.get(spec.indicator_ref)
@@ -584,7 +687,9 @@ def _plan_slo(
             )
         else:
             sli_name = spec.indicator_ref
-            indicator = read_indicator(referenced[1].spec, referenced[0], "spec", importer.problems)
+            indicator = read_indicator(
+                referenced[1].spec, referenced[0], "spec", importer.problems, source_types
+            )
     else:
         importer.fail(location, "spec.indicator", _("give indicator or indicatorRef"))
     window = read_window(
@@ -621,6 +726,19 @@ def _plan_slo(
                 location,
                 "spec.indicatorRef" if sli_name else "spec.indicator",
                 _("no metricSourceRef: the SLO has no data source; choose one before pulling"),
+            )
+        )
+    elif indicator.foreign_type is not None:
+        importer.warnings.append(
+            Problem(
+                location,
+                "spec.indicatorRef" if sli_name else "spec.indicator",
+                _(
+                    "reads %(type)s, which the portal cannot query: imported as fed by the "
+                    "push source “%(source)s”, without its queries; send its hourly counts "
+                    "with the push API or a CSV upload"
+                )
+                % {"type": indicator.foreign_type, "source": data_source.name},
             )
         )
     instance = _find(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -19,6 +19,12 @@ from pydantic import ValidationError as SchemaError
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
+from slos.limits import (
+    CONTROL_CHARACTERS,
+    MAX_OPENSLO_FILE_BYTES,
+    MAX_OPENSLO_FILES,
+    MAX_OPENSLO_UPLOAD_BYTES,
+)
 from slos.models import (
     SLO,
     TIMESLICE_MINUTES,
@@ -29,8 +35,12 @@ from slos.models import (
     WindowKind,
 )
 from slos.sli import WINDOW_PLACEHOLDER, histogram_queries
+from slos.yaml_block import BoundedSafeLoader
 
 API_VERSION = "openslo/v1"
+# The version most tools still write: read by converting each document to v1.
+V1ALPHA = "openslo/v1alpha"
+V1ALPHA_UNITS = {"Day": "d", "Week": "w", "Month": "M", "Quarter": "Q"}
 IMPORTED_KINDS = ("Service", "DataSource", "SLI", "SLO")
 SKIPPED_KINDS = ("AlertPolicy", "AlertCondition", "AlertNotificationTarget")
 PROMETHEUS = "Prometheus"
@@ -42,6 +52,9 @@ CALENDAR_PERIODS = {
     (3, "M"): CalendarPeriod.QUARTER,
     (1, "Q"): CalendarPeriod.QUARTER,
 }
+# A calendar week or day has no period of its own in the portal (budgets and retros sum
+# months and quarters): it is read as the rolling window of the same length.
+CALENDAR_AS_ROLLING_DAYS = {(1, "w"): 7, (1, "d"): 1}
 DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 DURATION = re.compile(r"([0-9]+)([mhdwMQY])")
 
@@ -123,8 +136,9 @@ def _join(base: str, *parts: str | int) -> str:
 # Reading YAML
 
 
-class _Loader(yaml.SafeLoader):
-    """Safe YAML in which unquoted dates stay text (calendar.startTime is a string)."""
+class _Loader(BoundedSafeLoader):
+    """Safe, bounded YAML in which unquoted dates stay text (calendar.startTime is a
+    string)."""
 
 
 _Loader.yaml_implicit_resolvers = {
@@ -139,6 +153,51 @@ class _RawDocument:
     body: Any
 
 
+def upload_problems(sizes: Sequence[tuple[str, int]]) -> list[str]:
+    """What is wrong with an upload of files (name, bytes) as a whole, judged on the
+    sizes alone, before anything is read or parsed."""
+    if len(sizes) > MAX_OPENSLO_FILES:
+        return [
+            _("Upload at most %(count)d files at a time; these are %(given)d.")
+            % {"count": MAX_OPENSLO_FILES, "given": len(sizes)}
+        ]
+    problems = [
+        _("%(name)s is larger than %(size)d MB.")
+        % {"name": name, "size": MAX_OPENSLO_FILE_BYTES // (1024 * 1024)}
+        for name, size in sizes
+        if size > MAX_OPENSLO_FILE_BYTES
+    ]
+    total = sum(size for _name, size in sizes)
+    if not problems and total > MAX_OPENSLO_UPLOAD_BYTES:
+        problems.append(
+            _("These files add up to more than %(size)d MB; upload them in parts.")
+            % {"size": MAX_OPENSLO_UPLOAD_BYTES // (1024 * 1024)}
+        )
+    return problems
+
+
+def _control_character_path(body: Any) -> str | None:
+    """The path of the first key or text holding a control character (NUL, escape…),
+    which no name, query or label may hold (PostgreSQL refuses NUL in text)."""
+    pending: list[tuple[str, Any]] = [("", body)]
+    while pending:
+        path, value = pending.pop()
+        if isinstance(value, str):
+            if CONTROL_CHARACTERS.search(value):
+                return path
+        elif isinstance(value, dict):
+            for key in value:
+                if isinstance(key, str) and CONTROL_CHARACTERS.search(key):
+                    return _join(path, key.encode("unicode_escape").decode("ascii"))
+            # Pushed in reverse, so the walk goes in the document's order.
+            pending.extend((_join(path, str(key)), item) for key, item in reversed(value.items()))
+        elif isinstance(value, list):
+            pending.extend(
+                (_join(path, index), value[index]) for index in reversed(range(len(value)))
+            )
+    return None
+
+
 def read_documents(files: Sequence[SourceFile], problems: list[Problem]) -> list[_RawDocument]:
     documents: list[_RawDocument] = []
     for source in files:
@@ -147,11 +206,26 @@ def read_documents(files: Sequence[SourceFile], problems: list[Problem]) -> list
             for number, body in enumerate(yaml.load_all(source.text, Loader=_Loader), 1):
                 if body is None:
                     continue
-                if isinstance(body, list):
-                    for item, element in enumerate(body, 1):
-                        documents.append(_RawDocument(Location(source.name, number, item), element))
-                else:
-                    documents.append(_RawDocument(Location(source.name, number), body))
+                elements = (
+                    [
+                        (Location(source.name, number, item), element)
+                        for item, element in enumerate(body, 1)
+                    ]
+                    if isinstance(body, list)
+                    else [(Location(source.name, number), body)]
+                )
+                for location, element in elements:
+                    path = _control_character_path(element)
+                    if path is not None:
+                        problems.append(
+                            Problem(
+                                location,
+                                path,
+                                _("holds a control character (such as NUL); remove it"),
+                            )
+                        )
+                    else:
+                        documents.append(_RawDocument(location, element))
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = (
@@ -346,6 +420,65 @@ class SLODocument(Document):
     spec: SLOSpec
 
 
+# openslo/v1alpha: Service and SLO only. The SLO's indicator is a thresholdMetric, or
+# ratioMetrics inside each objective; windows are a unit and a count; metric sources are
+# a `source` (its type), a `queryType` and a `query`.
+
+
+class V1AlphaQuery(_Spec):
+    source: str
+    query_type: str | None = None
+    query: str
+
+
+class V1AlphaRatioMetrics(_Spec):
+    incremental: bool = False
+    good: V1AlphaQuery
+    total: V1AlphaQuery
+
+
+class V1AlphaIndicator(_Spec):
+    threshold_metric: V1AlphaQuery
+
+
+class V1AlphaObjective(_Spec):
+    display_name: str | None = None
+    op: str | None = None
+    value: float | None = None
+    target: float | None = None
+    time_slice_target: float | None = None
+    ratio_metrics: V1AlphaRatioMetrics | None = None
+
+
+class V1AlphaTimeWindow(_Spec):
+    unit: str
+    count: int
+    is_rolling: bool = False
+    calendar: Calendar | None = None
+
+
+class V1AlphaSLOSpec(_Spec):
+    description: str | None = None
+    service: str
+    indicator: V1AlphaIndicator | None = None
+    time_windows: list[V1AlphaTimeWindow] | None = None
+    budgeting_method: str
+    objectives: list[V1AlphaObjective]
+
+
+class V1AlphaServiceDocument(Document):
+    spec: ServiceSpec | None = None
+
+
+class V1AlphaSLODocument(Document):
+    spec: V1AlphaSLOSpec
+
+
+V1ALPHA_MODELS: dict[str, type[Document]] = {
+    "Service": V1AlphaServiceDocument,
+    "SLO": V1AlphaSLODocument,
+}
+
 DOCUMENT_MODELS: dict[str, type[Document]] = {
     "Service": ServiceDocument,
     "DataSource": DataSourceDocument,
@@ -394,13 +527,17 @@ def parse_document(raw: _RawDocument, problems: list[Problem], warnings: list[Pr
     if api_version is None:
         problems.append(Problem(location, "apiVersion", _("required")))
         return None
-    if api_version != API_VERSION:
+    if api_version == V1ALPHA:
+        body = from_v1alpha(body, location, problems, warnings)
+        if body is None:
+            return None
+    elif api_version != API_VERSION:
         problems.append(
             Problem(
                 location,
                 "apiVersion",
-                _("only %(expected)s can be imported, not “%(given)s”")
-                % {"expected": API_VERSION, "given": api_version},
+                _("only %(expected)s and %(older)s can be imported, not “%(given)s”")
+                % {"expected": API_VERSION, "older": V1ALPHA, "given": api_version},
             )
         )
         return None
@@ -431,6 +568,142 @@ def parse_document(raw: _RawDocument, problems: list[Problem], warnings: list[Pr
         return None
 
 
+def _v1_metric(query: V1AlphaQuery) -> dict[str, Any]:
+    return {"metricSource": {"type": query.source, "spec": {"query": query.query}}}
+
+
+def from_v1alpha(
+    body: dict[str, Any], location: Location, problems: list[Problem], warnings: list[Problem]
+) -> dict[str, Any] | None:
+    """The openslo/v1 document an openslo/v1alpha one says, or None (with problems).
+    Its schema problems name the v1alpha fields; later ones name the v1 fields."""
+    kind = body.get("kind")
+    model = V1ALPHA_MODELS.get(kind) if isinstance(kind, str) else None
+    if model is None:
+        problems.append(
+            Problem(
+                location,
+                "kind",
+                _("%(version)s has Service and SLO documents only, not “%(kind)s”")
+                % {"version": V1ALPHA, "kind": kind},
+            )
+        )
+        return None
+    try:
+        old = model.model_validate(body)
+    except SchemaError as exc:
+        problems.extend(_schema_problems(location, exc))
+        return None
+    converted: dict[str, Any] = {
+        "apiVersion": API_VERSION,
+        "kind": kind,
+        "metadata": old.metadata.model_dump(by_alias=True, exclude_none=True),
+    }
+    if isinstance(old, V1AlphaServiceDocument):
+        if old.spec is not None:
+            converted["spec"] = old.spec.model_dump(by_alias=True, exclude_none=True)
+    else:
+        spec = _v1alpha_slo_spec(old, location, problems, warnings)
+        if spec is None:
+            return None
+        converted["spec"] = spec
+    warnings.append(
+        Problem(
+            location,
+            "apiVersion",
+            _("%(old)s, read as %(new)s") % {"old": V1ALPHA, "new": API_VERSION},
+        )
+    )
+    return converted
+
+
+def _v1alpha_slo_spec(
+    document: V1AlphaSLODocument,
+    location: Location,
+    problems: list[Problem],
+    warnings: list[Problem],
+) -> dict[str, Any] | None:
+    spec = document.spec
+    ratio = next(
+        (objective.ratio_metrics for objective in spec.objectives if objective.ratio_metrics),
+        None,
+    )
+    if spec.indicator is not None and ratio is not None:
+        problems.append(
+            Problem(
+                location,
+                "spec.indicator",
+                _("give indicator or ratioMetrics in the objectives, not both"),
+            )
+        )
+        return None
+    if spec.indicator is not None:
+        indicator: dict[str, Any] = {"thresholdMetric": _v1_metric(spec.indicator.threshold_metric)}
+    elif ratio is not None:
+        indicator = {
+            "ratioMetric": {
+                "counter": ratio.incremental,
+                "good": _v1_metric(ratio.good),
+                "total": _v1_metric(ratio.total),
+            }
+        }
+    else:
+        problems.append(
+            Problem(
+                location,
+                "spec.indicator",
+                _("give indicator (a thresholdMetric) or ratioMetrics in the objectives"),
+            )
+        )
+        return None
+    windows = []
+    for index, window in enumerate(spec.time_windows or []):
+        unit = V1ALPHA_UNITS.get(window.unit)
+        if unit is None:
+            problems.append(
+                Problem(
+                    location,
+                    _join("spec.timeWindows", index, "unit"),
+                    _("must be Day, Week, Month or Quarter"),
+                )
+            )
+            return None
+        converted: dict[str, Any] = {
+            "duration": f"{window.count}{unit}",
+            "isRolling": window.is_rolling,
+        }
+        if window.calendar is not None:
+            converted["calendar"] = window.calendar.model_dump(by_alias=True, exclude_none=True)
+        windows.append(converted)
+    objectives = [
+        objective.model_dump(by_alias=True, exclude_none=True, exclude={"ratio_metrics"})
+        for objective in spec.objectives
+    ]
+    if spec.budgeting_method == "Timeslices":
+        # v1alpha has no slice length: the portal's default, which the SLO page can change.
+        minutes = SLO._meta.get_field("timeslice_minutes").default
+        for objective in objectives:
+            objective["timeSliceWindow"] = f"{minutes}m"
+        warnings.append(
+            Problem(
+                location,
+                "spec.objectives",
+                _("%(version)s gives no timeSliceWindow: slices of %(minutes)d minutes are used")
+                % {"version": V1ALPHA, "minutes": minutes},
+            )
+        )
+    converted_spec: dict[str, Any] = {}
+    if spec.description is not None:
+        converted_spec["description"] = spec.description
+    converted_spec["service"] = spec.service
+    converted_spec["indicator"] = {"metadata": {"name": document.metadata.name}, "spec": indicator}
+    if windows:
+        converted_spec["timeWindow"] = windows
+    converted_spec["budgetingMethod"] = spec.budgeting_method
+    converted_spec["objectives"] = objectives
+    return converted_spec
+
+
 # ---------------------------------------------------------------------------------------
 # Indicators: OpenSLO SLI specs become the SLO model's indicator fields
 
@@ -443,6 +716,10 @@ class Indicator:
     source_ref: str | None
     source_path: str  # path of a metricSource naming source_ref (for messages)
     query_paths: dict[str, str]  # model field -> path of its query
+    # The metric source type when it is not Prometheus (Datadog, …): the portal cannot
+    # query it, so the SLO is fed by push or CSV and its queries are not kept.
+    foreign_type: str | None = None
+    foreign_path: str = ""
 
 
 def event_count_query(query: str, *, counter: bool) -> str | None:
@@ -479,31 +756,61 @@ def _as_histogram(good: str, valid: str) -> tuple[str, str, float] | None:
 
 
 class _IndicatorReader:
-    def __init__(self, location: Location, base: str, problems: list[Problem]):
+    def __init__(
+        self,
+        location: Location,
+        base: str,
+        problems: list[Problem],
+        source_types: Mapping[str, str],
+    ):
+        self.source_types = source_types
         self.location = location
         self.base = base
         self.problems = problems
         self.source_ref: str | None = None
         self.source_path = ""
+        self.source_type: str | None = None
+        self.type_path = ""
         self.ok = True
 
     def fail(self, path: str, message: str) -> None:
         self.ok = False
         self.problems.append(Problem(self.location, path, message))
 
+    @property
+    def foreign_type(self) -> str | None:
+        if self.source_type is None or self.source_type.lower() == PROMETHEUS.lower():
+            return None
+        return self.source_type
+
     def query(self, metric: MetricSpec, path: str) -> str | None:
+        """The query as written; "" when the portal does not read it: the source is not
+        Prometheus, or only a metricSourceRef names it and gives no query (a push or CSV
+        source's SLO, as the export writes it; a Prometheus one is then asked for its
+        queries by the SLO's own check)."""
         source = metric.metric_source
         source_path = _join(path, "metricSource")
-        if source.type is not None and source.type.lower() != PROMETHEUS.lower():
-            self.fail(
-                _join(source_path, "type"),
-                _("only Prometheus metric sources can be imported, not “%(type)s”")
-                % {"type": source.type},
-            )
+        declared, declared_path = source.type, _join(source_path, "type")
+        if declared is None and source.metric_source_ref is not None:
+            # The type of the DataSource document the reference names, if the files hold one.
+            declared = self.source_types.get(source.metric_source_ref)
+            declared_path = _join(source_path, "metricSourceRef")
+        if declared is not None:
+            if self.source_type is None:
+                self.source_type, self.type_path = declared, declared_path
+            elif declared.lower() != self.source_type.lower():
+                self.fail(
+                    declared_path,
+                    _(
+                        "all queries of an SLO read one data source: this is “%(this)s”, "
+                        "%(first)s is “%(other)s”"
+                    )
+                    % {"this": declared, "first": self.type_path, "other": self.source_type},
+                )
         if source.type is None and source.metric_source_ref is None:
             self.fail(
                 source_path,
-                _("give type: Prometheus or a metricSourceRef naming a Prometheus DataSource"),
+                _("give a type (such as Prometheus) or a metricSourceRef naming a DataSource"),
             )
         if source.metric_source_ref is not None:
             if self.source_ref is None:
@@ -522,8 +829,12 @@ class _IndicatorReader:
                         "other": self.source_ref,
                     },
                 )
+        if declared is not None and declared.lower() != PROMETHEUS.lower():
+            return ""
         query = (source.spec or {}).get("query")
         query_path = _join(source_path, "spec", "query")
+        if source.type is None and (query is None or query == ""):
+            return ""
         if query is None:
             self.fail(query_path, _("required"))
             return None
@@ -534,8 +845,8 @@ class _IndicatorReader:
 
     def counts(self, metric: MetricSpec, path: str, *, counter: bool) -> str | None:
         query = self.query(metric, path)
-        if query is None:
-            return None
+        if not query:
+            return query
         counted = event_count_query(query, counter=counter)
         if counted is None:
             self.fail(
@@ -556,9 +867,15 @@ class _IndicatorReader:
 
 
 def read_indicator(
-    spec: SLISpec, location: Location, base: str, problems: list[Problem]
+    spec: SLISpec,
+    location: Location,
+    base: str,
+    problems: list[Problem],
+    source_types: Mapping[str, str] | None = None,
 ) -> Indicator | None:
-    reader = _IndicatorReader(location, base, problems)
+    """The SLI spec as the SLO model's fields. `source_types` gives the type of each
+    DataSource document in the files, by name, for metric sources that only name one."""
+    reader = _IndicatorReader(location, base, problems, source_types or {})
     fields: dict[str, Any] = {
         "sli_kind": SLIKind.RATIO,
         "ratio_of": RatioOf.GOOD,
@@ -633,7 +950,16 @@ def read_indicator(
             query_paths["histogram_labels"] = query_paths["good_query"]
     if not reader.ok:
         return None
-    return Indicator(location, base, fields, reader.source_ref, reader.source_path, query_paths)
+    return Indicator(
+        location,
+        base,
+        fields,
+        reader.source_ref,
+        reader.source_path,
+        query_paths,
+        foreign_type=reader.foreign_type,
+        foreign_path=reader.type_path,
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -721,12 +1047,13 @@ def read_window(
         )
         return None
     period = CALENDAR_PERIODS.get((number, unit))
-    if period is None:
+    days = CALENDAR_AS_ROLLING_DAYS.get((number, unit))
+    if period is None and days is None:
         problems.append(
             Problem(
                 location,
                 _join(path, "duration"),
-                _("a calendar window is 1M (a month) or 1Q (a quarter)"),
+                _("a calendar window is 1M (a month), 1Q (a quarter), 1w or 1d"),
             )
         )
         return None
@@ -741,6 +1068,19 @@ def read_window(
             )
         )
         return None
+    if days is not None:
+        warnings.append(
+            Problem(
+                location,
+                _join(path, "duration"),
+                _(
+                    "a calendar %(period)s is read as a rolling window of %(days)d days: the "
+                    "portal's calendar windows are months and quarters"
+                )
+                % {"period": _("week") if unit == "w" else _("day"), "days": days},
+            )
+        )
+        return {**defaults, "window_days": days}
     zone = window.calendar.time_zone
     if zone and team_time_zone and zone != team_time_zone:
         warnings.append(
@@ -853,7 +1193,26 @@ def read_objective(
                 )
             else:
                 fields["timeslice_minutes"] = minutes
-    if indicator.fields["sli_kind"] == SLIKind.GAUGE:
+    counted_by_sender = (
+        indicator.fields["sli_kind"] == SLIKind.GAUGE
+        and indicator.foreign_type is not None
+        and method == BudgetingMethod.OCCURRENCES
+    )
+    if counted_by_sender:
+        # The portal judges a gauge per timeslice; a sender that counts occurrences
+        # sends good and valid events, which is a ratio SLI.
+        fields["sli_kind"] = SLIKind.RATIO
+        warnings.append(
+            Problem(
+                location,
+                _join(path, "value"),
+                _(
+                    "a thresholdMetric counted in Occurrences is stored as a ratio: send the "
+                    "events that meet the objective as good and all events as valid"
+                ),
+            )
+        )
+    elif indicator.fields["sli_kind"] == SLIKind.GAUGE:
         if objective.op is None:
             problems.append(
                 Problem(location, _join(path, "op"), _("required with a thresholdMetric"))

@@ -4,18 +4,18 @@ download for anyone in the team. The rules live in slos/openslo/."""
 from __future__ import annotations
 
 from django import forms
+from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods
 
 import slos.openslo as openslo
 from portal.access import AuthedRequest, team_or_404
 from portal.models import Role
 from slos.openslo import OpenSLOError, SourceFile
-
-MAX_FILE_BYTES = 1024 * 1024
+from slos.registry.selectors import team_pulls_waiting
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -47,12 +47,13 @@ class OpenSLOUploadForm(forms.Form):
     )
 
     def clean_files(self) -> list[SourceFile]:
+        uploads = self.cleaned_data["files"]
+        # Judged on the sizes alone, before a byte is decoded or parsed.
+        problems = openslo.upload_problems([(upload.name, upload.size) for upload in uploads])
+        if problems:
+            raise forms.ValidationError(problems)
         sources = []
-        for upload in self.cleaned_data["files"]:
-            if upload.size > MAX_FILE_BYTES:
-                raise forms.ValidationError(
-                    _("%(name)s is larger than 1 MB.") % {"name": upload.name}
-                )
+        for upload in uploads:
             try:
                 text = upload.read().decode("utf-8-sig")
             except UnicodeDecodeError:
@@ -61,6 +62,24 @@ class OpenSLOUploadForm(forms.Form):
                 ) from None
             sources.append(SourceFile(name=upload.name, text=text))
         return sources
+
+
+def _pulls_delayed_note(request: AuthedRequest, team, *, dry_run: bool) -> None:
+    """The imported SLOs are saved; say so when their backfills wait for the task queue."""
+    waiting = 0 if dry_run else team_pulls_waiting(team)
+    if waiting:
+        messages.warning(
+            request,
+            ngettext(
+                "%(count)d pull is delayed: the task queue cannot be reached right now. "
+                "What was imported is saved; the pull starts on its own once the queue is back.",
+                "%(count)d pulls are delayed: the task queue cannot be reached right now. "
+                "What was imported is saved; the pulls start on their own once the queue is "
+                "back.",
+                waiting,
+            )
+            % {"count": waiting},
+        )
 
 
 @require_http_methods(["GET", "POST"])
@@ -79,6 +98,7 @@ def openslo_import(request: AuthedRequest, slug: str) -> HttpResponse:
                     dry_run=form.cleaned_data["dry_run"],
                 )
                 status = 200
+                _pulls_delayed_note(request, team, dry_run=form.cleaned_data["dry_run"])
             except OpenSLOError as exc:
                 context["problems"] = exc.problems
     return render(request, "slos/openslo/import.html", context, status=status)

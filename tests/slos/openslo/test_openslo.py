@@ -295,8 +295,9 @@ INVALID = [
             }
         ),
         "bad.yaml: document 2: spec.indicator.spec.ratioMetric.total.metricSource.type: "
-        "only Prometheus metric sources can be imported, not “Datadog”",
-        id="non-prometheus-source",
+        "all queries of an SLO read one data source: this is “Datadog”, "
+        "spec.indicator.spec.ratioMetric.good.metricSource.type is “Prometheus”",
+        id="two-kinds-of-source",
     ),
     pytest.param(
         _slo(**{"budgetingMethod: Occurrences": "budgetingMethod: RatioTimeslices"}),
@@ -326,7 +327,8 @@ INVALID = [
     ),
     pytest.param(
         _slo(**{"apiVersion: openslo/v1": "apiVersion: openslo/v2alpha"}),
-        "bad.yaml: document 2: apiVersion: only openslo/v1 can be imported, not “openslo/v2alpha”",
+        "bad.yaml: document 2: apiVersion: only openslo/v1 and openslo/v1alpha can be "
+        "imported, not “openslo/v2alpha”",
         id="other-api-version",
     ),
     pytest.param(
@@ -374,15 +376,15 @@ def test_a_calendar_in_another_time_zone_follows_the_teams_with_a_note(team):
 def test_an_sli_named_by_two_slos_reports_its_problem_once(team):
     sli = (
         "apiVersion: openslo/v1\nkind: SLI\nmetadata:\n  name: shared\nspec:\n"
-        "  thresholdMetric:\n    metricSource:\n      type: Datadog\n"
-        "      spec:\n        query: avg:lag{*}\n"
+        "  thresholdMetric:\n    metricSource:\n      type: Prometheus\n"
+        "      spec:\n        query: ''\n"
     )
     first = REF_SLO.replace("no-such-sli", "shared")
     second = first.replace("name: by-reference", "name: also-by-reference")
     found = problems_of([SourceFile("slos.yaml", "---\n".join([sli, first, second]))], team=team)
     assert found == [
-        "slos.yaml: document 1: spec.thresholdMetric.metricSource.type: only Prometheus "
-        "metric sources can be imported, not “Datadog”"
+        "slos.yaml: document 1: spec.thresholdMetric.metricSource.spec.query: "
+        "must be a PromQL query"
     ]
 
 
@@ -432,18 +434,6 @@ def test_a_reference_to_an_unknown_data_source_is_refused(team):
     assert found == [
         "slos.yaml: document 1: spec.indicator.spec.ratioMetric.total.metricSource."
         "metricSourceRef: no DataSource named “nowhere” in the files or in team kintai"
-    ]
-
-
-def test_a_non_prometheus_data_source_document_is_refused(team):
-    text = (
-        "apiVersion: openslo/v1\nkind: DataSource\nmetadata:\n  name: datadog\n"
-        "spec:\n  type: Datadog\n  connectionDetails:\n  - apiKey: k\n"
-    )
-    found = problems_of([SourceFile("sources.yaml", text)], team=team)
-    assert found == [
-        "sources.yaml: document 1: spec.type: only Prometheus data sources can be imported, "
-        "not “Datadog”"
     ]
 
 
