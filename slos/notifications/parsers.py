@@ -14,6 +14,8 @@ from typing import Any, Literal
 from django.utils.translation import gettext as _
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from slos.limits import CONTROL_CHARACTERS
+
 MAX_BODY_BYTES = 1024 * 1024
 MAX_NOTIFICATIONS = 1000
 
@@ -38,17 +40,14 @@ class Incoming:
     service_ref: str = ""
 
 
-# Control characters but tab, line feed and carriage return. NUL in particular: a JSON
-# "\u0000" in a label or title is valid JSON, but PostgreSQL stores no NUL in text, so
-# such a delivery failed with a 500 on every retry and was never stored.
-_CONTROLS = dict.fromkeys([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
-
-
 def without_controls(value: Any) -> Any:
     """Strings (and the keys and values of mappings and lists, all the way down) with
-    their control characters removed; anything else as it is."""
+    their control characters (slos/limits.py) removed; anything else as it is. NUL in
+    particular: a JSON "\u0000" in a label or title is valid JSON, but PostgreSQL stores
+    no NUL in text, so such a delivery failed with a 500 on every retry and was never
+    stored. Stripped rather than refused, so a sender's alert is never lost."""
     if isinstance(value, str):
-        return value.translate(_CONTROLS)
+        return CONTROL_CHARACTERS.sub("", value)
     if isinstance(value, dict):
         return {without_controls(key): without_controls(item) for key, item in value.items()}
     if isinstance(value, list):
