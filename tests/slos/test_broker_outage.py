@@ -19,11 +19,10 @@ from django.urls import reverse
 
 from portal.celery import app as celery_app
 from slos.models import SLO, OutboxMessage, OutboxStatus, PullRun, PullStatus, PullTrigger
-from slos.notifications.intake import intake_source_create
 from slos.registry import services
 from slos.tasks import deliver_outbox, pull_enqueue, queued_pulls_enqueue
 from tests.conftest import client_for, utc
-from tests.slos.notifications.test_delivery import ALERT, SlackReceiver, send
+from tests.slos.notifications.test_delivery import ALERT, SlackReceiver, send, slack_intake
 from tests.slos.openslo.test_openslo import example, upload
 from tests.slos.registry.test_slo_views import slo_form
 
@@ -256,11 +255,7 @@ def receiver():
 
 @pytest.fixture
 def intake(team, slo, receiver):
-    slo.openslo_name = "clock-in-availability"  # the alert's SLO
-    slo.save(update_fields=["openslo_name"])
-    team.slack_webhook_url = receiver.url
-    team.save(update_fields=["slack_webhook_url"])
-    return intake_source_create(team=team, name="Scripts", kind="generic")
+    return slack_intake(team, slo, receiver.url)
 
 
 def test_an_alert_taken_in_while_the_broker_is_down_is_sent_once_it_is_back(

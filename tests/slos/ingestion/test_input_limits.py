@@ -20,7 +20,7 @@ from portal.api import api
 from slos import limits
 from slos.ingestion import push
 from slos.ingestion.forms import DataSourceForm
-from slos.models import SLO, DataSource, HourlyBucket
+from slos.models import DataSource, HourlyBucket
 from tests.conftest import client_for, utc
 from tests.factories import DataSourceFactory, SLOFactory
 
@@ -31,26 +31,6 @@ NOW = utc(2026, 11, 2, 9, 30)
 def frozen_clock():
     with time_machine.travel(NOW, tick=False):
         yield
-
-
-@pytest.fixture
-def push_source(team) -> DataSource:
-    return DataSourceFactory(team=team, name="Batch jobs", kind="push", url="")
-
-
-@pytest.fixture
-def availability(service, push_source) -> SLO:
-    return SLOFactory(
-        service=service,
-        data_source=push_source,
-        name="Availability",
-        openslo_name="clock-in-availability",
-    )
-
-
-@pytest.fixture
-def token(push_source) -> str:
-    return push.push_token_rotate(source=push_source)
 
 
 def push_json(client, source: DataSource, body, token: str):

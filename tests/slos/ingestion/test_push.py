@@ -19,7 +19,7 @@ from slos.ingestion.push import MAX_BATCH_ROWS, push_token_rotate
 from slos.models import SLO, DataSource, HourlyBucket
 from slos.registry import services as slo_services
 from tests.conftest import client_for, utc
-from tests.factories import DataSourceFactory, SLOFactory
+from tests.factories import SLOFactory
 
 NOW = utc(2026, 11, 2, 9, 30)
 
@@ -28,21 +28,6 @@ NOW = utc(2026, 11, 2, 9, 30)
 def frozen_clock():
     with time_machine.travel(NOW, tick=False):
         yield
-
-
-@pytest.fixture
-def push_source(team) -> DataSource:
-    return DataSourceFactory(team=team, name="Batch jobs", kind="push", url="")
-
-
-@pytest.fixture
-def availability(service, push_source) -> SLO:
-    return SLOFactory(
-        service=service,
-        data_source=push_source,
-        name="Availability",
-        openslo_name="clock-in-availability",
-    )
 
 
 @pytest.fixture
@@ -56,11 +41,6 @@ def sliced(service, push_source) -> SLO:
         timeslice_target=Decimal("95"),
         timeslice_minutes=5,
     )
-
-
-@pytest.fixture
-def token(push_source) -> str:
-    return push_token_rotate(source=push_source)
 
 
 def url(source: DataSource | int) -> str:

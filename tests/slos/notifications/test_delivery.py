@@ -106,19 +106,25 @@ def frozen_clock():
         yield traveller
 
 
-@pytest.fixture
-def slack_team(team, slo, receiver):
+def slack_intake(team, slo, url: str, *, mention: str = ""):
+    """A generic intake source of a team whose Slack webhook is `url`, with `slo` named as
+    the test alerts name it."""
     slo.openslo_name = "clock-in-availability"
     slo.save(update_fields=["openslo_name"])
-    team.slack_webhook_url = receiver.url
-    team.slack_mention = "<!subteam^S0123ABC>"
+    team.slack_webhook_url = url
+    team.slack_mention = mention
     team.save(update_fields=["slack_webhook_url", "slack_mention"])
-    return team
+    return intake_source_create(team=team, name="Scripts", kind="generic")
 
 
 @pytest.fixture
-def source(slack_team):
-    return intake_source_create(team=slack_team, name="Scripts", kind="generic")
+def source(team, slo, receiver):
+    return slack_intake(team, slo, receiver.url, mention="<!subteam^S0123ABC>")
+
+
+@pytest.fixture
+def slack_team(team, source):
+    return team
 
 
 def send(source, *notifications: dict, capture) -> None:

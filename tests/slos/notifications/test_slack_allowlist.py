@@ -14,11 +14,10 @@ from django.urls import reverse
 
 from slos.models import DeliveryAttempt, OutboxMessage, OutboxStatus
 from slos.notifications.delivery import error_shown
-from slos.notifications.intake import intake_source_create
 from slos.notifications.webhooks import allowed_origins, webhook_url_refusal
 from slos.tasks import deliver_outbox
 from tests.conftest import client_for, utc
-from tests.slos.notifications.test_delivery import ALERT, send, settings_post
+from tests.slos.notifications.test_delivery import ALERT, send, settings_post, slack_intake
 
 NOW = utc(2026, 11, 2, 9, 30)
 SLACK = "https://hooks.slack.com/services/T0001/B0002/abcdefghijklmnopqrstWXYZ"
@@ -177,11 +176,7 @@ def frozen_clock():
 @pytest.fixture
 def stored_internal_url(team, slo, internal):
     """A URL stored before the allowlist existed (or through the Django admin)."""
-    slo.openslo_name = "clock-in-availability"
-    slo.save(update_fields=["openslo_name"])
-    team.slack_webhook_url = internal.url
-    team.save(update_fields=["slack_webhook_url"])
-    return intake_source_create(team=team, name="Scripts", kind="generic")
+    return slack_intake(team, slo, internal.url)
 
 
 def test_a_stored_url_no_longer_allowed_fails_at_send_without_a_request(

@@ -19,10 +19,15 @@ from django.utils import timezone
 
 from slos.models import OutboxMessage, OutboxStatus
 from slos.notifications.delivery import MAX_ATTEMPTS, outbox_claim, outbox_retry_now
-from slos.notifications.intake import intake_source_create
 from slos.tasks import deliver_outbox
 from tests.conftest import client_for, utc
-from tests.slos.notifications.test_delivery import ALERT, TICKET, SlackReceiver, send
+from tests.slos.notifications.test_delivery import (
+    ALERT,
+    TICKET,
+    SlackReceiver,
+    send,
+    slack_intake,
+)
 
 NOW = utc(2026, 11, 2, 9, 30)
 
@@ -41,11 +46,7 @@ def receiver():
 
 @pytest.fixture
 def source(team, slo, receiver):
-    slo.openslo_name = "clock-in-availability"
-    slo.save(update_fields=["openslo_name"])
-    team.slack_webhook_url = receiver.url
-    team.save(update_fields=["slack_webhook_url"])
-    return intake_source_create(team=team, name="Scripts", kind="generic")
+    return slack_intake(team, slo, receiver.url)
 
 
 @pytest.fixture
