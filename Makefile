@@ -34,6 +34,7 @@ test: install
 # warning fails. The key is a throwaway, made afresh on each run.
 DEPLOY_CHECK = env DEBUG=false \
 	SECRET_KEY="$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+	FIELD_ENCRYPTION_KEYS="$$($(BIN)/python -c 'import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())')" \
 	ALLOWED_HOSTS=portal.example CSRF_TRUSTED_ORIGINS=https://portal.example \
 	SECURE_PROXY_SSL_HEADER='X-Forwarded-Proto: https' SECURE_SSL_REDIRECT=true \
 	SESSION_COOKIE_SECURE=true CSRF_COOKIE_SECURE=true SECURE_HSTS_SECONDS=31536000 \

@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from portal.models import ApiToken, Membership, Team
+from portal.secret_admin import SecretsAdminMixin
 
 
 class MembershipInline(admin.TabularInline):
@@ -10,7 +11,7 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Team)
-class TeamAdmin(admin.ModelAdmin):
+class TeamAdmin(SecretsAdminMixin, admin.ModelAdmin):
     list_display = ["name", "slug", "time_zone"]
     prepopulated_fields = {"slug": ["name"]}
     search_fields = ["name", "slug"]

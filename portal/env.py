@@ -3,8 +3,12 @@ message naming the variable, instead of surfacing later as a confusing failure."
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 import os
 import re
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -24,7 +28,11 @@ def env_is_set(name: str) -> bool:
     return name in os.environ
 
 
-def env_secret_key(name: str, *, required: bool, embedded: str) -> str:
+def env_secret_key(name: str, *, required: bool, key_file: Path) -> str:
+    """The key from the environment. Without one it is refused when `required` (a
+    deployment); otherwise (the embedded default: `make run`, the tests) it is a key made
+    for this machine on first start and kept in `key_file`, so no installation ever signs
+    sessions with a key that is published in the source."""
     value = os.environ.get(name, "")
     if value.strip():
         return value
@@ -34,7 +42,29 @@ def env_secret_key(name: str, *, required: bool, embedded: str) -> str:
             f"token would be signed with a key anyone can read. Generate one with "
             f"python -c 'import secrets; print(secrets.token_urlsafe(50))'."
         )
-    return embedded
+    return _machine_key(name, key_file)
+
+
+def _machine_key(name: str, key_file: Path) -> str:
+    if key_file.exists():
+        return key_file.read_text().strip()
+    # Written aside and linked into place, so a process starting at the same moment reads
+    # either no file or the whole key, and the first one made wins.
+    aside = key_file.with_name(f"{key_file.name}.{os.getpid()}")
+    try:
+        aside.write_text(secrets.token_urlsafe(50) + "\n")
+        aside.chmod(0o600)
+        try:
+            os.link(aside, key_file)
+        except FileExistsError:
+            pass
+        finally:
+            aside.unlink()
+        return key_file.read_text().strip()
+    except OSError as exc:
+        raise ImproperlyConfigured(
+            f"{name} is not set and no key could be kept in {key_file} ({exc}); set {name}."
+        ) from exc
 
 
 def env_bool(name: str, default: bool) -> bool:
@@ -175,3 +205,46 @@ def env_database(name: str, sqlite_path: Path) -> dict:
     raise ImproperlyConfigured(
         f"{name} must start with postgres:// or sqlite:// (got scheme {parts.scheme!r})."
     )
+
+
+def env_fernet_keys(name: str, *, embedded: str) -> list[str]:
+    """Comma-separated Fernet keys (portal/encryption.py): the first encrypts, every one
+    decrypts, so a new key goes first and an old one stays until rotate_secrets_key has
+    run. Unset means [embedded]."""
+    keys = env_list(name, [])
+    for key in keys:
+        try:
+            valid = len(base64.urlsafe_b64decode(key.encode())) == 32
+        except (ValueError, binascii.Error):
+            valid = False
+        if not valid:
+            raise ImproperlyConfigured(
+                f"{name} must list Fernet keys (32 url-safe base64-encoded bytes), "
+                f"comma-separated; one is not. Generate one with python -c 'from "
+                f"cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'."
+            )
+    return keys or [embedded]
+
+
+def fernet_key_derived_from(secret_key: str) -> str:
+    """The embedded default's Fernet key, derived from SECRET_KEY so `make run` and the
+    tests work with nothing set. A deployment sets FIELD_ENCRYPTION_KEYS of its own: on
+    this key, changing SECRET_KEY would leave every stored secret unreadable."""
+    digest = hashlib.sha256(b"portal.encryption:" + secret_key.encode()).digest()
+    return base64.urlsafe_b64encode(digest).decode()
+
+
+def env_all_or_none(names: list[str]) -> dict[str, str] | None:
+    """Settings that only work together (an identity provider's client and endpoints):
+    all set turns the feature on, none leaves it off, and some but not all stop start-up
+    naming the ones missing."""
+    values = {name: os.environ.get(name, "").strip() for name in names}
+    missing = [name for name, value in values.items() if not value]
+    if len(missing) == len(names):
+        return None
+    if missing:
+        present = [name for name in names if name not in missing]
+        raise ImproperlyConfigured(
+            f"{', '.join(missing)} must be set along with {', '.join(present)}."
+        )
+    return values

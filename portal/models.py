@@ -8,6 +8,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from portal.encryption import EncryptedTextField
+
 
 class TicketDelivery(models.TextChoices):
     EACH = "each", _("Each ticket, without a mention")
@@ -66,9 +68,9 @@ class Team(models.Model):
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="Membership", related_name="teams"
     )
-    # Slack delivery (slos/notifications/delivery.py). The webhook URL is a secret: written, never
-    # shown back in full (see slack_webhook_masked).
-    slack_webhook_url = models.CharField(
+    # Slack delivery (slos/notifications/delivery.py). The webhook URL is a secret: written,
+    # stored encrypted (portal/encryption.py), never shown back in full (see slack_webhook_masked).
+    slack_webhook_url = EncryptedTextField(
         _("Slack incoming webhook URL"), max_length=500, blank=True
     )
     slack_mention = models.CharField(

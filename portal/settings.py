@@ -3,15 +3,18 @@
 With nothing set the portal runs on the embedded default: SQLite, and Celery tasks run
 in-process. DATABASE_URL and CELERY_BROKER_URL switch to PostgreSQL and Redis."""
 
+from datetime import timedelta
 from pathlib import Path
 
 from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 from portal.env import (
+    env_all_or_none,
     env_bool,
     env_cron,
     env_database,
+    env_fernet_keys,
     env_int,
     env_is_set,
     env_list,
@@ -20,18 +23,26 @@ from portal.env import (
     env_secret_key,
     env_str,
     env_time_zone,
+    fernet_key_derived_from,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = env_bool("DEBUG", False)
-# DEBUG unset is the embedded default (make run, the tests), which starts with nothing set
-# and so on a key anyone can read; `check --deploy` flags it by its prefix. DEBUG=false
-# declares a deployment, which must bring its own key.
+# DEBUG=false declares a deployment, which must bring its own key. DEBUG unset is the
+# embedded default (make run, the tests), which starts with nothing set: on a key made for
+# this machine and kept in .secret-key; `check --deploy` warns that SECRET_KEY is unset
+# (portal/checks.py).
 SECRET_KEY = env_secret_key(
     "SECRET_KEY",
     required=env_is_set("DEBUG") and not DEBUG,
-    embedded="django-insecure-embedded-default-key-set-SECRET_KEY-in-production",
+    key_file=BASE_DIR / ".secret-key",
+)
+# Secrets stored in the database are encrypted with these (portal/encryption.py): the first
+# encrypts, all decrypt; `manage.py rotate_secrets_key` moves every secret to the first.
+# Unset, the key is derived from SECRET_KEY, and `check --deploy` warns.
+FIELD_ENCRYPTION_KEYS = env_fernet_keys(
+    "FIELD_ENCRYPTION_KEYS", embedded=fernet_key_derived_from(SECRET_KEY)
 )
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 
@@ -53,6 +64,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",
     "csp",
     "django_htmx",
     "template_partials",
@@ -78,6 +90,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -108,6 +122,56 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# Sign-in throttling (django-axes, portal/login_throttle.py). Failures are counted per
+# account and, separately, per client address: either reaching the limit within the
+# cool-off locks that account (from anywhere) or that address (for every account).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+    # Authenticates nobody unless OIDC_ENABLED (below).
+    "portal.oidc.PortalOIDCBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_CALLABLE = "portal.login_throttle.lockout_response"
+AXES_HTTP_RESPONSE_CODE = 429
+# No start-up banner on every manage.py command; lockouts are still logged.
+AXES_VERBOSE = False
+# The client address is the connection's peer unless this many proxies sit in front and
+# each appends to X-Forwarded-For; otherwise a client could pick its own address.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+AXES_CLIENT_IP_CALLABLE = "portal.login_throttle.request_client_address"
+
+# Sign-in through the company's OpenID Connect provider (portal/oidc.py): on when its
+# client and all four endpoints are set (the provider's discovery document lists them),
+# off when none is, and a start-up error naming the rest when only some are.
+_OIDC = (
+    env_all_or_none(
+        [
+            "OIDC_RP_CLIENT_ID",
+            "OIDC_RP_CLIENT_SECRET",
+            "OIDC_OP_AUTHORIZATION_ENDPOINT",
+            "OIDC_OP_TOKEN_ENDPOINT",
+            "OIDC_OP_USER_ENDPOINT",
+            "OIDC_OP_JWKS_ENDPOINT",
+        ]
+    )
+    or {}
+)
+OIDC_ENABLED = bool(_OIDC)
+OIDC_RP_CLIENT_ID = _OIDC.get("OIDC_RP_CLIENT_ID", "")
+OIDC_RP_CLIENT_SECRET = _OIDC.get("OIDC_RP_CLIENT_SECRET", "")
+OIDC_OP_AUTHORIZATION_ENDPOINT = _OIDC.get("OIDC_OP_AUTHORIZATION_ENDPOINT", "")
+OIDC_OP_TOKEN_ENDPOINT = _OIDC.get("OIDC_OP_TOKEN_ENDPOINT", "")
+OIDC_OP_USER_ENDPOINT = _OIDC.get("OIDC_OP_USER_ENDPOINT", "")
+OIDC_OP_JWKS_ENDPOINT = _OIDC.get("OIDC_OP_JWKS_ENDPOINT", "")
+OIDC_RP_SIGN_ALGO = env_str("OIDC_RP_SIGN_ALGO", "RS256")
+OIDC_RP_SCOPES = "openid email profile"
+OIDC_USE_PKCE = True
+# The name on the login page's button: "Sign in with <name>".
+OIDC_PROVIDER_NAME = env_str("OIDC_PROVIDER_NAME", "") or "OpenID Connect"
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("ja", _("Japanese"))]
@@ -188,8 +252,31 @@ SLACK_WEBHOOK_ALLOWED_HOSTS = env_list("SLACK_WEBHOOK_ALLOWED_HOSTS", ["hooks.sl
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # Intake URLs carry a token: masked in request logs (portal/log_filters.py).
+    "filters": {"intake_tokens": {"()": "portal.log_filters.IntakeTokenFilter"}},
+    "formatters": {
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        }
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        "django.server": {"class": "logging.StreamHandler", "formatter": "django.server"},
+    },
     "root": {"handlers": ["console"], "level": "INFO"},
-    # One line per metric query would drown the log (a nightly pull makes thousands).
-    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
+    "loggers": {
+        # One line per metric query would drown the log (a nightly pull makes thousands).
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+        "django.request": {"filters": ["intake_tokens"]},
+        # runserver's request lines, as Django's default logging has them, token masked.
+        "django.server": {
+            "handlers": ["django.server"],
+            "level": "INFO",
+            "propagate": False,
+            "filters": ["intake_tokens"],
+        },
+    },
 }

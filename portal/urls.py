@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from portal import views
+from portal import oidc, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -13,6 +13,9 @@ urlpatterns = [
     path("backlog/", include("toil.urls")),
     path("api/", include("portal.api")),
     path("account/tokens/", include("portal.token_views")),
+    path("accounts/login/", oidc.login, name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("oidc/authenticate/", oidc.oidc_authenticate, name="oidc_authentication_init"),
+    path("oidc/callback/", oidc.oidc_callback, name="oidc_authentication_callback"),
     path("admin/", admin.site.urls),
 ]

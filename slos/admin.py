@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from portal.secret_admin import SecretsAdminMixin
 from slos.models import (
     SLO,
     Annotation,
@@ -16,7 +17,7 @@ from slos.models import (
 
 
 @admin.register(DataSource)
-class DataSourceAdmin(admin.ModelAdmin):
+class DataSourceAdmin(SecretsAdminMixin, admin.ModelAdmin):
     list_display = ["name", "team", "kind", "url"]
     list_filter = ["team", "kind"]
 
@@ -61,7 +62,7 @@ class AnnotationAdmin(admin.ModelAdmin):
 
 
 @admin.register(IntakeSource)
-class IntakeSourceAdmin(admin.ModelAdmin):
+class IntakeSourceAdmin(SecretsAdminMixin, admin.ModelAdmin):
     list_display = ["name", "team", "kind"]
     list_filter = ["kind", "team"]
     exclude = ["token_hash"]

@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from portal.encryption import EncryptedJSONField, EncryptedTextField
 from portal.models import Team
 
 METRIC_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
@@ -65,11 +66,11 @@ class DataSource(models.Model):
     auth_kind = models.CharField(
         _("authentication"), max_length=10, choices=AuthKind.choices, default=AuthKind.NONE
     )
-    # Secrets: stored, never shown back in full (see masked()).
-    bearer_token = models.CharField(_("bearer token"), max_length=2000, blank=True)
+    # Secrets: stored encrypted (portal/encryption.py), never shown back in full (see masked()).
+    bearer_token = EncryptedTextField(_("bearer token"), max_length=2000, blank=True)
     basic_username = models.CharField(_("basic auth user"), max_length=200, blank=True)
-    basic_password = models.CharField(_("basic auth password"), max_length=500, blank=True)
-    extra_headers = models.JSONField(_("extra headers"), default=dict, blank=True)
+    basic_password = EncryptedTextField(_("basic auth password"), max_length=500, blank=True)
+    extra_headers = EncryptedJSONField(_("extra headers"), default=dict, blank=True)
     # Push sources: the token is shown once; only its hash and first characters are kept.
     push_token_hash = models.CharField(max_length=64, blank=True, editable=False, db_index=True)
     push_token_prefix = models.CharField(max_length=12, blank=True, editable=False)

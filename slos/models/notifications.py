@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from portal.encryption import EncryptedTextField
 from portal.models import Team
 from slos.models.registry import SLO, Service
 
@@ -20,7 +21,8 @@ class IntakeKind(models.TextChoices):
 class IntakeSource(models.Model):
     """Where notifications come from. The URL token is shown once: only its digest is
     kept. Sentry signs its webhooks with the integration's client secret, which Sentry
-    makes; HMAC needs the secret itself, so it is stored and never shown again."""
+    makes; HMAC needs the secret itself, so it is stored, encrypted (portal/encryption.py),
+    and never shown again."""
 
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="intake_sources")
     name = models.CharField(_("name"), max_length=100)
@@ -36,7 +38,7 @@ class IntakeSource(models.Model):
     )
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
     token_prefix = models.CharField(max_length=16, editable=False)
-    client_secret = models.CharField(_("client secret"), max_length=200, blank=True)
+    client_secret = EncryptedTextField(_("client secret"), max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

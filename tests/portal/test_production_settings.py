@@ -1,4 +1,4 @@
-"""Production settings come from the environment: no start on a public key, the settings
+"""Production settings come from the environment: never a key published in the source, the settings
 a TLS proxy needs, a Content-Security-Policy on every page, gunicorn serving the app and
 whitenoise its static files, and `make deploy-check` clean."""
 
@@ -84,22 +84,35 @@ def test_debug_false_without_a_secret_key_refuses_to_start():
     assert "SECRET_KEY must be set when DEBUG is false" in done.stderr
 
 
-def test_the_embedded_default_still_starts_and_check_deploy_flags_its_key():
-    assert settings_in_a_new_process()["SECRET_KEY"].startswith("django-insecure-")
+def test_the_embedded_default_starts_on_a_key_of_its_own_and_check_deploy_flags_it():
+    key = settings_in_a_new_process()["SECRET_KEY"]
+    assert len(key) >= 50
+    assert key not in (REPO / "portal" / "settings.py").read_text()
+    assert key == settings_in_a_new_process()["SECRET_KEY"]  # kept, so sessions survive
     assert settings_in_a_new_process(DEBUG="true")["DEBUG"] is True
 
     done = run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"])
     assert done.returncode != 0
-    assert "security.W009" in done.stderr
+    assert "portal.W001" in done.stderr
 
 
-def test_secret_key_reader():
-    assert env_secret_key("PORTAL_TEST_UNSET", required=False, embedded="dev") == "dev"
+def test_secret_key_reader(tmp_path, monkeypatch):
+    key_file = tmp_path / "key"
+    made = env_secret_key("PORTAL_TEST_UNSET", required=False, key_file=key_file)
+    assert len(made) >= 50
+    assert oct(key_file.stat().st_mode & 0o777) == "0o600"
+    assert env_secret_key("PORTAL_TEST_UNSET", required=False, key_file=key_file) == made
+    assert [path.name for path in tmp_path.iterdir()] == ["key"]  # nothing left aside
+    other = tmp_path / "other"
+    assert env_secret_key("PORTAL_TEST_UNSET", required=False, key_file=other) != made
     with pytest.raises(ImproperlyConfigured, match="PORTAL_TEST_UNSET must be set"):
-        env_secret_key("PORTAL_TEST_UNSET", required=True, embedded="dev")
-
-
-# Settings a TLS proxy needs
+        env_secret_key("PORTAL_TEST_UNSET", required=True, key_file=key_file)
+    monkeypatch.setenv("PORTAL_TEST_SET", "from-the-environment")
+    assert env_secret_key("PORTAL_TEST_SET", required=True, key_file=key_file) == (
+        "from-the-environment"
+    )
+    with pytest.raises(ImproperlyConfigured, match="no key could be kept"):
+        env_secret_key("PORTAL_TEST_UNSET", required=False, key_file=tmp_path / "no" / "key")
 
 
 def test_the_settings_take_the_production_variables():
