@@ -268,6 +268,8 @@ def budget_burndown(rows: Iterable[HourRow], *, target: float) -> list[BurndownP
 
 
 class Period(StrEnum):
+    DAY = "day"
+    WEEK = "week"
     MONTH = "month"
     QUARTER = "quarter"
 
@@ -296,16 +298,33 @@ def _add_months(year: int, month: int, months: int) -> tuple[int, int]:
     return index // 12, index % 12 + 1
 
 
-def calendar_window(at: datetime, period: Period | str, time_zone: str) -> Window:
-    """The current month or quarter in the team's time zone. Boundaries are taken to the
-    UTC hour that contains them (zones with half-hour offsets start half an hour early)."""
-    zone = ZoneInfo(time_zone)
-    local = at.astimezone(zone)
-    months = 3 if Period(period) == Period.QUARTER else 1
+def _period_bounds(local: datetime, period: Period) -> tuple[datetime, datetime]:
+    """The local start and end of the day, week (Monday to Monday), month or quarter that
+    holds `local`."""
+    zone = local.tzinfo
+    if period in (Period.DAY, Period.WEEK):
+        day = local.date() - timedelta(days=local.weekday() if period == Period.WEEK else 0)
+        after = day + timedelta(days=7 if period == Period.WEEK else 1)
+        return (
+            datetime(day.year, day.month, day.day, tzinfo=zone),
+            datetime(after.year, after.month, after.day, tzinfo=zone),
+        )
+    months = 3 if period == Period.QUARTER else 1
     first_month = local.month if months == 1 else 3 * ((local.month - 1) // 3) + 1
-    start_local = datetime(local.year, first_month, 1, tzinfo=zone)
     end_year, end_month = _add_months(local.year, first_month, months)
-    end_local = datetime(end_year, end_month, 1, tzinfo=zone)
+    return (
+        datetime(local.year, first_month, 1, tzinfo=zone),
+        datetime(end_year, end_month, 1, tzinfo=zone),
+    )
+
+
+def calendar_window(at: datetime, period: Period | str, time_zone: str) -> Window:
+    """The current day, week (from Monday), month or quarter in the team's time zone.
+    Boundaries are taken to the UTC hour that contains them (zones with half-hour offsets
+    start half an hour early); a period that spans a daylight-saving change is an hour
+    longer or shorter, as the team's clock says."""
+    local = at.astimezone(ZoneInfo(time_zone))
+    start_local, end_local = _period_bounds(local, Period(period))
     start = align_to_hour(start_local.astimezone(UTC))
     period_end = align_to_hour(end_local.astimezone(UTC))
     return Window(start=start, end=min(align_to_hour(at), period_end), length=period_end - start)

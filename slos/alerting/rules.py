@@ -42,7 +42,7 @@ DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 RECORD_PREFIX = "slo:sli_error:ratio_rate"
 RANGES = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
 RANGE_HOURS = {"5m": 5 / 60, "30m": 0.5, "1h": 1, "2h": 2, "6h": 6, "1d": 24, "3d": 72}
-CALENDAR_DAYS = {"month": 30, "quarter": 90}
+CALENDAR_DAYS = {"day": 1, "week": 7, "month": 30, "quarter": 90}
 SLACK_WEBHOOK_PLACEHOLDER = "https://hooks.slack.com/services/REPLACE/WITH/WEBHOOK"
 INTAKE_TOKEN_PLACEHOLDER = "REPLACE_WITH_INTAKE_TOKEN"
 

@@ -65,6 +65,8 @@ class WindowKind(models.TextChoices):
 
 
 class CalendarPeriod(models.TextChoices):
+    DAY = "day", _("Day")
+    WEEK = "week", _("Week (from Monday)")
     MONTH = "month", _("Month")
     QUARTER = "quarter", _("Quarter")
 

@@ -33,11 +33,10 @@ Import rules (what the portal decides where the spec leaves room):
 - Only the first objective is imported (with a warning when there are more); `target` is
   a fraction, `targetPercent` a percentage; `timeSliceWindow` a number of minutes or a
   duration such as 5m.
-- Windows: a rolling window in days or weeks (28d, 4w); a calendar window of 1M (month)
-  or 1Q (quarter), which follows the team's time zone (calendar.startTime only has to be
-  a date and time; calendar.timeZone, when it differs from the team's, gives a warning).
-  A calendar 1w or 1d has no period of its own in the portal: it is read as a rolling
-  window of 7 or 1 days, with a note.
+- Windows: a rolling window in days or weeks (28d, 4w); a calendar window of 1d (day),
+  1w (week, from Monday), 1M (month) or 1Q (quarter), which follows the team's time zone
+  (calendar.startTime only has to be a date and time; calendar.timeZone, when it differs
+  from the team's, gives a warning).
 - Limits (slos/limits.py): the YAML nests at most 40 levels and holds at most 200,000
   values with aliases expanded; no text holds a control character; the upload form
   takes at most 50 files, 1 MB each and 2 MB together, judged before anything is read.

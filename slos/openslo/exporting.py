@@ -23,6 +23,7 @@ from slos.models import (
 )
 from slos.openslo.reading import (
     API_VERSION,
+    CALENDAR_DURATIONS,
     CALENDAR_START,
     DNS_LABEL,
     PROMETHEUS,
@@ -115,7 +116,7 @@ def _slo_document(
         indicator_spec = {"ratioMetric": ratio}
     if slo.window_kind == WindowKind.CALENDAR:
         window: dict[str, Any] = {
-            "duration": "1Q" if slo.calendar_period == CalendarPeriod.QUARTER else "1M",
+            "duration": CALENDAR_DURATIONS[CalendarPeriod(slo.calendar_period)],
             "calendar": {"startTime": CALENDAR_START, "timeZone": team.time_zone},
             "isRolling": False,
         }

@@ -47,14 +47,21 @@ PROMETHEUS = "Prometheus"
 TEAM_LABEL = "team"
 # Calendar windows follow the team's calendar; the start only anchors them to a period.
 CALENDAR_START = "2020-01-01 00:00:00"
+# The duration each calendar period is written as, and every duration read as one.
+CALENDAR_DURATIONS = {
+    CalendarPeriod.DAY: "1d",
+    CalendarPeriod.WEEK: "1w",
+    CalendarPeriod.MONTH: "1M",
+    CalendarPeriod.QUARTER: "1Q",
+}
 CALENDAR_PERIODS = {
+    (1, "d"): CalendarPeriod.DAY,
+    (7, "d"): CalendarPeriod.WEEK,
+    (1, "w"): CalendarPeriod.WEEK,
     (1, "M"): CalendarPeriod.MONTH,
     (3, "M"): CalendarPeriod.QUARTER,
     (1, "Q"): CalendarPeriod.QUARTER,
 }
-# A calendar week or day has no period of its own in the portal (budgets and retros sum
-# months and quarters): it is read as the rolling window of the same length.
-CALENDAR_AS_ROLLING_DAYS = {(1, "w"): 7, (1, "d"): 1}
 DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 DURATION = re.compile(r"([0-9]+)([mhdwMQY])")
 
@@ -1047,13 +1054,12 @@ def read_window(
         )
         return None
     period = CALENDAR_PERIODS.get((number, unit))
-    days = CALENDAR_AS_ROLLING_DAYS.get((number, unit))
-    if period is None and days is None:
+    if period is None:
         problems.append(
             Problem(
                 location,
                 _join(path, "duration"),
-                _("a calendar window is 1M (a month), 1Q (a quarter), 1w or 1d"),
+                _("a calendar window is 1d (a day), 1w (a week), 1M (a month) or 1Q (a quarter)"),
             )
         )
         return None
@@ -1068,19 +1074,6 @@ def read_window(
             )
         )
         return None
-    if days is not None:
-        warnings.append(
-            Problem(
-                location,
-                _join(path, "duration"),
-                _(
-                    "a calendar %(period)s is read as a rolling window of %(days)d days: the "
-                    "portal's calendar windows are months and quarters"
-                )
-                % {"period": _("week") if unit == "w" else _("day"), "days": days},
-            )
-        )
-        return {**defaults, "window_days": days}
     zone = window.calendar.time_zone
     if zone and team_time_zone and zone != team_time_zone:
         warnings.append(

@@ -114,6 +114,28 @@ def test_a_calendar_quarter_across_a_daylight_saving_change():
     assert window.start + window.length == datetime(2026, 12, 31, 23, tzinfo=UTC)  # CET
 
 
+def test_a_calendar_week_runs_from_monday_in_the_teams_time_zone():
+    # Sunday 2026-11-08 20:00 UTC is Monday 9 November 05:00 in Tokyo: a new week there.
+    window = calendar_window(datetime(2026, 11, 8, 20, 40, tzinfo=UTC), "week", "Asia/Tokyo")
+    assert window.start == datetime(2026, 11, 8, 15, tzinfo=UTC)  # Mon 9 Nov 00:00 JST
+    assert window.end == datetime(2026, 11, 8, 20, tzinfo=UTC)
+    assert window.length == timedelta(days=7)
+    assert window.hours == 5
+    # The same moment in New York is still Sunday: the week began on Monday 2 November.
+    window = calendar_window(datetime(2026, 11, 8, 20, 40, tzinfo=UTC), "week", "America/New_York")
+    assert window.start == datetime(2026, 11, 2, 5, tzinfo=UTC)  # Mon 2 Nov 00:00 EST
+    # Daylight saving ended on 1 November, so this week is a plain seven days.
+    assert window.length == timedelta(days=7)
+
+
+def test_a_calendar_day_across_a_daylight_saving_change_has_its_own_length():
+    window = calendar_window(datetime(2026, 3, 29, 12, tzinfo=UTC), "day", "Europe/Berlin")
+    assert window.start == datetime(2026, 3, 28, 23, tzinfo=UTC)  # 29 Mar 00:00 CET
+    assert window.start + window.length == datetime(2026, 3, 29, 22, tzinfo=UTC)  # CEST
+    assert window.length == timedelta(hours=23)
+    assert window.hours == 13
+
+
 def test_half_hour_zones_take_the_hour_containing_the_boundary():
     window = calendar_window(datetime(2026, 11, 10, tzinfo=UTC), "month", "Asia/Kolkata")
     assert window.start == datetime(2026, 10, 31, 18, tzinfo=UTC)  # 18:30 UTC → 18:00

@@ -70,7 +70,10 @@ def test_calendar_windows_use_the_nominal_period_length():
     quarter = window_days_of(window_kind="calendar", window_days=7, calendar_period="quarter")
     rolling = window_days_of(window_kind="rolling", window_days=7, calendar_period="month")
 
-    assert (month, quarter, rolling) == (30, 90, 7)
+    week = window_days_of(window_kind="calendar", window_days=28, calendar_period="week")
+    day = window_days_of(window_kind="calendar", window_days=28, calendar_period="day")
+
+    assert (month, quarter, rolling, week, day) == (30, 90, 7, 7, 1)
     assert factors(month) == [14.4, 6, 3, 1]
     assert factors(quarter) == [43.2, 18, 9, 3]
 

@@ -120,7 +120,7 @@ def test_a_v1alpha_file_imports_as_v1(team):
     assert (latency.threshold_op, latency.threshold) == ("lte", 0.5)
     assert (latency.budgeting_method, latency.timeslice_target) == ("timeslices", Decimal("95"))
     assert latency.timeslice_minutes == 5
-    assert (latency.window_kind, latency.window_days) == ("rolling", 7)
+    assert (latency.window_kind, latency.calendar_period) == ("calendar", "week")
 
     assert notes(report) == [
         "v1alpha.yaml: document 1, item 1: apiVersion: openslo/v1alpha, read as openslo/v1",
@@ -130,8 +130,6 @@ def test_a_v1alpha_file_imports_as_v1(team):
         "v1alpha.yaml: document 1, item 3: apiVersion: openslo/v1alpha, read as openslo/v1",
         "v1alpha.yaml: document 1, item 2: spec.indicator: no metricSourceRef: the SLO has no "
         "data source; choose one before pulling",
-        "v1alpha.yaml: document 1, item 3: spec.timeWindow[0].duration: a calendar week is read "
-        "as a rolling window of 7 days: the portal's calendar windows are months and quarters",
         "v1alpha.yaml: document 1, item 3: spec.indicator: no metricSourceRef: the SLO has no "
         "data source; choose one before pulling",
     ]
@@ -214,17 +212,22 @@ spec:
 """
 
 
-@pytest.mark.parametrize(("duration", "days", "period"), [("1w", 7, "week"), ("1d", 1, "day")])
-def test_a_calendar_week_or_day_is_a_rolling_window_with_a_note(team, duration, days, period):
+@pytest.mark.parametrize(("duration", "period"), [("1w", "week"), ("1d", "day")])
+def test_a_calendar_week_or_day_is_that_calendar_period(team, duration, period):
     text = WEEKLY.replace("duration: 1w", f"duration: {duration}")
     report = openslo_import(files=[SourceFile("weekly.yaml", text)], team=team)
 
     slo = SLO.objects.get(openslo_name="weekly-availability")
-    assert (slo.window_kind, slo.window_days) == ("rolling", days)
-    assert (
-        f"weekly.yaml: document 1: spec.timeWindow[0].duration: a calendar {period} is read as "
-        f"a rolling window of {days} days: the portal's calendar windows are months and quarters"
-    ) in notes(report)
+    assert (slo.window_kind, slo.calendar_period) == ("calendar", period)
+    assert not [note for note in notes(report) if "duration" in note]
+    exported = openslo_export(teams=[team])
+    assert f"duration: {duration}" in exported
+    assert {
+        change.action
+        for change in openslo_import(
+            files=[SourceFile("exported.yaml", exported)], team=team
+        ).changes
+    } == {"unchanged"}
 
 
 def test_other_calendar_durations_are_still_refused(team):
@@ -232,8 +235,8 @@ def test_other_calendar_durations_are_still_refused(team):
         [SourceFile("weekly.yaml", WEEKLY.replace("duration: 1w", "duration: 2w"))], team=team
     )
     assert found == [
-        "weekly.yaml: document 1: spec.timeWindow[0].duration: a calendar window is 1M "
-        "(a month), 1Q (a quarter), 1w or 1d"
+        "weekly.yaml: document 1: spec.timeWindow[0].duration: a calendar window is 1d "
+        "(a day), 1w (a week), 1M (a month) or 1Q (a quarter)"
     ]
 
 
