@@ -75,6 +75,14 @@ INSTALLED_APPS = [
     "toil",
 ]
 
+# The largest body the portal reads (portal/middleware.py): above every upload's own bound
+# (OpenSLO 2 MB a request, CSV 1 MB, intake 1 MB; tests/portal/test_request_size.py checks),
+# so those keep their own clear messages, and a flood is refused before it is read.
+MAX_REQUEST_BYTES = 4 * 1024 * 1024
+# The intake reads at most the start of an oversized body itself and records the delivery
+# as rejected, so the team sees it on the intake page.
+MAX_REQUEST_BYTES_EXEMPT = ("/api/v1/intake/",)
+
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Serves the collected ./staticfiles (run collectstatic); before everything else, so
@@ -86,6 +94,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Before anything reads a body (the CSRF check in process_view, the forms).
+    "portal.middleware.RequestSizeLimitMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
