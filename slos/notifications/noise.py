@@ -20,6 +20,7 @@ not stored and are rebuilt:
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -242,17 +243,39 @@ class ReplayResult:
         return self.draft.get(key, 0) - self.live.get(key, 0)
 
 
-def replay(stored: Iterable[StoredRouting], rules: Sequence[routing.Rule]) -> ReplayResult:
+REPLAY_TIME_LIMIT = 10.0
+"""Seconds a whole replay may take: patterns each just under routing's per-match limit,
+over thousands of notifications, would otherwise hold the worker for minutes."""
+
+
+class ReplayTooSlow(Exception):
+    """The replay ran past `REPLAY_TIME_LIMIT`; `done` notifications were replayed."""
+
+    def __init__(self, done: int):
+        super().__init__(done)
+        self.done = done
+
+
+def replay(
+    stored: Iterable[StoredRouting],
+    rules: Sequence[routing.Rule],
+    *,
+    time_limit: float | None = None,
+) -> ReplayResult:
     """What the draft rules would have made of these notifications, beside what live
     routing made of them; `moves` counts (live class, draft class) pairs that differ.
     A pattern cut off at routing's time limit counts as no match for the rest of the
-    replay, so a slow draft costs one time limit per pattern, not one per notification."""
+    replay, so a slow draft costs one time limit per pattern, not one per notification;
+    past `time_limit` seconds in all (REPLAY_TIME_LIMIT), ReplayTooSlow is raised."""
+    deadline = time.monotonic() + (REPLAY_TIME_LIMIT if time_limit is None else time_limit)
     cut_off: set[str] = set()
     draft: Counter[str] = Counter()
     live: Counter[str] = Counter()
     moves: Counter[tuple[str, str]] = Counter()
     guessed = total = 0
     for item in stored:
+        if time.monotonic() > deadline:
+            raise ReplayTooSlow(total)
         candidate, was_guessed = candidate_from_stored(item)
         outcome = str(routing.route(candidate, rules, cut_off=cut_off).outcome)
         draft[outcome] += 1

@@ -562,9 +562,21 @@ def noise_replay(request: AuthedRequest, slug: str) -> HttpResponse:
         form = ReplayForm(request.POST, slos=lookup)
         if form.is_valid():
             since = timezone.now() - timedelta(days=form.cleaned_data["days"])
-            result = noise.replay(
-                selectors.stored_routing(team=team, since=since), form.cleaned_data["draft"]
-            )
+            try:
+                result = noise.replay(
+                    selectors.stored_routing(team=team, since=since), form.cleaned_data["draft"]
+                )
+            except noise.ReplayTooSlow as slow:
+                form.add_error(
+                    "draft",
+                    _(
+                        "The replay was stopped after %(seconds)d seconds, %(done)d notifications "
+                        "in: the draft's regular expressions are too slow. Simplify them, or "
+                        "replay fewer days."
+                    )
+                    % {"seconds": noise.REPLAY_TIME_LIMIT, "done": slow.done},
+                )
+                status = 400
         else:
             status = 400
     else:

@@ -308,6 +308,19 @@ def test_a_changed_draft_turns_tickets_into_logs_and_saves_nothing(client, teamm
     assert (RoutingRule.objects.count(), RoutingPolicyChange.objects.count()) == counts
 
 
+def test_a_replay_past_its_time_limit_stops_with_a_clear_400(
+    client, teammate, traffic, monkeypatch
+):
+    monkeypatch.setattr(noise, "REPLAY_TIME_LIMIT", -1.0)  # every replay is over its time
+    response = client_for(client, teammate).post(
+        reverse("slos:noise_replay", args=["kintai"]), {"draft": "", "days": 7}
+    )
+    assert response.status_code == 400
+    assert response.context["result"] is None
+    page = response.content.decode()
+    assert "0 notifications in: the draft&#x27;s regular expressions are too slow" in page
+
+
 def test_replay_counts_only_the_last_n_days(client, teammate, traffic, frozen_clock):
     frozen_clock.shift(timedelta(days=3))
     url = reverse("slos:noise_replay", args=["kintai"])

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import signal
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -102,21 +103,23 @@ def test_a_match_cut_off_at_the_limit_is_no_match_and_logged_with_the_rule_id(ca
     assert f"cut off after {REGEX_TIME_LIMIT} s" in warning
 
 
+def stored_log(title: str) -> noise.StoredRouting:
+    return noise.StoredRouting(
+        source_kind="generic",
+        labels={},
+        title=title,
+        severity="",
+        resolved_when_first_seen=False,
+        slo_id=None,
+        service_id=None,
+        notification_class="log",
+        decided_by_default=True,
+    )
+
+
 def test_a_pattern_cut_off_once_is_not_run_again_in_the_same_replay(caplog):
     """Without the memory, 30 slow titles would take 30 time limits (3 s)."""
-    stored = [
-        noise.StoredRouting(
-            source_kind="generic",
-            labels={},
-            title=SLOW_TITLE,
-            severity="",
-            resolved_when_first_seen=False,
-            slo_id=None,
-            service_id=None,
-            notification_class="log",
-            decided_by_default=True,
-        )
-    ] * 30
+    stored = [stored_log(SLOW_TITLE)] * 30
     with caplog.at_level(logging.WARNING, logger=ROUTING_LOGGER):
         with finishes_within(REGEX_TIME_LIMIT * 20):
             result = noise.replay(stored, [regex_rule("(.|.|.)*Z")])
@@ -243,6 +246,19 @@ def test_saving_a_normal_regex_rule_still_works_and_decides(client, owner, team,
     deliver(generic, "Nightly backup failed", "Deployed")
     classes = dict(Notification.objects.values_list("title", "notification_class"))
     assert classes == {"Nightly backup failed": "ticket", "Deployed": "log"}
+
+
+def test_a_whole_replay_stops_between_notifications_once_over_its_time():
+    """Patterns each under the per-match limit still cannot hold the worker for long."""
+
+    def slowly(count: int):
+        for index in range(count):
+            time.sleep(0.05)
+            yield stored_log(f"title {index}")
+
+    with pytest.raises(noise.ReplayTooSlow) as stopped:
+        noise.replay(slowly(40), [regex_rule("title .*")], time_limit=0.12)
+    assert 1 <= stopped.value.done < 40
 
 
 def test_replaying_a_slow_draft_is_refused_fast(client, teammate, team, generic):
