@@ -18,6 +18,13 @@ from tests.factories import (
 )
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Django's default hasher spends about a third of a second on a password, on
+    purpose; the suite makes hundreds of users. Signing in still checks the password."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def team(db) -> Team:
     return TeamFactory(name="Kintai", slug="kintai", time_zone="Asia/Tokyo")

@@ -43,12 +43,6 @@ def assert_signed_in(response, user) -> None:
 
 
 @pytest.fixture(autouse=True)
-def fast_hashing(settings):
-    # Each attempt checks a password; the default hasher would make this file take a minute.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
 def frozen():
     with time_machine.travel(NOW, tick=False) as traveller:
         yield traveller
