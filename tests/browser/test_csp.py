@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 
 from portal.models import Role, Team
 from retros.models import RetroSession
+from tests.browser.csp import csp_violations
 from tests.factories import (
     PASSWORD,
     BacklogItemFactory,
@@ -27,15 +28,6 @@ from tests.factories import (
 from toil import services as toil_services
 
 pytestmark = pytest.mark.browser
-
-# Chromium logs each blocked load or inline code as a console error naming the policy; the
-# listener also catches what the console might word differently (an eval, a style).
-REPORT_VIOLATIONS = """
-document.addEventListener("securitypolicyviolation", function (event) {
-  console.error("CSP violation: " + event.violatedDirective + " blocked " +
-    (event.blockedURI || "inline") + " " + (event.sample || ""));
-});
-"""
 
 
 def test_the_main_pages_run_under_the_policy(page, live_server, transactional_db):
@@ -55,16 +47,7 @@ def test_the_main_pages_run_under_the_policy(page, live_server, transactional_db
     toil_services.backlog_settings_update(team=team, by=lead, at=now, reserved_hours=Decimal(10))
     BacklogItemFactory(team=team, title="Retry the uploads", impact=3, likelihood=3)
 
-    violations: list[str] = []
-    page.on(
-        "console",
-        lambda message: (
-            violations.append(message.text)
-            if "Content Security Policy" in message.text or "CSP violation" in message.text
-            else None
-        ),
-    )
-    page.add_init_script(REPORT_VIOLATIONS)
+    violations = csp_violations(page)
 
     def visit(path: str) -> None:
         response = page.goto(path)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.test_csp import REPORT_VIOLATIONS
+from tests.browser.csp import csp_violations
 from tests.oidc_provider.running import point_portal_at, provider_running
 from tests.oidc_provider.serve import PEOPLE
 
@@ -24,16 +24,7 @@ def test_signing_in_through_the_company_provider(
     page, live_server, transactional_db, settings, provider
 ):
     point_portal_at(settings, provider)
-    violations: list[str] = []
-    page.on(
-        "console",
-        lambda message: (
-            violations.append(message.text)
-            if "Content Security Policy" in message.text or "CSP violation" in message.text
-            else None
-        ),
-    )
-    page.add_init_script(REPORT_VIOLATIONS)
+    violations = csp_violations(page)
     username, password, *_ = PEOPLE[0]
 
     page.goto("/accounts/login/")
