@@ -2,26 +2,34 @@
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
+# What running needs, then what the suite needs besides: `make run` installs only the first.
 STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
+PORT ?= 8000
 
 .PHONY: run test install lint check clean bench deploy-check
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -e .
 	touch $(STAMP)
+
+$(TEST_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(TEST_STAMP)
 
 install: $(STAMP)
 	$(BIN)/python manage.py vendor_static
 
-# The embedded default: SQLite, tasks in-process, demo data.
+# The embedded default: SQLite, tasks in-process, demo data; `make run PORT=8080` for
+# another port.
 run: install
 	env -u DATABASE_URL -u CELERY_BROKER_URL $(BIN)/python manage.py migrate --noinput
-	env -u DATABASE_URL -u CELERY_BROKER_URL $(BIN)/python manage.py seed_demo
-	env -u DATABASE_URL -u CELERY_BROKER_URL $(BIN)/python manage.py runserver 127.0.0.1:8000 --insecure
+	env -u DATABASE_URL -u CELERY_BROKER_URL PORT=$(PORT) $(BIN)/python manage.py seed_demo
+	env -u DATABASE_URL -u CELERY_BROKER_URL $(BIN)/python manage.py runserver 127.0.0.1:$(PORT) --insecure
 
-test: install
+test: install $(TEST_STAMP)
 	$(BIN)/python tests/preflight.py > $(VENV)/test-database-url
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

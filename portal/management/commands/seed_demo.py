@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -256,7 +257,8 @@ class Command(BaseCommand):
             )
         )
         self.stdout.write(
-            f"Log in at http://127.0.0.1:8000/accounts/login/ as demo / {DEMO_PASSWORD} "
+            f"Log in at http://127.0.0.1:{os.environ.get('PORT', '8000')}/accounts/login/ as "
+            f"demo / {DEMO_PASSWORD} "
             f"(also dev and pm, same password)."
         )
 
