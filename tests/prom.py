@@ -8,7 +8,6 @@ extrapolate: every hourly count is an exact integer we can compute independently
 from __future__ import annotations
 
 import random
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -18,7 +17,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.realparts import PROMETHEUS, PROMTOOL
+from tests.realparts import PROMETHEUS, PROMTOOL, free_port
 
 STEP = timedelta(minutes=5)
 HOUR = timedelta(hours=1)
@@ -130,12 +129,6 @@ def expected_hour(series: list[Series], hour: datetime) -> tuple[int, int]:
     good = sum(s.increase(hour, end) for s in requests if not s.labels["code"].startswith("5"))
     valid = sum(s.increase(hour, end) for s in requests)
     return good, valid
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class PrometheusServer:

@@ -4,7 +4,6 @@ point at it. Used by tests/portal/test_oidc_login.py and tests/browser/test_oidc
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -16,23 +15,19 @@ import httpx
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from tests.realparts import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 CLIENT_ID = "reliability-portal"
 CLIENT_SECRET = "portal-client-secret-for-tests"
 PROVIDER_NAME = "Company SSO"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextmanager
 def provider_running(*, portal_url: str, workdir: Path) -> Iterator[str]:
     """Start the provider (serve.py) with a fresh RSA key and SQLite file, the portal's
     callback registered; yield its base URL once its discovery document answers."""
-    port = _free_port()
+    port = free_port()
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     env = {
         **os.environ,

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from portal.env import env_bool, env_int, env_origins, env_proxy_ssl_header, env_secret_key
+from tests.realparts import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 PRODUCTION = {
@@ -199,12 +199,6 @@ def test_pages_carry_a_strict_content_security_policy(client):
 
 
 # Served by gunicorn behind a TLS proxy, static files by whitenoise
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture

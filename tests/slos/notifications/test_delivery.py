@@ -7,7 +7,6 @@ out of attempts is kept as failed; the settings page never shows the webhook URL
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from datetime import timedelta
@@ -33,6 +32,7 @@ from slos.notifications.delivery import (
 from slos.notifications.intake import intake_source_create
 from slos.tasks import deliver_outbox, ticket_digest
 from tests.conftest import client_for, utc
+from tests.realparts import free_port
 
 NOW = utc(2026, 11, 2, 9, 30)
 WEBHOOK_PATH = "/services/T0001/B0002/abcdefghijklmnopqrstWXYZ"
@@ -40,9 +40,17 @@ WEBHOOK_PATH = "/services/T0001/B0002/abcdefghijklmnopqrstWXYZ"
 
 class SlackReceiver:
     """Stands in for Slack's incoming webhook: answers each POST with the next scripted
-    status (then `default`), and records the JSON bodies it accepted."""
+    status (then `default`), and records the JSON bodies it accepted. A refusal answers
+    `error_body`, as Slack answers "no_service"."""
 
-    def __init__(self, script: list[int] | None = None, *, default: int = 200, port: int = 0):
+    def __init__(
+        self,
+        script: list[int] | None = None,
+        *,
+        default: int = 200,
+        port: int = 0,
+        error_body: bytes = b"no_service",
+    ):
         self.script = list(script or [])
         self.default = default
         self.delay = 0.0
@@ -65,7 +73,7 @@ class SlackReceiver:
                         receiver.accepted.append(json.loads(body))
                     elif status == 200:
                         status = 404
-                answer = b"ok" if status == 200 else b"no_service"
+                answer = b"ok" if status == 200 else error_body
                 self.send_response(status)
                 self.send_header("Content-Length", str(len(answer)))
                 self.end_headers()
@@ -86,12 +94,6 @@ class SlackReceiver:
 
     def texts(self) -> list[str]:
         return [body["text"] for body in self.accepted]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture

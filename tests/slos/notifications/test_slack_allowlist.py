@@ -4,9 +4,6 @@ before each post; and no foreign server's reply reaches the failed-deliveries pa
 
 from __future__ import annotations
 
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
 import time_machine
 from django.core.exceptions import ImproperlyConfigured
@@ -17,7 +14,13 @@ from slos.notifications.delivery import error_shown
 from slos.notifications.webhooks import allowed_origins, webhook_url_refusal
 from slos.tasks import deliver_outbox
 from tests.conftest import client_for, utc
-from tests.slos.notifications.test_delivery import ALERT, send, settings_post, slack_intake
+from tests.slos.notifications.test_delivery import (
+    ALERT,
+    SlackReceiver,
+    send,
+    settings_post,
+    slack_intake,
+)
 
 NOW = utc(2026, 11, 2, 9, 30)
 SLACK = "https://hooks.slack.com/services/T0001/B0002/abcdefghijklmnopqrstWXYZ"
@@ -128,42 +131,10 @@ def test_the_allowlist_setting_admits_a_relay(client, owner, team, settings):
 # --- At send, and what viewers see --------------------------------------------------
 
 
-class MarkedReceiver:
-    """An internal server: answers every POST with 500 and a body nobody outside may read."""
-
-    def __init__(self):
-        self.requests = 0
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args) -> None:
-                pass
-
-            def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
-                self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                receiver.requests += 1
-                body = MARKER.encode()
-                self.send_response(500)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/hook"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def __enter__(self) -> MarkedReceiver:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
 @pytest.fixture
 def internal():
-    with MarkedReceiver() as running:
+    """An internal server: answers every POST with 500 and a body nobody outside may read."""
+    with SlackReceiver(default=500, error_body=MARKER.encode()) as running:
         yield running
 
 
