@@ -76,6 +76,10 @@
       elapsedAt: Date.now(),
       held: false,
       polling: false,
+      // The facilitator's own moves: a poll answered before the server has a move
+      // carries the section before it and must not take the screen back there.
+      moves: 0,
+      posting: 0,
     };
     var user = data.user;
     var member = data.member === "1";
@@ -187,7 +191,11 @@
     function go(index) {
       if (index < 0 || index >= count) return;
       if (leading()) {
-        post(index);
+        state.moves += 1;
+        state.posting += 1;
+        post(index).finally(function () {
+          state.posting -= 1;
+        });
         state.server = index;
         state.elapsed = 0;
         state.elapsedAt = Date.now();
@@ -198,6 +206,7 @@
     function poll() {
       if (state.polling || document.hidden) return;
       state.polling = true;
+      var movesBefore = state.moves;
       fetch(data.followUrl, {
         headers: { Accept: "application/json" },
         cache: "no-store",
@@ -207,7 +216,7 @@
           return response.ok ? response.json() : null;
         })
         .then(function (answer) {
-          if (!answer) return;
+          if (!answer || state.posting > 0 || state.moves !== movesBefore) return;
           state.facilitator = answer.facilitator === null ? "" : answer.facilitator;
           if (answer.elapsed !== null) {
             state.elapsed = answer.elapsed;
