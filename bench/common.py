@@ -31,12 +31,13 @@ def ensure_database(script: str) -> None:
 def copy_hourly_rows(slos, *, end, hours: int, bad, pulled_at) -> None:
     """Fill the bucket table for `slos`: `hours` rows each, ending at `end`, with valid
     events varying by SLO and hour and `bad(slo_pk, hour_index)` of them bad, through
-    one COPY; then ANALYZE, so the planner sees the table as the benchmark reads it."""
+    one COPY (the database sums them by day as it goes: slos.models.DailyBucket); then
+    ANALYZE both tables, so the planner sees them as the benchmark reads them."""
     from datetime import timedelta
 
     from django.db import connection
 
-    from slos.models import HourlyBucket
+    from slos.models import DailyBucket, HourlyBucket
 
     table = HourlyBucket._meta.db_table
     with connection.cursor() as cursor:
@@ -60,3 +61,4 @@ def copy_hourly_rows(slos, *, end, hours: int, bad, pulled_at) -> None:
                         )
                     )
         cursor.execute(f"ANALYZE {table}")
+        cursor.execute(f"ANALYZE {DailyBucket._meta.db_table}")

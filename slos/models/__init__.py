@@ -4,6 +4,7 @@ import SLO`. Each lives in the module of its part of the domain."""
 from slos.models.measurements import (
     METRIC_NAME,
     AuthKind,
+    DailyBucket,
     DataSource,
     DataSourceKind,
     HourlyBucket,
@@ -57,6 +58,7 @@ __all__ = [
     "DataSourceKind",
     "AuthKind",
     "DataSource",
+    "DailyBucket",
     "HourlyBucket",
     "PullStatus",
     "PullTrigger",

@@ -152,6 +152,39 @@ class HourlyBucket(models.Model):
         return f"{self.slo_id} @ {self.hour:%Y-%m-%d %H:00}: {self.good:g}/{self.valid:g}"
 
 
+class DailyBucket(models.Model):
+    """An SLO's hourly rows of one UTC day, summed: a window reads its whole days here
+    and only its ragged ends from the hourly rows (a 28-day window: about 27 rows and
+    a few dozen hours instead of 672 hours).
+
+    Kept by the database, not by the code that writes hours: on PostgreSQL, statement
+    triggers on the hourly table recompute the days a statement touched (migration
+    0024), so a pull, a push, a CSV upload, a backfill's COPY, a delete and a test's
+    direct insert all leave it right. SQLite (the embedded default, a few SLOs) has no
+    such triggers; there, budgets sum the hourly rows (registry/selectors.py)."""
+
+    # No foreign key constraint, as on the hourly table (migration 0011): the rows are
+    # derived from hourly rows whose SLO is checked, and go when those rows go.
+    pk = models.CompositePrimaryKey("slo", "day")
+    slo = models.ForeignKey(
+        "slos.SLO",
+        on_delete=models.DO_NOTHING,
+        related_name="daily_buckets",
+        db_index=False,
+        db_constraint=False,
+    )
+    day = models.DateField()
+    good = models.FloatField()
+    valid = models.FloatField()
+    good_slices = models.PositiveIntegerField()
+    total_slices = models.PositiveIntegerField()
+    hours = models.PositiveSmallIntegerField()  # hours with a row
+    error_hours = models.PositiveSmallIntegerField()  # hours whose good exceeds valid
+
+    def __str__(self) -> str:
+        return f"{self.slo_id} on {self.day:%Y-%m-%d}: {self.good:g}/{self.valid:g}"
+
+
 class PullStatus(models.TextChoices):
     RUNNING = "running", _("running")
     OK = "ok", _("ok")

@@ -53,5 +53,6 @@ def test_the_list_of_1000_slos_runs_as_many_queries_as_the_list_of_one(
 
     assert page.count("data-budget-remaining") == 1000
     assert len(thousand.captured_queries) == len(one.captured_queries)
-    # session, user, the SLOs, exclusions, one aggregate over every bucket
+    # session, user, the SLOs, exclusions, one query of sums (day rows and the hours
+    # around them side by side)
     assert len(one.captured_queries) == 5
