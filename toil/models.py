@@ -88,12 +88,11 @@ class BacklogItemQuerySet(models.QuerySet):
         return self.filter(status__in=OPEN_STATUSES)
 
     def for_ranking(self) -> BacklogItemQuerySet:
-        """With what a ranked row shows of each item. Thousands of items share a few
-        teams, owners and SLOs, so those are fetched once each rather than joined into
-        every row; the description is left to the item's own page."""
-        return self.defer("description").prefetch_related(
-            "team", "slo__service", "owner", "pinned_by"
-        )
+        """What a ranked row shows of each item: the description and the times of edits
+        are left to the item's own page (thousands of rows are read at once; a timestamp
+        is the costliest column to read). The few teams, owners and SLOs those rows
+        share are set on them by toil.selectors."""
+        return self.defer("description", "updated_at", "closed_at")
 
 
 class BacklogItem(models.Model):

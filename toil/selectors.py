@@ -9,13 +9,14 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 
+from django.contrib.auth import get_user_model
 from django.db.models import Q, Sum
 
 from portal.models import Team
 from portal.weeks import recent_mondays, week_monday
 from slos.budget import Budget
 from slos.models import SLO, BudgetPolicyStep
-from slos.registry.selectors import slos_with_budgets
+from slos.registry.selectors import slo_budgets
 from toil.capacity import (
     WEEKS_SHOWN,
     Fit,
@@ -85,15 +86,6 @@ def item_breakdown(
     return compute_score(item_factors(item, slo_budget=slo_budget, at=at), weights)
 
 
-def _budgets(slo_ids: set[int], *, at: datetime) -> dict[int, Budget]:
-    if not slo_ids:
-        return {}
-    return {
-        row.slo.pk: row.budget
-        for row in slos_with_budgets(SLO.objects.filter(pk__in=slo_ids), at=at)
-    }
-
-
 def _frozen_slos(budgets: dict[int, Budget]) -> set[int]:
     """The SLOs whose remaining budget is below a policy step that freezes releases."""
     frozen = set()
@@ -118,7 +110,45 @@ def _in_order(rows: list[RankedItem]) -> list[RankedItem]:
             for row in rows
         ]
     )
-    return [replace(by_key[key], place=place) for place, key in enumerate(order, start=1)]
+    # Built anew rather than dataclasses.replace(), which costs a ranking of thousands a
+    # tenth of a second.
+    return [
+        RankedItem(
+            item=row.item,
+            breakdown=row.breakdown,
+            slo_budget=row.slo_budget,
+            place=place,
+            frozen=row.frozen,
+            logged_hours=row.logged_hours,
+            size_hours=row.size_hours,
+        )
+        for place, row in enumerate((by_key[key] for key in order), start=1)
+    ]
+
+
+def _with_related(items: list[BacklogItem]) -> list[BacklogItem]:
+    """Set each item's team, owner, pinner and SLO (with its service), read once each:
+    thousands of items share a few of them, and Django's prefetch spends longer matching
+    them to the items than reading them. Three queries at most."""
+    meta = BacklogItem._meta
+    users = {item.owner_id for item in items} | {item.pinned_by_id for item in items}
+    users.discard(None)
+    slos = {item.slo_id for item in items}
+    slos.discard(None)
+    # in_bulk of no ids sends no query.
+    found = {
+        "team": Team.objects.in_bulk({item.team_id for item in items}),
+        "owner": get_user_model().objects.in_bulk(users),
+        "slo": SLO.objects.select_related("service").in_bulk(slos),
+    }
+    found["pinned_by"] = found["owner"]
+    for name, objects in found.items():
+        field = meta.get_field(name)
+        attname = field.attname
+        for item in items:
+            key = getattr(item, attname)
+            field.set_cached_value(item, objects.get(key) if key is not None else None)
+    return items
 
 
 def ranked_backlog(
@@ -127,9 +157,9 @@ def ranked_backlog(
     """Open items in ranking order: pinned first, then highest score (older first on a
     tie), each scored with its team's weights. A fixed number of queries for any number
     of items and teams."""
-    open_items = list(items.open().for_ranking())
+    open_items = _with_related(list(items.open().for_ranking()))
     settings = _settings_by_team({item.team_id for item in open_items})
-    budgets = _budgets({item.slo_id for item in open_items if item.slo_id is not None}, at=at)
+    budgets = slo_budgets({item.slo_id for item in open_items if item.slo_id is not None}, at=at)
     frozen = _frozen_slos(budgets)
     logged: dict[int, Decimal] = {}
     if with_hours and open_items:

@@ -151,9 +151,9 @@ def test_the_list_runs_a_fixed_number_of_queries(
         )
     client = client_for(client, owner)
 
-    # session, user, items with their teams, SLOs and services, team settings, SLO budgets
-    # (SLOs, exclusions, sums), freeze steps, the user's teams
-    with django_assert_num_queries(12):
+    # session, user, items, their teams, SLOs (with services) and people, team settings,
+    # SLO budgets (SLOs, exclusions, sums), freeze steps, the user's teams
+    with django_assert_num_queries(11):
         table = backlog_page(client)
     assert len(table.rows) == count
 

@@ -257,7 +257,7 @@ def test_the_page_runs_a_fixed_number_of_queries(
     assert len(PlanTable(response.content.decode()).items) == count
 
 
-QUERIES = 19  # session, user, team, membership; the ranking (12); week sums, settings, changes
+QUERIES = 17  # session, user, team, membership; the ranking (10); week sums, settings, changes
 
 
 def test_with_nothing_reserved_no_line_is_drawn(client, team, owner, items):
