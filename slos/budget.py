@@ -70,6 +70,43 @@ def burn_threshold(alert: BurnAlert, *, window: timedelta) -> float:
     return float(alert.budget_fraction) * (window / alert.long_window_span)
 
 
+def hourly_span(duration: str) -> timedelta:
+    """A burn window as hourly rows can tell it: one under an hour (5m, 30m) is read as
+    the last complete hour."""
+    return max(duration_span(duration), HOUR)
+
+
+# Every window the burn table reads, as hourly rows tell it: 1h, 2h, 6h, 1d and 3d.
+BURN_SPANS = tuple(
+    sorted(
+        {hourly_span(alert.long_window) for alert in BURN_ALERTS}
+        | {hourly_span(alert.short_window) for alert in BURN_ALERTS}
+    )
+)
+
+
+def burning_alert(
+    burn_rates: dict[timedelta, float | None], *, window: timedelta
+) -> BurnAlert | None:
+    """The first row of the burn table (the same rule the generated alerting rules
+    follow) whose long and short windows both burn at or above its threshold for an SLO
+    whose window is `window` long: the SLO is burning, and this says how fast. None when
+    no row fires, or the rates are not known."""
+    for alert, long_span, short_span in _BURN_SPANS_OF:
+        threshold = float(alert.budget_fraction) * (window / long_span)
+        long, short = burn_rates.get(long_span), burn_rates.get(short_span)
+        if long is not None and short is not None and long >= threshold and short >= threshold:
+            return alert
+    return None
+
+
+# Each row of the burn table with its windows as hourly rows tell them (a list of 1,000
+# SLOs asks 4,000 times).
+_BURN_SPANS_OF = tuple(
+    (alert, alert.long_window_span, hourly_span(alert.short_window)) for alert in BURN_ALERTS
+)
+
+
 class BudgetStatus(StrEnum):
     HEALTHY = "healthy"
     AT_RISK = "at_risk"
@@ -106,12 +143,23 @@ class Budget:
     burn_rate_7d: float | None = None
     time_to_exhaustion: timedelta | None = None
     excluded_hours: int = 0
+    # The burn table's row that fires now (burning_alert), None when nothing burns fast
+    # enough to alert on.
+    burning: BurnAlert | None = None
 
     @property
     def error_budget_remaining_percent(self) -> float | None:
         if self.error_budget_remaining is None:
             return None
         return self.error_budget_remaining * 100
+
+    @property
+    def error_budget_spent_percent(self) -> float | None:
+        """How much of the budget is spent: past 100 once it is exhausted, where "−31.6%
+        left" reads oddly."""
+        if self.error_budget_remaining is None:
+            return None
+        return (1 - self.error_budget_remaining) * 100
 
     @property
     def sli_percent(self) -> float | None:
@@ -155,6 +203,7 @@ def compute_budget(
     at_risk_below: float = 0.25,
     last_day: WindowTotals | None = None,
     last_week: WindowTotals | None = None,
+    recent: dict[timedelta, WindowTotals] | None = None,
     excluded_hours: int = 0,
     data_error: bool = False,
 ) -> Budget:
@@ -168,6 +217,9 @@ def compute_budget(
     data_error = data_error or good > valid
     burn_1d = _burn(last_day, target)
     burn_7d = _burn(last_week, target)
+    burning = burning_alert(
+        {span: _burn(found, target) for span, found in (recent or {}).items()}, window=window
+    )
     allowed_bad = error_budget * valid
     bad = valid - good
     if valid <= 0:
@@ -190,6 +242,7 @@ def compute_budget(
             burn_rate_1d=burn_1d,
             burn_rate_7d=burn_7d,
             excluded_hours=excluded_hours,
+            burning=burning,
         )
     sli = good / valid
     rate = (1 - sli) / error_budget
@@ -224,6 +277,7 @@ def compute_budget(
             current_burn_rate=burn_1d if burn_1d is not None else rate,
         ),
         excluded_hours=excluded_hours,
+        burning=burning,
     )
 
 

@@ -10,7 +10,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from functools import lru_cache
+from functools import lru_cache, reduce
+from operator import or_
 from zoneinfo import ZoneInfo
 
 from django.db import connection
@@ -19,6 +20,7 @@ from django.db.models.functions import TruncMonth
 
 from portal.models import Team
 from slos.budget import (
+    BURN_SPANS,
     HOUR,
     Budget,
     HourRow,
@@ -95,28 +97,39 @@ def exclusion_intervals(
     return by_slo
 
 
-def _sums(prefix: str, condition: Q | None) -> dict:
-    def agg(field: str):
-        return Sum(field, filter=condition) if condition is not None else Sum(field)
-
-    return {
-        f"{prefix}_good": agg("good"),
-        f"{prefix}_valid": agg("valid"),
-        f"{prefix}_good_slices": agg("good_slices"),
-        f"{prefix}_total_slices": agg("total_slices"),
-        f"{prefix}_hours": Count("hour", filter=condition),
-    }
+# The sums read beside each window: the last day and week (the burn rates a page
+# shows), and every other window of the burn table (slos.budget.BURN_SPANS), whose
+# hours are not counted.
+RECENT = {"day": DAY, "week": WEEK}
+BURN_ONLY = {f"burn_{span // HOUR}h": span for span in BURN_SPANS if span not in RECENT.values()}
 
 
-def _day_sums(prefix: str, condition: Q) -> dict:
-    """As `_sums`, over DailyBucket: a day row counts its hours."""
-    return {
+BURN_PREFIXES = {span: prefix for prefix, span in {**BURN_ONLY, **RECENT}.items()}
+
+
+def _sums(prefix: str, condition: Q, *, hours: bool = True) -> dict:
+    sums = {
         f"{prefix}_good": Sum("good", filter=condition),
         f"{prefix}_valid": Sum("valid", filter=condition),
         f"{prefix}_good_slices": Sum("good_slices", filter=condition),
         f"{prefix}_total_slices": Sum("total_slices", filter=condition),
-        f"{prefix}_hours": Sum("hours", filter=condition),
     }
+    if hours:
+        sums[f"{prefix}_hours"] = Count("hour", filter=condition)
+    return sums
+
+
+def _day_sums(prefix: str, condition: Q, *, hours: bool = True) -> dict:
+    """As `_sums`, over DailyBucket: a day row counts its hours."""
+    sums = {
+        f"{prefix}_good": Sum("good", filter=condition),
+        f"{prefix}_valid": Sum("valid", filter=condition),
+        f"{prefix}_good_slices": Sum("good_slices", filter=condition),
+        f"{prefix}_total_slices": Sum("total_slices", filter=condition),
+    }
+    if hours:
+        sums[f"{prefix}_hours"] = Sum("hours", filter=condition)
+    return sums
 
 
 def _totals(slo: SLO, row: dict, prefix: str, hours_in_window: int) -> WindowTotals:
@@ -161,8 +174,16 @@ def _hourly_aggregates(
         row["slo_id"]: row
         for row in rows.values("slo_id").annotate(
             **_sums("window", in_window),
-            **_sums("day", Q(hour__gte=end - DAY)),
-            **_sums("week", Q(hour__gte=end - WEEK)),
+            **{
+                k: v
+                for p, span in RECENT.items()
+                for k, v in _sums(p, Q(hour__gte=end - span)).items()
+            },
+            **{
+                k: v
+                for p, span in BURN_ONLY.items()
+                for k, v in _sums(p, Q(hour__gte=end - span), hours=False).items()
+            },
             window_errors=Count("hour", filter=in_window & Q(good__gt=F("valid"))),
         )
     }
@@ -193,31 +214,29 @@ def _split(start: datetime, end: datetime) -> tuple[Q, Q | None]:
 def _rolled_up_aggregates(windows: dict[int, Window], *, end: datetime) -> dict[int, dict]:
     """The same sums as `_hourly_aggregates` (SLOs without excluded hours), from day
     rows and the hours around them: two queries, reading about a sixth of the rows."""
-    targets = {
-        "window": {start: _split(start, end) for start in {w.start for w in windows.values()}},
-        "day": _split(end - DAY, end),
-        "week": _split(end - WEEK, end),
-    }
-    window_hours = _by_start(windows, lambda start: targets["window"][start][0])
-    window_days = _by_start(windows, lambda start: targets["window"][start][1] or Q(pk__in=[]))
-    hourly_terms = {"window": window_hours, "day": targets["day"][0], "week": targets["week"][0]}
-    daily_terms = {
-        "window": window_days,
-        "day": targets["day"][1] or Q(pk__in=[]),
-        "week": targets["week"][1] or Q(pk__in=[]),
-    }
+    starts = {start: _split(start, end) for start in {w.start for w in windows.values()}}
+    spans = {prefix: _split(end - span, end) for prefix, span in {**RECENT, **BURN_ONLY}.items()}
+    nothing = Q(pk__in=[])
+    window_hours = _by_start(windows, lambda start: starts[start][0])
+    window_days = _by_start(windows, lambda start: starts[start][1] or nothing)
+    hourly_terms = {"window": window_hours, **{p: split[0] for p, split in spans.items()}}
+    daily_terms = {"window": window_days, **{p: split[1] or nothing for p, split in spans.items()}}
     span_start = min([end - WEEK, *(window.start for window in windows.values())])
     hourly = HourlyBucket.objects.filter(
         slo_id__in=list(windows), hour__gte=span_start, hour__lt=end
     )
-    hourly = hourly.filter(window_hours | hourly_terms["day"] | hourly_terms["week"])
+    hourly = hourly.filter(reduce(or_, hourly_terms.values()))
     daily = DailyBucket.objects.filter(
         slo_id__in=list(windows), day__gte=span_start.date(), day__lt=_midnight_before(end).date()
     )
     # One query: the two sums side by side (UNION ALL, the same columns in the same
     # order), added up here.
     rows = hourly.values("slo_id").annotate(
-        **{k: v for prefix, term in hourly_terms.items() for k, v in _sums(prefix, term).items()},
+        **{
+            k: v
+            for prefix, term in hourly_terms.items()
+            for k, v in _sums(prefix, term, hours=prefix not in BURN_ONLY).items()
+        },
         window_errors=Count("hour", filter=window_hours & Q(good__gt=F("valid"))),
     )
     rows = rows.union(
@@ -225,18 +244,25 @@ def _rolled_up_aggregates(windows: dict[int, Window], *, end: datetime) -> dict[
             **{
                 k: v
                 for prefix, term in daily_terms.items()
-                for k, v in _day_sums(prefix, term).items()
+                for k, v in _day_sums(prefix, term, hours=prefix not in BURN_ONLY).items()
             },
             window_errors=Sum("error_hours", filter=window_days),
         ),
         all=True,
     )
+    # Sent as SQL, read as plain rows: Django's converters for 40 aggregate columns of
+    # 2,000 rows cost as much as the sums themselves, and these need none.
+    sql, params = rows.query.sql_with_params()
     found: dict[int, dict] = {}
-    for row in rows:
-        into = found.setdefault(row["slo_id"], {})
-        for key, value in row.items():
-            if value is not None:
-                into[key] = into[key] + value if key in into and key != "slo_id" else value
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        names = [column[0] for column in cursor.description]
+        for values in cursor.fetchall():
+            row = dict(zip(names, values, strict=True))
+            into = found.setdefault(row["slo_id"], {})
+            for key, value in row.items():
+                if value is not None:
+                    into[key] = into[key] + value if key in into and key != "slo_id" else value
     return found
 
 
@@ -282,6 +308,9 @@ def _with_budgets(slo_list: list[SLO], *, at: datetime) -> list[SLOWithBudget]:
             at_risk_below=float(slo.service.team.budget_at_risk_below) / 100,
             last_day=_totals(slo, row, "day", 24),
             last_week=_totals(slo, row, "week", 24 * 7),
+            recent={
+                span: _totals(slo, row, BURN_PREFIXES[span], span // HOUR) for span in BURN_SPANS
+            },
             excluded_hours=in_window_excluded,
             data_error=bool(row.get("window_errors")),
         )
@@ -378,6 +407,7 @@ class SLOWindowData:
     days: list[DayTotals]
     no_data: list[tuple[datetime, datetime]]
     annotations: list[Annotation]
+    recent: dict[timedelta, WindowTotals]  # the burn table's windows (BURN_SPANS)
 
     @property
     def silent_hours(self) -> int | None:
@@ -394,6 +424,7 @@ class SLOWindowData:
             at_risk_below=at_risk_below,
             last_day=self.last_day,
             last_week=self.last_week,
+            recent=self.recent,
             excluded_hours=self.excluded_hours,
             data_error=self.data_error,
         )
@@ -504,6 +535,7 @@ def slo_window_data(slo: SLO, *, at: datetime) -> SLOWindowData:
         days=days,
         no_data=_runs(missing),
         annotations=[note for note in annotations if note.ends_at > window.start],
+        recent={span: totals(end - span, span // HOUR) for span in BURN_SPANS},
     )
 
 

@@ -7,12 +7,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from slos.budget import (
+    BURN_ALERTS,
+    BURN_SPANS,
+    DAY_TICKET,
     BudgetStatus,
     HourRow,
     WindowTotals,
     align_to_hour,
     budget_burndown,
     burn_rate,
+    burning_alert,
     compute_budget,
     time_to_exhaustion,
     window_hours,
@@ -120,3 +124,78 @@ def test_remaining_is_one_minus_the_burn_over_the_window(valid, bad_fraction, ta
     good = valid - round(valid * bad_fraction)
     result = budget(good, valid, target=target)
     assert result.error_budget_remaining == pytest.approx(1 - result.burn_rate)
+
+
+# --- Burning: the burn table's rule, on hourly windows ---------------------------------
+
+THIRTY_DAYS = timedelta(days=30)
+
+
+def rates(**by_hours: float | None) -> dict[timedelta, float | None]:
+    return {timedelta(hours=int(key[1:])): value for key, value in by_hours.items()}
+
+
+def test_a_fast_burn_over_the_last_hour_and_six_hours_is_the_first_page():
+    # 2% of a 30-day budget in an hour is a burn of 14.4; the short window (5m) is read
+    # as the last hour.
+    found = burning_alert(rates(h1=14.4, h2=0, h6=6, h24=1, h72=1), window=THIRTY_DAYS)
+    assert found == BURN_ALERTS[0]
+    assert found.severity == "page"
+
+
+def test_a_window_below_its_threshold_does_not_fire_even_when_the_other_does():
+    assert burning_alert(rates(h1=14.3, h2=0, h6=5.9, h24=2.9, h72=0.9), window=THIRTY_DAYS) is None
+    # six hours at 6 (5% of the budget) with the last half hour (read: hour) still at 6
+    assert (
+        burning_alert(rates(h1=6, h2=0, h6=6, h24=0, h72=0), window=THIRTY_DAYS) == (BURN_ALERTS[1])
+    )
+    # a day at 3 (10%) but the last two hours calm: the day's ticket does not fire
+    assert burning_alert(rates(h1=0, h2=2.9, h6=3, h24=3, h72=0), window=THIRTY_DAYS) is None
+    assert burning_alert(rates(h1=0, h2=3, h6=3, h24=3, h72=0), window=THIRTY_DAYS) == (DAY_TICKET)
+    # three days at 1 (10%) with the last six hours at 1: the slow ticket
+    assert (
+        burning_alert(rates(h1=0, h2=0, h6=1, h24=1, h72=1), window=THIRTY_DAYS) == (BURN_ALERTS[3])
+    )
+
+
+def test_thresholds_follow_the_window_and_unknown_rates_never_fire():
+    # For a 7-day window, 2% in an hour is a burn of 3.36.
+    assert burning_alert(rates(h1=3.4, h6=3.4), window=timedelta(days=7)) == BURN_ALERTS[0]
+    assert (
+        burning_alert(rates(h1=None, h2=None, h6=None, h24=None, h72=None), window=THIRTY_DAYS)
+        is None
+    )
+    assert burning_alert({}, window=THIRTY_DAYS) is None
+
+
+def test_little_budget_left_is_not_burning_and_a_budget_burning_fast_is():
+    """ "Burning" is how fast the budget goes, not how little is left: an SLO with 10% left
+    and a calm day is at risk but not burning."""
+    hour, day, three_days = timedelta(hours=1), timedelta(days=1), timedelta(days=3)
+    calm = {
+        span: WindowTotals(good=1000, valid=1000, hours_with_data=1, hours_in_window=1)
+        for span in BURN_SPANS
+    }
+    spent = compute_budget(
+        WindowTotals(good=99_910, valid=100_000, hours_with_data=720, hours_in_window=720),
+        target=0.999,
+        window=THIRTY_DAYS,
+        recent=calm,
+    )
+    assert spent.status == BudgetStatus.AT_RISK
+    assert spent.burning is None
+
+    fast = dict(calm)
+    fast[hour] = WindowTotals(good=980, valid=1000, hours_with_data=1, hours_in_window=1)
+    fast[timedelta(hours=6)] = WindowTotals(
+        good=5_900, valid=6_000, hours_with_data=6, hours_in_window=6
+    )
+    burning = compute_budget(
+        WindowTotals(good=99_990, valid=100_000, hours_with_data=720, hours_in_window=720),
+        target=0.999,
+        window=THIRTY_DAYS,
+        recent=fast,
+    )
+    assert burning.status == BudgetStatus.HEALTHY
+    assert burning.burning == BURN_ALERTS[0]  # 20× over the last hour, 16.7× over six
+    assert day in BURN_SPANS and three_days in BURN_SPANS
