@@ -187,6 +187,10 @@ def main() -> None:
     from toil.selectors import capacity, ranked_backlog
 
     setup_test_environment()
+    # The process as the WSGI server sets it up (portal.wsgi.settle_heap): views loaded,
+    # the long-lived heap frozen out of the garbage collector's walks.
+    import portal.wsgi  # noqa: F401
+
     team = Team.objects.get(slug=SLUG)
     client = Client()
     client.force_login(get_user_model().objects.get(username="bench-backlog-0"))

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import cached_property
 
 from django.core.exceptions import FieldDoesNotExist
 
@@ -93,18 +94,19 @@ class PlanPage:
     def weights(self) -> Weights:
         return self.settings.weights()
 
-    @property
+    @cached_property
     def fitting(self) -> list[RankedItem]:
         keys = set(self.capacity.fit.fitting)
         return [row for row in self.ranked if row.item.pk in keys]
 
-    @property
+    @cached_property
     def next_up(self) -> list[PlanRow]:
         """The top of the ranking: what the team works on next, marked where it fits this
         week's hours and where the line falls."""
-        return self.rows(PlanFilters())[:NEXT_UP]
+        return self.rows(PlanFilters(), limit=NEXT_UP)
 
-    @property
+    # Cached: the page asks for these several times, and each walks thousands of rows.
+    @cached_property
     def cut(self) -> Cut | None:
         fit = self.capacity.fit
         if fit.cut_at is None or not self.capacity.reserved_hours:
@@ -112,8 +114,9 @@ class PlanPage:
         row = next(row for row in self.ranked if row.item.pk == fit.cut_at)
         return Cut(row=row, hours_left=fit.hours_left - fit.hours_planned)
 
-    def rows(self, filters: PlanFilters) -> list[PlanRow]:
-        """The ranking's rows that `filters` keeps, each at its place in the whole ranking."""
+    def rows(self, filters: PlanFilters, *, limit: int | None = None) -> list[PlanRow]:
+        """The ranking's rows that `filters` keeps, each at its place in the whole ranking;
+        the first `limit` of them when given."""
         fitting = set(self.capacity.fit.fitting)
         cut = self.cut
         cut_place = cut.row.place if cut is not None else None
@@ -124,6 +127,8 @@ class PlanPage:
             cut_above = cut_place is not None and not cut_drawn and row.place >= cut_place
             cut_drawn = cut_drawn or cut_above
             rows.append(PlanRow(ranked=row, fits=row.item.pk in fitting, cut_above=cut_above))
+            if limit is not None and len(rows) == limit:
+                break
         return rows
 
     def owners(self) -> list[tuple[int, str]]:
