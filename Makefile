@@ -21,6 +21,12 @@ $(TEST_STAMP): $(STAMP)
 
 install: $(STAMP)
 	$(BIN)/python manage.py vendor_static
+	@if command -v msgfmt >/dev/null 2>&1; then \
+		$(BIN)/python manage.py compilemessages --ignore=.venv --ignore=staticfiles --verbosity=0; \
+	else \
+		echo "install: GNU gettext (msgfmt) is missing, so the pages stay in English;" \
+			"install it (apt-get install gettext, brew install gettext) and run make install again." >&2; \
+	fi
 
 # The embedded default: SQLite, tasks in-process, demo data; `make run PORT=8080` for
 # another port.
@@ -62,6 +68,7 @@ clean:
 # Benchmarks print tables; they need PostgreSQL (DATABASE_URL, default portal_bench).
 bench: install
 	$(BIN)/python bench/budgets.py
+	$(BIN)/python bench/home.py
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/intake.py
 	$(BIN)/python bench/retros.py

@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from django_htmx.middleware import HtmxDetails
 
 from portal.models import Membership, Role, Team
@@ -30,16 +31,16 @@ def membership_or_404(user, team: Team | int, needed: Role = Role.VIEWER) -> Mem
         Membership.objects.select_related("team").filter(team_id=team_id, user=user).first()
     )
     if membership is None:
-        raise Http404("No such team.")
+        raise Http404(_("No such team."))
     if not membership.allows(needed):
-        raise PermissionDenied("Your role in this team does not allow this.")
+        raise PermissionDenied(_("Your role in this team does not allow this."))
     return membership
 
 
 def team_membership_or_404(user, slug: str, needed: Role = Role.VIEWER) -> Membership:
     team = Team.objects.filter(slug=slug).first()
     if team is None:
-        raise Http404("No such team.")
+        raise Http404(_("No such team."))
     return membership_or_404(user, team, needed)
 
 

@@ -15,6 +15,7 @@ from enum import StrEnum
 
 from django.db.models import Q
 from django.http import Http404
+from django.utils.translation import gettext as _
 from ninja.errors import AuthenticationError
 
 from portal.models import ApiToken
@@ -56,7 +57,7 @@ def api_token_revoke(*, user, token_id: int, at: datetime) -> ApiToken:
     ApiToken.objects.filter(pk=token_id, user=user, revoked_at__isnull=True).update(revoked_at=at)
     token = ApiToken.objects.filter(pk=token_id, user=user).first()
     if token is None:
-        raise Http404("No such token.")
+        raise Http404(_("No such token."))
     return token
 
 

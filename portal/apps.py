@@ -1,9 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class PortalConfig(AppConfig):
     name = "portal"
-    verbose_name = "Teams"
+    verbose_name = _("Teams")
 
     def ready(self) -> None:
-        from portal import checks  # noqa: F401  (registers the deploy checks)
+        # Registers the deploy checks, and the sign-in receiver that applies a saved language.
+        from portal import checks, language  # noqa: F401

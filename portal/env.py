@@ -147,6 +147,13 @@ def env_time_zone(name: str, default: str) -> str:
     return value
 
 
+def env_choice(name: str, default: str, choices: list[str]) -> str:
+    value = os.environ.get(name, default)
+    if value not in choices:
+        raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)} (got {value!r}).")
+    return value
+
+
 @dataclass(frozen=True)
 class Cron:
     minute: str

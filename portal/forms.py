@@ -44,7 +44,6 @@ class TeamSettingsForm(forms.ModelForm):
         model = Team
         fields = [
             "name",
-            "mission",
             "time_zone",
             "budget_at_risk_below",
             "no_data_after_hours",
@@ -57,7 +56,6 @@ class TeamSettingsForm(forms.ModelForm):
             "retro_minutes",
         ]
         widgets = {
-            "mission": forms.Textarea(attrs={"rows": 2}),
             "retro_time": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
         }
 

@@ -155,3 +155,191 @@ class ApiToken(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class UserPreference(models.Model):
+    """What a person chose for themselves. `language` blank: the browser's language
+    (Accept-Language) decides, as it does for anyone who never chose."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preference"
+    )
+    language = models.CharField(_("language"), max_length=10, blank=True)
+
+    class Meta:
+        verbose_name = _("user preference")
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.language or 'browser'}"
+
+
+# The team charter (issue #16): what the team and its SRE agreed. The mission is the
+# team's own field (Team.mission); the charter holds the SRE shape, the split of
+# responsibilities, and the history of every change to any of them.
+
+
+class SREShape(models.TextChoices):
+    CORE = "core", _("Core SRE")
+    EMBEDDED = "embedded", _("Embedded SRE")
+    ENABLING = "enabling", _("Enabling SRE")
+
+
+SRE_SHAPE_EXPLANATIONS = {
+    SREShape.CORE: _(
+        "A separate SRE function runs production for the team: on-call, monitoring and "
+        "incident response are the SRE's work, and developers hand over what they build."
+    ),
+    SREShape.EMBEDDED: _(
+        "The SRE sits in the team and does reliability work beside the developers, on "
+        "the team's own services, for as long as the team needs it."
+    ),
+    SREShape.ENABLING: _(
+        "The SRE makes the team able to do SRE work itself: sets up the practice, "
+        "teaches and pairs, then steps back. The goal is a team that no longer needs "
+        "its SRE for day-to-day reliability."
+    ),
+}
+
+
+class Charter(models.Model):
+    team = models.OneToOneField(Team, on_delete=models.CASCADE, related_name="charter")
+    sre_shape = models.CharField(
+        _("SRE shape"), max_length=10, choices=SREShape.choices, blank=True
+    )
+    updated_at = models.DateTimeField(_("updated"), null=True, blank=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("team charter")
+
+    def __str__(self) -> str:
+        return f"charter of {self.team}"
+
+    @property
+    def sre_shape_explanation(self) -> str:
+        return str(SRE_SHAPE_EXPLANATIONS[SREShape(self.sre_shape)]) if self.sre_shape else ""
+
+
+class ResponsibleParty(models.TextChoices):
+    SRE = "sre", _("SRE")
+    DEVELOPERS = "developers", _("Developers")
+    SHARED = "shared", _("Shared")
+
+
+class Responsibility(models.Model):
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="responsibilities")
+    description = models.CharField(_("responsibility"), max_length=200)
+    party = models.CharField(
+        _("who"), max_length=12, choices=ResponsibleParty.choices, default=ResponsibleParty.SHARED
+    )
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("responsibility")
+        verbose_name_plural = _("responsibilities")
+        ordering = ["position", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "description"], name="responsibility_unique_team_description"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.description} ({self.party})"
+
+
+class CharterChangeKind(models.TextChoices):
+    MISSION = "mission", _("Mission changed")
+    SRE_SHAPE = "sre_shape", _("SRE shape changed")
+    RESPONSIBILITIES_ADOPTED = "resp_adopted", _("Suggested split put on the charter")
+    RESPONSIBILITY_ADDED = "resp_added", _("Responsibility added")
+    RESPONSIBILITY_CHANGED = "resp_changed", _("Responsibility changed")
+    RESPONSIBILITY_REMOVED = "resp_removed", _("Responsibility removed")
+
+
+class CharterChange(models.Model):
+    """One change to a team's charter, with who made it and when. `before` and `after`
+    hold the stored values (a shape or a party is kept as its code, shown translated),
+    so the history reads in the reader's language, not the writer's."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="charter_changes")
+    kind = models.CharField(max_length=14, choices=CharterChangeKind.choices)
+    subject = models.CharField(max_length=200, blank=True)
+    before = models.TextField(blank=True)
+    after = models.TextField(blank=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    changed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-changed_at", "-pk"]
+        indexes = [models.Index(fields=["team", "-changed_at"], name="charter_change_team_time")]
+
+    def __str__(self) -> str:
+        return f"{self.team}: {self.kind} at {self.changed_at:%Y-%m-%d %H:%M}"
+
+
+class Hearing(models.Model):
+    """A team hearing: who the SRE listened to, when, the pains they told, and (as its
+    candidates) the features that matter with what "working" means for each."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="hearings")
+    held_on = models.DateField(_("held on"))
+    heard = models.CharField(
+        _("who was heard"),
+        max_length=200,
+        help_text=_("The people or roles heard, e.g. “Payroll PM, two support leads”."),
+    )
+    pains = models.TextField(_("pains heard"), blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("hearing")
+        ordering = ["-held_on", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.team}: hearing on {self.held_on} ({self.heard})"
+
+
+class SLICandidate(models.Model):
+    """A feature that matters, heard in a hearing: a candidate SLI until the team
+    measures it. The SLOs made from it point here (slos.SLO.candidate)."""
+
+    hearing = models.ForeignKey(Hearing, on_delete=models.CASCADE, related_name="candidates")
+    feature = models.CharField(_("feature"), max_length=120)
+    working_means = models.TextField(
+        _("what “working” means"),
+        help_text=_("In the words heard, e.g. “my clock-in shows within two seconds”."),
+    )
+    service_name = models.CharField(
+        _("service"),
+        max_length=100,
+        blank=True,
+        help_text=_("The service that serves it, if known."),
+    )
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("SLI candidate")
+        ordering = ["position", "pk"]
+
+    def __str__(self) -> str:
+        return self.feature

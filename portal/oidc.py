@@ -75,7 +75,7 @@ class PortalOIDCBackend(OIDCAuthenticationBackend):
 
 def _require_enabled() -> None:
     if not settings.OIDC_ENABLED:
-        raise Http404("OpenID Connect sign-in is not configured.")
+        raise Http404(_("OpenID Connect sign-in is not configured."))
 
 
 @login_not_required

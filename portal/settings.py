@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from portal.env import (
     env_all_or_none,
     env_bool,
+    env_choice,
     env_cron,
     env_database,
     env_fernet_keys,
@@ -91,6 +92,8 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    # The language a person chose with the switch, over the browser's (portal/language.py).
+    "portal.language.UserLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -183,9 +186,14 @@ OIDC_USE_PKCE = True
 # The name on the login page's button: "Sign in with <name>".
 OIDC_PROVIDER_NAME = env_str("OIDC_PROVIDER_NAME", "") or "OpenID Connect"
 
-LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("ja", _("Japanese"))]
+# The language for a browser that asks for none (Accept-Language), and of what the portal
+# writes outside anyone's page: Slack alerts, tickets and digests, the nightly pull's
+# messages. A person's own choice (portal/language.py) and their browser's come first.
+LANGUAGE_CODE = env_choice("LANGUAGE_CODE", "en", [code for code, _name in LANGUAGES])
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Named date formats per language: "2 Nov 2026" in English, "2026年11月2日" in Japanese.
+FORMAT_MODULE_PATH = ["portal.formats"]
 USE_I18N = True
 USE_TZ = True
 TIME_ZONE = env_time_zone("TIME_ZONE", "UTC")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.http import HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
@@ -15,6 +15,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from portal.access import AuthedRequest
 from portal.api_tokens import api_token_create, api_token_revoke
+from portal.confirm import after_delete, delete_confirmation, delete_confirmed
+from portal.models import ApiToken
 
 
 class ApiTokenForm(forms.Form):
@@ -57,9 +59,21 @@ def token_list(request: AuthedRequest) -> HttpResponse:
 
 @require_POST
 def token_revoke(request: AuthedRequest, pk: int) -> HttpResponse:
+    """Revokes once the person said yes (portal.confirm): a script that uses the token
+    stops working at once, and there is no undo."""
+    token = get_object_or_404(ApiToken, pk=pk, user=request.user)
+    if not delete_confirmed(request):
+        return delete_confirmation(
+            request,
+            question=_("Revoke the token “%(name)s”?") % {"name": token.name},
+            details=[_("Anything that calls the API with it is refused from now on.")],
+            action=reverse("api_token_revoke", args=[token.pk]),
+            cancel_url=reverse("api_tokens"),
+            button=_("Revoke"),
+        )
     token = api_token_revoke(user=request.user, token_id=pk, at=timezone.now())
     messages.success(request, _("Token “%(name)s” revoked.") % {"name": token.name})
-    return redirect("api_tokens")
+    return after_delete(request, reverse("api_tokens"))
 
 
 urlpatterns = [

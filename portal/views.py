@@ -11,7 +11,7 @@ from portal.access import AuthedRequest, team_membership_or_404, team_or_404
 from portal.forms import TeamSettingsForm
 from portal.models import Membership, Role
 from retros.kudos import KUDOS_ON_TEAM_PAGE
-from slos.budget import BudgetStatus
+from slos.budget import BURN_ALERTS, BudgetStatus
 from slos.models import SLO
 from slos.registry.selectors import slos_with_budgets
 
@@ -19,14 +19,24 @@ from slos.registry.selectors import slos_with_budgets
 @require_GET
 def home(request: AuthedRequest) -> HttpResponse:
     rows = slos_with_budgets(SLO.objects.visible_to(request.user), at=timezone.now())
-    burning = [
-        row for row in rows if row.budget.status in {BudgetStatus.AT_RISK, BudgetStatus.EXHAUSTED}
+    # Burning: spending its budget fast enough that an alert would fire (the burn table),
+    # pages before tickets. Running low: little budget left, whatever the pace now.
+    burning = sorted(
+        (row for row in rows if row.budget.burning is not None),
+        key=lambda row: (BURN_ALERTS.index(row.budget.burning), -(row.budget.burn_rate_1d or 0)),
+    )
+    low = [
+        row
+        for row in rows
+        if row.budget.burning is None
+        and row.budget.status in {BudgetStatus.AT_RISK, BudgetStatus.EXHAUSTED}
     ]
+    low.sort(key=lambda row: row.budget.error_budget_remaining or 0)
     memberships = Membership.objects.filter(user=request.user).select_related("team")
     return render(
         request,
         "portal/home.html",
-        {"rows": rows, "burning": burning, "memberships": memberships},
+        {"rows": rows, "burning": burning, "low": low, "memberships": memberships},
     )
 
 

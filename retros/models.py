@@ -68,23 +68,39 @@ class RetroSession(models.Model):
     # reliability work section and the SLOs due for review (JSON of plain values).
     frozen = models.JSONField(default=dict, blank=True)
     summary = models.TextField(_("summary (Markdown)"), blank=True)
+    # One retro a team and week. Sessions held before that rule may share a week: the
+    # week's retro is the open one, else the first held; migration 0007 marks the others,
+    # kept as history, and only they are exempt from the rule.
+    extra_in_week = models.BooleanField(
+        _("extra in its week"),
+        default=False,
+        editable=False,
+        help_text=_("Held in a week that already had a retro, before the one-a-week rule."),
+    )
 
     objects = RetroSessionQuerySet.as_manager()
 
     class Meta:
         ordering = ["-week_of", "-pk"]
         constraints = [
-            # One open session a week per team; closed ones are history (sessions made
-            # before this rule may share a week, closed by migration 0003).
             models.UniqueConstraint(
                 fields=["team", "week_of"],
-                condition=~models.Q(status="closed"),
-                name="retro_one_open_per_team_week",
+                condition=models.Q(extra_in_week=False),
+                name="retro_one_per_team_week",
+                violation_error_message=_("The team already has a retro in this week."),
             )
         ]
 
     def __str__(self) -> str:
         return f"{self.team} retro, week of {self.week_of:%Y-%m-%d}"
+
+    def validate_constraints(self, exclude=None) -> None:
+        # No form edits extra_in_week, so forms leave it out of validation; the value on
+        # the instance is the one saved, and the one-a-week rule must see it (the admin
+        # then says the week is taken instead of failing on the database's constraint).
+        super().validate_constraints(
+            exclude=None if exclude is None else set(exclude) - {"extra_in_week"}
+        )
 
     @property
     def is_planned(self) -> bool:

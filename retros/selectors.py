@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from portal.models import Team
+from portal.weeks import week_monday
 from retros.models import (
     ActionOutcome,
     ActionReview,
@@ -350,6 +351,26 @@ class FreezePlan:
     actions: list[RetroAction]
     kudos: list[Kudos]
     work: dict
+
+
+def week_retro(*, team: Team, week_of: date) -> RetroSession | None:
+    """The team's retro of the week starting `week_of`, whatever its status (sessions
+    marked extra in a week, from before the one-a-week rule, are not it)."""
+    return RetroSession.objects.filter(team=team, week_of=week_of, extra_in_week=False).first()
+
+
+def retros_held_this_week(teams: list[Team], *, at: datetime) -> dict[int, RetroSession]:
+    """Each team's closed retro of the week holding `at` (in the team's zone), by team
+    id: a team holds one retro a week, so its next session is next week's. One query."""
+    if not teams:
+        return {}
+    weeks = Q()
+    for team in teams:
+        weeks |= Q(team=team, week_of=week_monday(at, team.time_zone))
+    held = RetroSession.objects.filter(
+        weeks, status=SessionStatus.CLOSED, extra_in_week=False
+    ).select_related("team")
+    return {session.team_id: session for session in held}
 
 
 def previous_session(session: RetroSession) -> RetroSession | None:

@@ -34,7 +34,7 @@ from retros.models import (
     TicketDecision,
     TicketDecisionKind,
 )
-from retros.selectors import retro_agenda, retro_freeze_plan
+from retros.selectors import retro_agenda, retro_freeze_plan, week_retro
 from retros.summary import session_markdown, summary_from_agenda
 from slos.models import NotificationClass, RoutingRule, TicketStatus
 from slos.notifications.delivery import summary_enqueue
@@ -93,22 +93,28 @@ def _refresh(session: RetroSession) -> None:
 # --- Sessions ----------------------------------------------------------------------
 
 
+class RetroWeekRefused(ValueError):
+    """A session may be started only in its own week (one retro a team and week);
+    `week_retro` is the retro of the week it was tried in, if there is one."""
+
+    def __init__(self, message: str, *, week_retro: RetroSession | None):
+        super().__init__(message)
+        self.week_retro = week_retro
+
+
 def retro_session_plan(*, team: Team, at: datetime) -> RetroSession:
-    """The team's next session, made if missing: the open session of the first week,
-    from this one on, that holds no closed session. Idempotent."""
+    """The team's next session, made if missing: the session of the first week, from
+    this one on, whose retro is not closed yet. One retro a team and week, so a closed
+    one makes the next week's the next session. Idempotent."""
     monday = week_monday(at, team.time_zone)
-    closed_weeks = set(
+    statuses = dict(
         RetroSession.objects.filter(
-            team=team, status=SessionStatus.CLOSED, week_of__gte=monday
-        ).values_list("week_of", flat=True)
+            team=team, week_of__gte=monday, extra_in_week=False
+        ).values_list("week_of", "status")
     )
-    while monday in closed_weeks:
+    while statuses.get(monday) == SessionStatus.CLOSED:
         monday = date.fromordinal(monday.toordinal() + 7)
-    existing = (
-        RetroSession.objects.filter(team=team, week_of=monday)
-        .exclude(status=SessionStatus.CLOSED)
-        .first()
-    )
+    existing = week_retro(team=team, week_of=monday) if monday in statuses else None
     if existing is not None:
         return existing
     try:
@@ -123,21 +129,38 @@ def retro_session_plan(*, team: Team, at: datetime) -> RetroSession:
                 length_minutes=team.retro_minutes,
             )
     except IntegrityError:
-        # Another request planned it meanwhile (one open session per team and week).
-        return (
-            RetroSession.objects.filter(team=team, week_of=monday)
-            .exclude(status=SessionStatus.CLOSED)
-            .get()
+        # Another request planned it meanwhile (one retro per team and week).
+        return RetroSession.objects.get(team=team, week_of=monday, extra_in_week=False)
+
+
+def _in_its_week(session: RetroSession, *, at: datetime) -> None:
+    """Refuse to hold a session outside its own week: a second retro in this week."""
+    this_monday = week_monday(at, session.team.time_zone)
+    if session.week_of == this_monday:
+        return
+    held = week_retro(team=session.team, week_of=this_monday)
+    if session.week_of > this_monday:
+        message = _(
+            "This is the retro of the week of %(week)s: it can be started from that "
+            "Monday. A team holds one retro a week."
         )
+    else:
+        message = _(
+            "The week of %(week)s is over and its retro was not held: it can no longer "
+            "be started. A team holds one retro a week."
+        )
+    raise RetroWeekRefused(message % {"week": session.week_of.isoformat()}, week_retro=held)
 
 
 def retro_session_start(*, session: RetroSession, user: User, at: datetime) -> RetroSession:
-    """Planned → live: everything the agenda shows is frozen as it stands at `at`."""
+    """Planned → live, in the session's own week (RetroWeekRefused otherwise):
+    everything the agenda shows is frozen as it stands at `at`."""
     with transaction.atomic():
         current = _locked(session)
         if current.status != SessionStatus.PLANNED:
             _writable(current)
             raise ValueError(_("This retro has already started."))
+        _in_its_week(current, at=at)
         plan = retro_freeze_plan(current, at=at)
         current.status = SessionStatus.LIVE
         current.started_at = at

@@ -7,6 +7,8 @@ either changes nothing."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -28,6 +30,7 @@ from portal.access import (
 )
 from portal.htmx import render_page_or_partial, wants_partial
 from portal.models import Membership, Role
+from portal.weeks import week_monday
 from retros import charts, forms, services
 from retros.agenda import SECTION_SLUGS, SECTIONS, section_index
 from retros.kudos import KudosForm, team_kudos
@@ -40,7 +43,7 @@ from retros.models import (
     TicketDecision,
 )
 from retros.screen import section_views
-from retros.selectors import follow_state, retro_agenda
+from retros.selectors import follow_state, retro_agenda, retros_held_this_week, week_retro
 from retros.summary import session_markdown, summary_from_agenda
 from retros.trends import retro_trends as trends_for
 
@@ -63,16 +66,43 @@ def _row_for(request: AuthedRequest, objects: QuerySet, pk: int):
     )
 
 
+@dataclass(frozen=True)
+class WeekNotice:
+    """Why a planned session cannot be started now: it is not its week. One retro a
+    team and week, so the page links to the retro of this week when there is one."""
+
+    early: bool  # its week is still to come (else it is over)
+    this_week_retro: RetroSession | None
+
+
+def _week_notice(session: RetroSession, *, at: datetime) -> WeekNotice | None:
+    if not session.is_planned:
+        return None
+    this_monday = week_monday(at, session.team.time_zone)
+    if session.week_of == this_monday:
+        return None
+    return WeekNotice(
+        early=session.week_of > this_monday,
+        this_week_retro=week_retro(team=session.team, week_of=this_monday),
+    )
+
+
 def _context(request: AuthedRequest, session: RetroSession, membership: Membership) -> dict:
-    agenda = retro_agenda(session, at=timezone.now())
+    now = timezone.now()
+    agenda = retro_agenda(session, at=now)
     member = membership.allows(Role.MEMBER)
+    week_notice = _week_notice(session, at=now)
     return {
         "session": session,
         "team": session.team,
         "agenda": agenda,
         "sections": section_views(agenda),
         "is_member": member,
+        # Only admins edit routing rules: the others' "tune" links open the policy.
+        "is_admin": membership.allows(Role.ADMIN),
         "can_write": member and session.is_live,
+        "can_start": member and session.is_planned and week_notice is None,
+        "week_notice": week_notice,
         "action_form": forms.ActionForm(team=session.team),
         "release_choices": forms.ReleaseForm.base_fields["decision"].choices,
         "ticket_choices": forms.TICKET_DECISIONS,
@@ -103,6 +133,9 @@ def retro_list(request: AuthedRequest) -> HttpResponse:
         .filter(status=SessionStatus.LIVE)
         .exclude(pk__in=upcoming_ids)
     )
+    # A team whose retro of this week is closed has next week's planned: say so, with
+    # the link to the one held, rather than show a second retro of this week.
+    held = retros_held_this_week(teams, at=now)
     history = (
         RetroSession.objects.visible_to(request.user)
         .for_page()
@@ -112,7 +145,12 @@ def retro_list(request: AuthedRequest) -> HttpResponse:
     return render(
         request,
         "retros/list.html",
-        {"upcoming": live + upcoming, "history": history, "now": now},
+        {
+            "upcoming": [(session, None) for session in live]
+            + [(session, held.get(session.team_id)) for session in upcoming],
+            "history": history,
+            "now": now,
+        },
     )
 
 
@@ -207,9 +245,13 @@ def _write(
 
 @require_POST
 def retro_start(request: AuthedRequest, pk: int) -> HttpResponse:
-    session, _membership = _session_for(request, pk, Role.MEMBER)
+    session, membership = _session_for(request, pk, Role.MEMBER)
     try:
         services.retro_session_start(session=session, user=request.user, at=timezone.now())
+    except services.RetroWeekRefused as refused:
+        # The session page says why, and links to this week's retro when there is one.
+        context = _context(request, session, membership) | {"refused": str(refused)}
+        return render(request, SESSION_PAGE, context, status=409)
     except ValueError as refused:
         return HttpResponse(str(refused), status=409, content_type="text/plain; charset=utf-8")
     messages.success(request, _("Retro started: everything on the agenda is frozen as of now."))

@@ -84,6 +84,7 @@ PORTAL_BASE = frozenset(
         "portal.formatting",
         "portal.weeks",
         "portal.htmx",
+        "portal.confirm",
         "portal.settings",
         "portal.celery",
         "portal.templatetags",

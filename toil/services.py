@@ -13,6 +13,7 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from portal.models import Team
 from slos.models import SLO, Notification
@@ -63,11 +64,11 @@ def _check_links(
     team: Team, *, slo: SLO | None, ticket: Notification | None, owner: AbstractBaseUser | None
 ) -> None:
     if slo is not None and slo.service.team_id != team.pk:
-        raise BacklogError("the SLO belongs to another team")
+        raise BacklogError(_("the SLO belongs to another team"))
     if ticket is not None and ticket.team_id != team.pk:
-        raise BacklogError("the ticket belongs to another team")
+        raise BacklogError(_("the ticket belongs to another team"))
     if owner is not None and not team.memberships.filter(user=owner).exists():
-        raise BacklogError("the owner is not a member of the team")
+        raise BacklogError(_("the owner is not a member of the team"))
 
 
 def _shown(item: BacklogItem, field: str) -> str:
@@ -182,9 +183,9 @@ def backlog_item_pin(
     """Put an item above the ranking, with the reason everyone sees."""
     reason = reason.strip()
     if not reason:
-        raise BacklogError("a pin needs a written reason")
+        raise BacklogError(_("a pin needs a written reason"))
     if not item.is_open:
-        raise BacklogError("only an open item can be pinned")
+        raise BacklogError(_("only an open item can be pinned"))
     with transaction.atomic():
         current = BacklogItem.objects.select_for_update().get(pk=item.pk)
         before = current.pinned_reason
@@ -254,9 +255,9 @@ def work_log_add(
     at: datetime,
 ) -> WorkLogEntry:
     if item is not None and item.team_id != team.pk:
-        raise BacklogError("the item belongs to another team")
+        raise BacklogError(_("the item belongs to another team"))
     if not team.memberships.filter(user=person).exists():
-        raise BacklogError("only a member of the team can log work for it")
+        raise BacklogError(_("only a member of the team can log work for it"))
     entry = WorkLogEntry(
         team=team, person=person, item=item, on=on, hours=hours, toil=toil, note=note, created_at=at
     )

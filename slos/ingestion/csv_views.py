@@ -40,7 +40,7 @@ ERRORS_SHOWN = 100
 def _fed_only(source: DataSource) -> DataSource:
     """Only push and csv sources take uploads and push tokens."""
     if source.is_pulled:
-        raise Http404("This source is pulled from Prometheus; it takes no uploads.")
+        raise Http404(_("This source is pulled from Prometheus; it takes no uploads."))
     return source
 
 

@@ -18,6 +18,7 @@ from typing import Literal
 
 import httpcore  # noqa: F401  (httpx imports it on its first client: here, at worker start)
 import httpx
+from django.utils.translation import gettext as _
 from pydantic import BaseModel, ValidationError
 
 # Prometheus refuses a range query returning more than 11,000 points per series.
@@ -83,16 +84,22 @@ def _parse(status: int, body: bytes) -> _Success:
         payload = json.loads(body)
     except ValueError:
         raise PrometheusError(
-            f"Prometheus answered HTTP {status} with a body that is not JSON."
+            _("Prometheus answered HTTP %(status)d with a body that is not JSON.")
+            % {"status": status}
         ) from None
     try:
         failure = _Failure.model_validate(payload)
     except ValidationError:
         raise PrometheusError(
-            "Prometheus answered with something that is not a range-query result "
-            f"({problem.error_count()} problem(s), first: {problem.errors()[0]['msg']})."
+            _(
+                "Prometheus answered with something that is not a range-query result "
+                "(%(count)d problem(s), first: %(first)s)."
+            )
+            % {"count": problem.error_count(), "first": problem.errors()[0]["msg"]}
         ) from problem
-    raise PrometheusQueryError(f"Prometheus rejected the query: {failure.error}")
+    raise PrometheusQueryError(
+        _("Prometheus rejected the query: %(error)s") % {"error": failure.error}
+    )
 
 
 def _server_failure(body: bytes) -> _Failure | None:
@@ -157,7 +164,8 @@ def _values(series: _Series) -> dict[float, float]:
 def _one_series(series: list[_Series]) -> dict[float, float] | PrometheusError:
     if len(series) > 1:
         return PrometheusQueryError(
-            f"The query returned {len(series)} series; it must return one. Wrap it in sum(...)."
+            _("The query returned %(count)d series; it must return one. Wrap it in sum(...).")
+            % {"count": len(series)}
         )
     return _values(series[0]) if series else {}
 
@@ -247,7 +255,8 @@ class PrometheusClient:
             index = item.metric.get(BATCH_LABEL, "")
             if not index.isdigit() or int(index) >= len(queries):
                 raise PrometheusError(
-                    f"Prometheus answered a series without the {BATCH_LABEL} tag it was sent."
+                    _("Prometheus answered a series without the %(label)s tag it was sent.")
+                    % {"label": BATCH_LABEL}
                 )
             tagged[int(index)].append(item)
         return [_one_series(group) for group in tagged]
@@ -297,10 +306,13 @@ class PrometheusClient:
                 else:
                     response = self.http.post(url, data=request.params)
             except httpx.TimeoutException:
-                last_error, timed_out = f"timed out after {self.timeout:g} s", True
+                last_error = _("timed out after %(seconds)s s") % {"seconds": f"{self.timeout:g}"}
+                timed_out = True
                 continue
             except httpx.TransportError as exc:
-                last_error = f"could not connect ({exc.__class__.__name__}: {exc})"
+                last_error = _("could not connect (%(error)s)") % {
+                    "error": f"{exc.__class__.__name__}: {exc}"
+                }
                 timed_out = False
                 continue
             if response.status_code >= 500:
@@ -312,11 +324,15 @@ class PrometheusClient:
                 continue
             if response.status_code in {401, 403}:
                 raise PrometheusError(
-                    f"Prometheus refused the credentials (HTTP {response.status_code}); "
-                    "check the source's authentication."
+                    _(
+                        "Prometheus refused the credentials (HTTP %(status)d); check the "
+                        "source's authentication."
+                    )
+                    % {"status": response.status_code}
                 )
             return response.status_code, response.content
         failed = PrometheusTimeout if timed_out else PrometheusError
         raise failed(
-            f"Prometheus at {self.base_url} failed after {attempts} attempts: {last_error}."
+            _("Prometheus at %(url)s failed after %(attempts)d attempts: %(error)s.")
+            % {"url": self.base_url, "attempts": attempts, "error": last_error}
         )

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cache, lru_cache
 from operator import attrgetter
 
+from django.conf import settings
 from django.db import DatabaseError, connection
 from django.db.models import (
     BigIntegerField,
@@ -24,7 +25,7 @@ from django.db.models import (
     QuerySet,
     Subquery,
 )
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from slos.budget import HOUR, Window
@@ -545,7 +546,12 @@ def _pull_concurrently(
         batch.clear()
         wholes.clear()
 
-    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+    # The threads' messages (a query's error) are in the language of the one who pulls.
+    with ThreadPoolExecutor(
+        max_workers=max(1, concurrency),
+        initializer=translation.activate,
+        initargs=(translation.get_language() or settings.LANGUAGE_CODE,),
+    ) as pool:
         # A sliding window of requests, bounded in points, keeps memory bounded on a large
         # backfill; the threads keep fetching while this thread writes.
         in_flight: dict = {}

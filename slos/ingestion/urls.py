@@ -1,6 +1,6 @@
 from django.urls import path
 
-from slos.ingestion import csv_views, views
+from slos.ingestion import csv_views, trial_views, views
 
 urlpatterns = [
     path("<int:pk>/pull/", views.slo_pull_now, name="pull"),
@@ -12,4 +12,5 @@ urlpatterns = [
     path("sources/<int:pk>/csv/", csv_views.csv_upload, name="source_csv"),
     path("sources/<int:pk>/push-token/", csv_views.push_token_rotate, name="push_token"),
     path("ingestion/", views.ingestion_health, name="ingestion"),
+    path("try-queries/<slug:slug>/", trial_views.queries_try, name="queries_try"),
 ]

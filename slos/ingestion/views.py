@@ -105,7 +105,7 @@ def source_form(request: AuthedRequest, slug: str, pk: int | None = None) -> Htt
 def source_pull_now(request: AuthedRequest, pk: int) -> HttpResponse:
     source, membership = data_source_for_user(request.user, pk, Role.MEMBER)
     if not source.is_pulled:
-        raise Http404("This source is not pulled.")
+        raise Http404(_("This source is not pulled."))
     _report(request, _enqueue(request, source, slo_id=None, trigger=PullTrigger.MANUAL))
     return redirect("slos:source_detail", pk=source.pk)
 
@@ -114,7 +114,7 @@ def source_pull_now(request: AuthedRequest, pk: int) -> HttpResponse:
 def slo_pull_now(request: AuthedRequest, pk: int) -> HttpResponse:
     slo, membership = slo_for_user(request.user, pk, Role.MEMBER)
     if slo.data_source is None or not slo.data_source.is_pulled:
-        raise Http404("This SLO has no source to pull from.")
+        raise Http404(_("This SLO has no source to pull from."))
     _report(request, _enqueue(request, slo.data_source, slo_id=slo.pk, trigger=PullTrigger.MANUAL))
     return redirect("slos:detail", pk=slo.pk)
 

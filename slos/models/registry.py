@@ -280,6 +280,17 @@ class SLO(models.Model):
         editable=False,
         help_text=_("Set by a review that retires the SLO: no longer pulled nor reviewed."),
     )
+    # The hearing's feature this SLO measures, when it was made from one (portal's
+    # charter page lists the candidates no live SLO measures yet).
+    candidate = models.ForeignKey(
+        "portal.SLICandidate",
+        verbose_name=_("SLI candidate"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="slos",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = SLOQuerySet.as_manager()

@@ -9,6 +9,11 @@ urlpatterns = [
     path("routing/<slug:slug>/", views.routing_policy, name="routing_policy"),
     path("routing/<slug:slug>/<int:pk>/edit/", views.routing_rule_edit, name="routing_rule_edit"),
     path("routing/<slug:slug>/<int:pk>/move/", views.routing_rule_move, name="routing_rule_move"),
+    path(
+        "routing/<slug:slug>/<int:pk>/delete/",
+        views.routing_rule_delete,
+        name="routing_rule_delete",
+    ),
     path("deliveries/<slug:slug>/", views.slack_deliveries, name="slack_deliveries"),
     path(
         "deliveries/<slug:slug>/<int:pk>/retry/",

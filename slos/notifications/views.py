@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from portal.access import AuthedRequest, team_membership_or_404, team_or_404
+from portal.confirm import after_delete, delete_confirmation, delete_confirmed
 from portal.htmx import render_page_or_partial
 from portal.models import Role, Team
 from slos.access import outbox_message_for_user, routing_rule_for_user, ticket_for_user
@@ -232,8 +233,8 @@ def _policy_page(team: Team, rule: RoutingRule | None = None) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def routing_policy(request: AuthedRequest, slug: str) -> HttpResponse:
-    """The team's rules in order, then the default policy. Admins add and remove rules
-    (and edit and move them, below); a rule decides only notifications first seen after
+    """The team's rules in order, then the default policy. Admins add rules here (and
+    edit, move and remove them, below); a rule decides only notifications first seen after
     it exists. Positions are kept 1 to n: a new rule goes before the one holding its
     position."""
     needed = Role.ADMIN if request.method == "POST" else Role.VIEWER
@@ -245,13 +246,6 @@ def routing_policy(request: AuthedRequest, slug: str) -> HttpResponse:
     form = RoutingRuleForm(team=team, initial=prefill)
     status = 200
     if request.method == "POST":
-        if "delete" in request.POST:
-            doomed = request.POST["delete"]
-            if doomed.isdecimal() and doomed == str(int(doomed)):  # a rule's id, or none
-                services.routing_rule_delete(
-                    team=team, rule_id=int(doomed), user=request.user, at=timezone.now()
-                )
-            return _policy_page(team)
         form = RoutingRuleForm(request.POST, team=team)
         if form.is_valid():
             rule = services.routing_rule_create(
@@ -267,6 +261,7 @@ def routing_policy(request: AuthedRequest, slug: str) -> HttpResponse:
             "team": team,
             "form": form,
             "can_edit": membership.allows(Role.ADMIN),
+            "can_replay": membership.allows(Role.MEMBER),
             "rules": [(rule, _conditions_text(rule)) for rule in rules],
         },
         status=status,
@@ -322,6 +317,35 @@ def routing_rule_edit(request: AuthedRequest, slug: str, pk: int) -> HttpRespons
         {"team": team, "rule": rule, "form": form},
         status=status,
     )
+
+
+def rule_delete_question(rule: RoutingRule) -> str:
+    return _("Remove the rule “%(rule)s”?") % {"rule": rule.name}
+
+
+@require_POST
+def routing_rule_delete(request: AuthedRequest, slug: str, pk: int) -> HttpResponse:
+    """Removes the rule once confirmed, closing the gap in the positions; a post without
+    the confirmation gets the page that asks."""
+    rule, membership = routing_rule_for_user(request.user, slug, pk, Role.ADMIN)
+    team = membership.team
+    if not delete_confirmed(request):
+        return delete_confirmation(
+            request,
+            question=rule_delete_question(rule),
+            details=[
+                _(
+                    "Notifications it would have decided go to the rules after it, then to "
+                    "the default policy. Notifications it decided keep their class."
+                )
+            ],
+            action=request.path,
+            cancel_url=f"{reverse('slos:routing_policy', args=[team.slug])}#rule-{rule.pk}",
+            button=_("Remove the rule"),
+        )
+    services.routing_rule_delete(team=team, rule_id=rule.pk, user=request.user, at=timezone.now())
+    messages.success(request, _("Rule “%(rule)s” removed.") % {"rule": rule.name})
+    return after_delete(request, reverse("slos:routing_policy", args=[team.slug]))
 
 
 @require_POST

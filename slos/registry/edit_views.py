@@ -1,5 +1,5 @@
-"""The SLO registry's write side: edit an SLO, record reviews, keep the error-budget
-policy and the annotations, and list each team's SLOs due for review.
+"""The SLO registry's write side: create and edit an SLO, record reviews, keep the
+error-budget policy and the annotations, and list each team's SLOs due for review.
 
 Members and admins write; viewers get 403; anyone outside the team gets 404. Every bad
 input answers 400 with the form and its messages, and nothing is written."""
@@ -7,33 +7,53 @@ input answers 400 with the form and its messages, and nothing is written."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse
-from django.shortcuts import redirect, render
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.text import Truncator
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from portal.access import AuthedRequest, team_membership_or_404
-from portal.models import Role
+from portal.access import AuthedRequest, team_membership_or_404, team_or_404
+from portal.confirm import after_delete, delete_confirmation, delete_confirmed
+from portal.models import Role, SLICandidate, Team
 from slos.access import annotation_for_user, slo_for_user
-from slos.models import SLO, BudgetPolicyStep
+from slos.models import (
+    MEASUREMENT_FIELDS,
+    SLO,
+    WINDOW_FIELDS,
+    BudgetPolicyStep,
+    PullRun,
+    PullStatus,
+)
 from slos.registry import services
-from slos.registry.forms import AnnotationForm, PolicyStepFormSet, SLOEditForm, SLOReviewForm
+from slos.registry.forms import (
+    AnnotationForm,
+    PolicyStepFormSet,
+    SLOEditForm,
+    SLOForm,
+    SLOReviewForm,
+    candidate_initial,
+)
 from slos.registry.selectors import (
     slo_annotations_latest,
+    slo_last_run,
     slo_review_history,
     slo_with_budget,
     team_annotations_since,
     team_slos,
     team_slos_due_for_review,
 )
-from slos.registry.views import backfill_delayed_note
 
 RECENT_ANNOTATIONS = timedelta(days=30)
 ANNOTATIONS_SHOWN = 100
@@ -42,6 +62,141 @@ ANNOTATIONS_SHOWN = 100
 def _refused(form, error: ValidationError) -> None:
     """A service refused what the form let through (e.g. a concurrent change)."""
     form.add_error(None, error.messages)
+
+
+# A failed pull's reason, as the message at the top of the page quotes it: the run's
+# record on the same page has the whole text.
+REASON_CHARS = 300
+
+
+def _backfill_run(slo: SLO, *, since: datetime) -> PullRun | None:
+    """The pull that a save at `since` started for the SLO (its backfill, or a pull of
+    its whole source that began after): None while it has not begun (a worker has it)."""
+    run = slo_last_run(slo)
+    return run if run is not None and run.started_at >= since else None
+
+
+def _run_reason(run: PullRun) -> str:
+    reasons = "; ".join(o["message"] for o in run.outcomes if o.get("message")) or run.message
+    return Truncator(reasons.strip().rstrip(".")).chars(REASON_CHARS)
+
+
+def _backfill_note(run: PullRun | None) -> tuple[int, str]:
+    """What became of a backfill, and the level of the message that says so; `run` is
+    None while no worker has begun it."""
+    if run is None or run.status == PullStatus.RUNNING:
+        return messages.INFO, _(
+            "Its backfill is running in the background; its progress shows on this page."
+        )
+    if run.status == PullStatus.QUEUED:
+        return messages.WARNING, _(
+            "Its backfill is delayed: the task queue cannot be reached right now. The "
+            "SLO is saved and the backfill starts on its own once the queue is back."
+        )
+    if run.status == PullStatus.SKIPPED:
+        return messages.INFO, _(
+            "Another pull of its data source was running, so its backfill did not start: "
+            "the next pull fetches its hours, or use “Pull now”."
+        )
+    if run.status == PullStatus.FAILED:
+        return messages.ERROR, _(
+            "But its backfill failed, so it has no data yet (%(reason)s). Check the "
+            "queries and the data source, then use “Pull now”."
+        ) % {"reason": _run_reason(run)}
+    if run.status == PullStatus.PARTIAL:
+        return messages.WARNING, _(
+            "But its backfill stored only %(stored)d of %(missing)d hours (%(reason)s)."
+        ) % {"stored": run.hours_stored, "missing": run.hours_missing, "reason": _run_reason(run)}
+    if run.hours_missing and not run.hours_stored:
+        return messages.WARNING, _(
+            "But its backfill found no data in the SLO's window: check the queries' "
+            "metric names and labels."
+        )
+    return messages.SUCCESS, ngettext(
+        "Its backfill stored %(count)d hour of data.",
+        "Its backfill stored %(count)d hours of data.",
+        run.hours_stored,
+    ) % {"count": run.hours_stored}
+
+
+def _report_saved(
+    request: AuthedRequest, slo: SLO, *, saved: str, since: datetime, backfill: bool
+) -> None:
+    """One message at the top of the SLO's page: `saved`, and what became of the backfill
+    the save started (`backfill`) at that news's level, so a failed backfill never shows
+    as a green "created". Short of success it links to the run's record lower on the
+    page (#pull-progress), which has the details and follows a running pull."""
+    source = slo.data_source
+    if not backfill or source is None or not source.is_pulled:
+        messages.success(request, saved)
+        return
+    level, note = _backfill_note(_backfill_run(slo, since=since))
+    if level == messages.SUCCESS:
+        messages.success(request, format_html("{} {}", saved, note))
+        return
+    details = format_html('<a href="#pull-progress">{}</a>', _("Details below."))
+    messages.add_message(request, level, format_html("{} {} {}", saved, note, details))
+
+
+def _form_context(*, form: SLOForm, team: Team, title: str, cancel_url: str = "") -> dict:
+    return {
+        "form": form,
+        "team": team,
+        "title": title,
+        "cancel_url": cancel_url,
+        "trial_url": reverse("slos:queries_try", args=[team.slug]),
+    }
+
+
+def _candidate_in(team: Team, raw: str | None) -> SLICandidate | None:
+    """The hearing's feature named by `?candidate=` (kept in the form's URL, so the post
+    carries it too), if it belongs to `team`; 404 for any other value."""
+    if raw is None:
+        return None
+    if not raw.isdigit():
+        raise Http404(_("No such SLI candidate."))
+    return get_object_or_404(
+        SLICandidate.objects.select_related("hearing"), pk=int(raw), hearing__team=team
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def slo_create(request: AuthedRequest, slug: str) -> HttpResponse:
+    """A new SLO; with `?candidate=<id>`, one made from a hearing's feature: the form
+    starts from it (candidate_initial) and the SLO remembers it."""
+    team = team_or_404(request.user, slug, Role.MEMBER)
+    candidate = _candidate_in(team, request.GET.get("candidate"))
+    initial = candidate_initial(candidate, team) if candidate else None
+    form = SLOForm(request.POST or None, team=team, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        requested_at = timezone.now()
+        try:
+            slo = services.slo_create(**form.cleaned_data, candidate=candidate)
+        except ValidationError as error:
+            _refused(form, error)
+        else:
+            saved = _("SLO “%(name)s” created.") % {"name": slo.name}
+            _report_saved(request, slo, saved=saved, since=requested_at, backfill=True)
+            return redirect("slos:detail", pk=slo.pk)
+    return render(
+        request,
+        "slos/form.html",
+        _form_context(
+            form=form,
+            team=team,
+            title=_("New SLO for “%(feature)s”") % {"feature": candidate.feature}
+            if candidate
+            else _("New SLO"),
+            cancel_url=reverse("charter:hearing", args=[team.slug, candidate.hearing_id])
+            if candidate
+            else "",
+        ),
+        status=400 if form.is_bound else 200,
+    )
+
+
+# What, changed, makes a save pull the SLO's window again (services.slo_update).
+REFETCHED_ON_CHANGE = MEASUREMENT_FIELDS | WINDOW_FIELDS
 
 
 @require_http_methods(["GET", "POST"])
@@ -54,25 +209,28 @@ def slo_edit(request: AuthedRequest, pk: int) -> HttpResponse:
     form = SLOEditForm(request.POST or None, instance=slo, team=team)
     if request.method == "POST":
         if form.is_valid():
+            requested_at = timezone.now()
             try:
                 updated = services.slo_update(
-                    slo=slo, user=request.user, at=timezone.now(), **form.cleaned_data
+                    slo=slo, user=request.user, at=requested_at, **form.cleaned_data
                 )
             except ValidationError as error:
                 _refused(form, error)
             else:
-                messages.success(request, _("SLO “%(name)s” saved.") % {"name": updated.name})
-                backfill_delayed_note(request, updated)
+                _report_saved(
+                    request,
+                    updated,
+                    saved=_("SLO “%(name)s” saved.") % {"name": updated.name},
+                    since=requested_at,
+                    backfill=bool(REFETCHED_ON_CHANGE & set(form.changed_data)),
+                )
                 return redirect("slos:detail", pk=updated.pk)
     return render(
         request,
         "slos/form.html",
-        {
-            "form": form,
-            "team": team,
-            "title": title,
-            "cancel_url": reverse("slos:detail", args=[pk]),
-        },
+        _form_context(
+            form=form, team=team, title=title, cancel_url=reverse("slos:detail", args=[pk])
+        ),
         status=400 if form.is_bound else 200,
     )
 
@@ -182,20 +340,48 @@ def annotation_create(request: AuthedRequest, pk: int) -> HttpResponse:
     )
 
 
+def _local(moment: datetime, team: Team) -> str:
+    return date_format(timezone.localtime(moment, ZoneInfo(team.time_zone)), "Y-m-d H:i")
+
+
 @require_POST
 def annotation_delete(request: AuthedRequest, pk: int) -> HttpResponse:
+    """Deletes once confirmed (portal/confirm.py); else the page that asks."""
     annotation, membership = annotation_for_user(request.user, pk, Role.MEMBER)
     slo_id, team = annotation.slo_id, annotation.team
-    services.annotation_delete(annotation=annotation)
-    messages.success(request, _("Annotation deleted."))
     back_to = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(
+    if not url_has_allowed_host_and_scheme(
         back_to, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
-        return redirect(back_to)
-    if slo_id is not None:
-        return redirect("slos:detail", pk=slo_id)
-    return redirect(reverse("slos:due", args=[team.slug]) + "#annotations")
+        back_to = (
+            reverse("slos:detail", args=[slo_id])
+            if slo_id is not None
+            else reverse("slos:due", args=[team.slug]) + "#annotations"
+        )
+    if not delete_confirmed(request):
+        return delete_confirmation(
+            request,
+            question=_("Delete the annotation “%(text)s”?") % {"text": annotation.text},
+            details=[
+                _("%(kind)s, %(start)s – %(end)s (%(zone)s)")
+                % {
+                    "kind": annotation.get_kind_display(),
+                    "start": _local(annotation.starts_at, team),
+                    "end": _local(annotation.ends_at, team),
+                    "zone": team.time_zone,
+                },
+                _("An excluded maintenance: its hours count in the error budget again.")
+                if annotation.excluded
+                else "",
+            ],
+            action=request.path,
+            cancel_url=back_to,
+            button=_("Delete the annotation"),
+            fields={"next": back_to},
+        )
+    services.annotation_delete(annotation=annotation)
+    messages.success(request, _("Annotation deleted."))
+    return after_delete(request, back_to)
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -11,9 +11,19 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal.formatting import target_text
-from portal.models import Team
+from portal.models import SLICandidate, Team
 from slos.budget import TARGET_PERCENT_MAX, TARGET_PERCENT_MIN
-from slos.models import SLO, AnnotationKind, DataSource, ReviewDecision, Service
+from slos.models import (
+    SLO,
+    AnnotationKind,
+    BudgetingMethod,
+    DataSource,
+    RatioOf,
+    ReviewDecision,
+    Service,
+    SLIKind,
+    WindowKind,
+)
 from slos.registry import services
 
 
@@ -34,22 +44,79 @@ class ServiceForm(forms.ModelForm):
 
 
 @dataclass(frozen=True)
+class ShownWhen:
+    """A part of a form shown only while a radio field (the switch) has one of `values`:
+    the page marks it `data-when-<switch>="<values>"` and static/slos/slo_form.css hides
+    it while another value is checked (CSS :has(), so no script runs). Where a browser
+    cannot apply :has(), every part stays shown, and the form still works."""
+
+    switch: str
+    values: tuple[str, ...]
+
+    @property
+    def attribute(self) -> str:
+        return f"data-when-{self.switch}"
+
+    @property
+    def value_list(self) -> str:
+        return " ".join(self.values)
+
+
+@dataclass(frozen=True)
+class FieldRow:
+    field: forms.BoundField
+    when: ShownWhen | None = None
+
+    @property
+    def shown_when(self) -> ShownWhen | None:
+        """A field with an error is always shown, whatever the switch says."""
+        return None if self.field.errors else self.when
+
+
+@dataclass(frozen=True)
 class Fieldset:
+    key: str
     legend: str
     explanation: str
-    fields: list[forms.BoundField]
+    rows: list[FieldRow]
+    when: ShownWhen | None = None
+
+    @property
+    def shown_when(self) -> ShownWhen | None:
+        """A group holding an error is always shown, whatever the switch says."""
+        return None if any(row.field.errors for row in self.rows) else self.when
 
 
-def _grouped(form: forms.BaseForm, groups: list[tuple[str, str, list[str]]]) -> list[Fieldset]:
-    placed = {name for _legend, _explanation, names in groups for name in names}
+@dataclass(frozen=True)
+class Group:
+    """A group of the form's fields, with the line saying what it is for; `when`: the
+    switch value(s) it belongs to, if it is shown only then."""
+
+    key: str
+    legend: str
+    explanation: str
+    names: tuple[str, ...]
+    when: ShownWhen | None = None
+
+
+def _grouped(
+    form: forms.BaseForm, groups: list[Group], field_when: dict[str, ShownWhen]
+) -> list[Fieldset]:
+    placed = {name for group in groups for name in group.names}
+
+    def rows(names) -> list[FieldRow]:
+        return [FieldRow(form[n], field_when.get(n)) for n in names if n in form.fields]
+
     fieldsets = [
-        Fieldset(str(legend), str(explanation), [form[n] for n in names if n in form.fields])
-        for legend, explanation, names in groups
+        Fieldset(
+            group.key, str(group.legend), str(group.explanation), rows(group.names), group.when
+        )
+        for group in groups
     ]
-    leftover = [form[name] for name in form.fields if name not in placed]
+    leftover = [name for name in form.fields if name not in placed]
     if leftover:
-        fieldsets.append(Fieldset(str(_("More")), "", leftover))
-    return [fieldset for fieldset in fieldsets if fieldset.fields]
+        fieldsets.append(Fieldset("more", str(_("More")), "", rows(leftover)))
+    return [fieldset for fieldset in fieldsets if fieldset.rows]
 
 
 _TARGET_INPUT = forms.NumberInput(
@@ -69,73 +136,106 @@ def _checked_target(target: Decimal) -> Decimal:
     return target
 
 
+# The fields that choose which others apply, drawn as radio buttons: the checked one is
+# what the page's CSS reads (ShownWhen).
+SLO_FORM_SWITCHES = ("sli_kind", "ratio_of", "budgeting_method", "window_kind")
+
+
+def _when(switch: str, *values: str) -> ShownWhen:
+    if switch not in SLO_FORM_SWITCHES:
+        raise ValueError(f"{switch} is not one of the form's switches")
+    return ShownWhen(switch, tuple(str(value) for value in values))
+
+
 class SLOForm(forms.ModelForm):
+    # Groups of fields, in the page's order. A group or field with `when` is shown only
+    # for that SLI kind, ratio, budgeting method or window kind (ShownWhen).
     FIELDSETS = [
-        (
+        Group(
+            "what",
             _("What and why"),
             _("The user-facing feature this SLO protects, and what the team hearing said."),
-            ["service", "data_source", "name", "why", "owner"],
+            ("service", "data_source", "name", "why", "owner"),
         ),
-        (
+        Group(
+            "indicator",
             _("Indicator (SLI)"),
             _("How good service is measured. Fill in the group below that matches the kind."),
-            ["sli_kind"],
+            ("sli_kind",),
         ),
-        (
+        Group(
+            "ratio",
             _("Ratio of event counts"),
             _(
                 "For the kind “Ratio”: counters of good (or bad) events and of all valid "
                 "events, e.g. requests answered without a 5xx."
             ),
-            ["ratio_of", "good_query", "bad_query", "valid_query"],
+            ("ratio_of", "good_query", "bad_query", "valid_query"),
+            _when("sli_kind", SLIKind.RATIO),
         ),
-        (
+        Group(
+            "histogram",
             _("Threshold on a histogram"),
             _(
                 "For the kind “Histogram”: requests faster than a bucket boundary are good, "
                 "e.g. le=0.3 for 300 ms. Give the threshold below."
             ),
-            ["histogram_metric", "histogram_labels"],
+            ("histogram_metric", "histogram_labels"),
+            _when("sli_kind", SLIKind.HISTOGRAM),
         ),
-        (
+        Group(
+            "gauge",
             _("Threshold on a gauge"),
             _(
                 "For the kind “Gauge”: a value per timeslice compared with a threshold, e.g. "
                 "queue lag under 60 s. Needs the Timeslices budgeting method."
             ),
-            ["gauge_query", "threshold_op"],
+            ("gauge_query", "threshold_op"),
+            _when("sli_kind", SLIKind.GAUGE),
         ),
-        (
+        Group(
+            "threshold",
             _("Threshold"),
             _("For histograms and gauges only; leave empty for a ratio."),
-            ["threshold"],
+            ("threshold",),
+            _when("sli_kind", SLIKind.HISTOGRAM, SLIKind.GAUGE),
         ),
-        (
+        Group(
+            "objective",
             _("Objective"),
             _(
                 "The target and how the budget is counted: events, or good slices of time "
                 "(a slice is good when its own SLI reaches the timeslice target)."
             ),
-            ["target", "budgeting_method", "timeslice_target", "timeslice_minutes"],
+            ("target", "budgeting_method", "timeslice_target", "timeslice_minutes"),
         ),
-        (
+        Group(
+            "window",
             _("Window"),
             _(
                 "Rolling: the last N days. Calendar: the current month or quarter in the "
                 "team's time zone."
             ),
-            ["window_kind", "window_days", "calendar_period"],
+            ("window_kind", "window_days", "calendar_period"),
         ),
-        (
+        Group(
+            "registry",
             _("Registry"),
             _(
                 "A provisional SLO was set without much data; the team revisits every SLO "
                 "at its review interval."
             ),
-            ["provisional", "review_interval_days"],
+            ("provisional", "review_interval_days"),
         ),
     ]
-
+    FIELD_WHEN = {
+        "good_query": _when("ratio_of", RatioOf.GOOD),
+        "bad_query": _when("ratio_of", RatioOf.BAD),
+        "timeslice_target": _when("budgeting_method", BudgetingMethod.TIMESLICES),
+        "timeslice_minutes": _when("budgeting_method", BudgetingMethod.TIMESLICES),
+        "window_days": _when("window_kind", WindowKind.ROLLING),
+        "calendar_period": _when("window_kind", WindowKind.CALENDAR),
+    }
     target = forms.DecimalField(
         label=_("Target"),
         help_text=_("As a percentage, e.g. 99.9."),
@@ -177,6 +277,7 @@ class SLOForm(forms.ModelForm):
             "valid_query": forms.Textarea(attrs={"rows": 2, "spellcheck": "false"}),
             "bad_query": forms.Textarea(attrs={"rows": 2, "spellcheck": "false"}),
             "gauge_query": forms.Textarea(attrs={"rows": 2, "spellcheck": "false"}),
+            **dict.fromkeys(SLO_FORM_SWITCHES, forms.RadioSelect),
         }
 
     def __init__(self, *args, team: Team, **kwargs):
@@ -204,7 +305,26 @@ class SLOForm(forms.ModelForm):
     def fieldsets(self) -> list[Fieldset]:
         """The fields in groups, for the page: one group per part of the definition and
         one per SLI kind, each with a line saying when it applies."""
-        return _grouped(self, self.FIELDSETS)
+        return _grouped(self, self.FIELDSETS, self.FIELD_WHEN)
+
+
+def candidate_initial(candidate: SLICandidate, team: Team) -> dict:
+    """The new-SLO form's starting values for a feature heard in a hearing: its name,
+    its service when the team has one of the name heard, the hearing's words as why it
+    matters, and provisional (set from a hearing, before much data)."""
+    hearing = candidate.hearing
+    why = _("Team hearing of %(date)s (%(heard)s): “%(feature)s” is working when %(working)s") % {
+        "date": hearing.held_on.isoformat(),
+        "heard": hearing.heard,
+        "feature": candidate.feature,
+        "working": candidate.working_means,
+    }
+    initial = {"name": candidate.feature, "why": why, "provisional": True}
+    if candidate.service_name:
+        service = Service.objects.filter(team=team, name__iexact=candidate.service_name).first()
+        if service is not None:
+            initial["service"] = service.pk
+    return initial
 
 
 def _with_note_after_target(name: str) -> list[str]:
@@ -216,12 +336,11 @@ class SLOEditForm(SLOForm):
     history keeps every change of target with who, when and why."""
 
     FIELDSETS = [
-        (
-            legend,
-            explanation,
-            [next_name for name in names for next_name in _with_note_after_target(name)],
+        replace(
+            group,
+            names=tuple(name for old in group.names for name in _with_note_after_target(old)),
         )
-        for legend, explanation, names in SLOForm.FIELDSETS
+        for group in SLOForm.FIELDSETS
     ]
 
     target_change_note = forms.CharField(

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -10,7 +11,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
 from portal.access import AuthedRequest, team_or_404
@@ -38,23 +39,40 @@ from slos.charts import (
 )
 from slos.models import SLO, Annotation, BudgetPolicyStep, SLOReview
 from slos.registry import services
-from slos.registry.forms import ServiceForm, SLOForm
-from slos.registry.selectors import SLOPage, slo_page, slo_pull_waiting, slos_with_budgets
+from slos.registry.forms import ServiceForm
+from slos.registry.listing import ListFilterForm
+from slos.registry.selectors import SLOPage, slo_page, slos_with_budgets
+
+# The what-if slider runs on a "nines" scale, -log10(1 - target): 1 is 90%, 2 is 99%,
+# 3 is 99.9%, 5 is 99.999% (the highest target allowed), so 99.9 to 99.99 is a quarter
+# of the slider instead of a few pixels of a linear 90 to 99.99. static/js/what_if.js
+# turns a position into a target and back; the presets are one click each.
+WHAT_IF_NINES_MIN = 1
+WHAT_IF_NINES_MAX = 5
+WHAT_IF_PRESETS = ("99", "99.5", "99.9", "99.95", "99.99")
+
+
+def target_nines(target_percent: Decimal) -> float:
+    """Where `target_percent` sits on the what-if slider, kept within its ends."""
+    if target_percent >= 100:
+        return WHAT_IF_NINES_MAX
+    nines = -math.log10(1 - float(target_percent) / 100)
+    return min(max(nines, WHAT_IF_NINES_MIN), WHAT_IF_NINES_MAX)
 
 
 class WhatIfForm(forms.Form):
     target = forms.DecimalField(
-        label=_lazy("What if the target were (%)"),
+        label=gettext_lazy("What if the target were (%)"),
         decimal_places=5,
         min_value=TARGET_PERCENT_MIN,
         error_messages={
-            "required": _lazy("Enter a target to try, e.g. 99.5."),
-            "invalid": _lazy("Enter the target as a number, e.g. 99.5."),
-            "min_value": _lazy(
+            "required": gettext_lazy("Enter a target to try, e.g. 99.5."),
+            "invalid": gettext_lazy("Enter the target as a number, e.g. 99.5."),
+            "min_value": gettext_lazy(
                 "A target below %(limit_value)s%% is not an objective: "
                 "enter %(limit_value)s or more."
             ),
-            "max_decimal_places": _lazy("Use at most 5 decimal places, e.g. 99.995."),
+            "max_decimal_places": gettext_lazy("Use at most 5 decimal places, e.g. 99.995."),
         },
     )
 
@@ -72,10 +90,10 @@ class WhatIfForm(forms.Form):
 
 
 STATUS_LABELS = {
-    BudgetStatus.HEALTHY: _lazy("Healthy"),
-    BudgetStatus.AT_RISK: _lazy("At risk"),
-    BudgetStatus.EXHAUSTED: _lazy("Budget exhausted"),
-    BudgetStatus.NO_DATA: _lazy("No data"),
+    BudgetStatus.HEALTHY: gettext_lazy("Healthy"),
+    BudgetStatus.AT_RISK: gettext_lazy("At risk"),
+    BudgetStatus.EXHAUSTED: gettext_lazy("Budget exhausted"),
+    BudgetStatus.NO_DATA: gettext_lazy("No data"),
 }
 
 
@@ -244,6 +262,7 @@ def _page_context(
         no_data=data.no_data,
     )
     today = services.team_today(team, at=at)
+    what_if = _what_if(page, form, frame=frame, at_risk_below=at_risk_below, at=at)
     current = budget_view(
         page.budget.budget, target_percent=slo.target, steps=page.policy_steps, at=at
     )
@@ -270,14 +289,29 @@ def _page_context(
         "stale": slo.last_pull_status in {"failed", "partial"},
         "can_edit": membership.allows(Role.MEMBER),
         "form": form,
-        "what_if": _what_if(page, form, frame=frame, at_risk_below=at_risk_below, at=at),
+        "what_if": what_if,
+        "what_if_nines": (
+            f"{target_nines(what_if.view.target_percent if what_if else slo.target):.3f}"
+        ),
+        "what_if_nines_range": (WHAT_IF_NINES_MIN, WHAT_IF_NINES_MAX),
+        "what_if_presets": WHAT_IF_PRESETS,
     }
 
 
 @require_GET
 def slo_list(request: AuthedRequest) -> HttpResponse:
     rows = slos_with_budgets(SLO.objects.visible_to(request.user), at=timezone.now())
-    return render(request, "slos/slo_list.html", {"rows": rows})
+    form = ListFilterForm(request.GET or None, rows=rows)
+    filters = form.filters()
+    bad_filter = form.is_bound and not form.is_valid()
+    context = {
+        "rows": filters.apply(rows),
+        "all_count": len(rows),
+        "filters": filters,
+        "filter_form": form,
+        "error": _("A filter was not understood and is ignored.") if bad_filter else "",
+    }
+    return render(request, "slos/slo_list.html", context, status=400 if bad_filter else 200)
 
 
 @require_GET
@@ -306,19 +340,6 @@ def slo_what_if(request: AuthedRequest, pk: int) -> HttpResponse:
     )
 
 
-def backfill_delayed_note(request: AuthedRequest, slo: SLO) -> None:
-    """Say so when the SLO's backfill could not be handed to the task queue: the SLO is
-    saved, and the pull starts on its own once the queue is back."""
-    if slo_pull_waiting(slo):
-        messages.warning(
-            request,
-            _(
-                "Its backfill is delayed: the task queue cannot be reached right now. The "
-                "SLO is saved and the backfill starts on its own once the queue is back."
-            ),
-        )
-
-
 def _form_page(request: AuthedRequest, *, form, team, title: str, save) -> HttpResponse:
     """GET shows the form; a valid POST hands cleaned_data to `save`, which answers."""
     if request.method == "POST" and form.is_valid():
@@ -342,17 +363,3 @@ def service_create(request: AuthedRequest, slug: str) -> HttpResponse:
 
     form = ServiceForm(request.POST or None, team=team)
     return _form_page(request, form=form, team=team, title=_("New service"), save=save)
-
-
-@require_http_methods(["GET", "POST"])
-def slo_create(request: AuthedRequest, slug: str) -> HttpResponse:
-    team = team_or_404(request.user, slug, Role.MEMBER)
-
-    def save(data: dict) -> HttpResponse:
-        slo = services.slo_create(**data)
-        messages.success(request, _("SLO “%(name)s” created.") % {"name": slo.name})
-        backfill_delayed_note(request, slo)
-        return redirect("slos:detail", pk=slo.pk)
-
-    form = SLOForm(request.POST or None, team=team)
-    return _form_page(request, form=form, team=team, title=_("New SLO"), save=save)

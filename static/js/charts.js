@@ -1,7 +1,5 @@
 // Draws every [data-plotly] element from the JSON script it names, on page load and
 // after each htmx swap. Figures are built in Python; this file only hands them to plotly.
-// It also keeps paired inputs in step ([data-mirror] names the other input's id), so a
-// slider and a text box can edit one value without an inline script.
 (function () {
   "use strict";
 
@@ -27,15 +25,5 @@
   // charts are marked and skipped.
   document.addEventListener("htmx:afterSettle", function () {
     draw(document);
-  });
-
-  document.addEventListener("input", function (event) {
-    var el = event.target;
-    if (!el || !el.dataset || !el.dataset.mirror) return;
-    var other = document.getElementById(el.dataset.mirror);
-    if (!other || other.value === el.value) return;
-    // A slider cannot hold "abc" or 120: leave it where it is.
-    if (other.type === "range" && !isFinite(Number(el.value))) return;
-    other.value = el.value;
   });
 })();

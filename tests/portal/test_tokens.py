@@ -85,12 +85,26 @@ def test_the_page_lists_only_your_own_tokens(client, owner, teammate):
     assert "teammate" not in page
 
 
+def test_revoking_asks_first_and_changes_nothing_until_confirmed(client, owner):
+    created = api_token_create(user=owner, name="old script")
+    client_for(client, owner)
+
+    response = client.post(revoke_url(created.token))
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Revoke the token “old script”?" in page
+    assert 'name="confirm" value="yes"' in page
+    created.token.refresh_from_db()
+    assert created.token.is_active
+
+
 def test_revoking_a_token_stops_it(client, owner, slo):
     created = api_token_create(user=owner, name="old script")
     client_for(client, owner)
 
     with time_machine.travel(NOW, tick=False):
-        response = client.post(revoke_url(created.token), follow=True)
+        response = client.post(revoke_url(created.token), {"confirm": "yes"}, follow=True)
 
     assert response.redirect_chain == [(TOKENS, 302)]
     assert "Token “old script” revoked." in response.content.decode()
@@ -98,7 +112,7 @@ def test_revoking_a_token_stops_it(client, owner, slo):
     assert created.token.revoked_at == NOW
     assert api_token_authenticate(raw=created.raw, at=NOW).user is None
     # Revoking again keeps the first time.
-    client.post(revoke_url(created.token))
+    client.post(revoke_url(created.token), {"confirm": "yes"})
     created.token.refresh_from_db()
     assert created.token.revoked_at == NOW
 
@@ -107,7 +121,7 @@ def test_you_cannot_revoke_someone_elses_token(client, owner, outsider):
     created = api_token_create(user=owner, name="script")
     client_for(client, outsider)
 
-    assert client.post(revoke_url(created.token)).status_code == 404
+    assert client.post(revoke_url(created.token), {"confirm": "yes"}).status_code == 404
     created.token.refresh_from_db()
     assert created.token.revoked_at is None
     assert api_token_authenticate(raw=created.raw, at=NOW).user == owner

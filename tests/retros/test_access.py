@@ -21,6 +21,7 @@ def started(team, user) -> RetroSession:
     return retro_session_start(session=retro_session_plan(team=team, at=AT), user=user, at=AT)
 
 
+@time_machine.travel(AT, tick=False)
 def test_member_and_admin_see_the_start_button(client, owner, teammate, team):
     session = retro_session_plan(team=team, at=AT)
     for user in (owner, teammate):

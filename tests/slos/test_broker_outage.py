@@ -180,9 +180,11 @@ def test_a_new_slo_is_stored_once_and_its_backfill_said_delayed(
     assert response.status_code == 200
     slo = SLO.objects.get()
     assert response.redirect_chain == [(reverse("slos:detail", args=[slo.pk]), 302)]
-    said = messages_of(response)
-    assert said[0] == "SLO “Payroll export success” created."
-    assert "backfill is delayed" in said[1] and DELAYED in said[1]
+    # One message, a warning: not a green "created" beside the delay.
+    [said] = messages_of(response)
+    assert said.startswith("SLO “Payroll export success” created.")
+    assert "backfill is delayed" in said and DELAYED in said
+    assert 'class="message message-warning"' in response.content.decode()
     assert 'id="pull-delayed"' in response.content.decode()
     run = PullRun.objects.get()
     assert (run.status, run.trigger, run.slo) == (PullStatus.QUEUED, PullTrigger.BACKFILL, slo)

@@ -36,7 +36,7 @@ def _capacity_chart(page: PlanPage) -> dict:
     weeks = page.capacity.weeks
     bars = [
         WeekBar(
-            label=date_format(week.monday, "j M"),
+            label=date_format(week.monday, "MONTH_DAY_FORMAT"),
             backlog_hours=float(week.backlog_hours),
             this_week=index == len(weeks) - 1,
         )

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.template.defaultfilters import floatformat
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -16,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from portal.access import AuthedRequest, team_membership_or_404
+from portal.confirm import after_delete, delete_confirmation, delete_confirmed
 from portal.htmx import render_page_or_partial
 from portal.models import Membership, Role
 from portal.weeks import week_monday
@@ -117,13 +119,41 @@ def work_log_add(request: AuthedRequest, slug: str) -> HttpResponse:
     return _render(request, membership, form=form, status=400)
 
 
+def entry_delete_question(entry: WorkLogEntry) -> str:
+    return _("Delete the entry of %(hours)s h on %(day)s?") % {
+        # As the log's table writes them (floatformat:"-2"), so both questions read alike.
+        "hours": floatformat(entry.hours, "-2"),
+        "day": date_format(entry.on, "j M Y"),
+    }
+
+
 @require_POST
 def work_log_delete(request: AuthedRequest, slug: str, pk: int) -> HttpResponse:
+    """Deletes once confirmed; a post without the confirmation gets the page that asks."""
     membership = team_membership_or_404(request.user, slug, Role.MEMBER)
-    entry = get_object_or_404(WorkLogEntry, team=membership.team, pk=pk)
+    entry = get_object_or_404(
+        WorkLogEntry.objects.select_related("person", "item"), team=membership.team, pk=pk
+    )
+    back_to = reverse("toil:worklog", args=[slug])
     if entry.person_id != request.user.pk and not membership.allows(Role.ADMIN):
         messages.error(request, _("Only the person who logged an entry, or an admin, deletes it."))
-        return redirect(reverse("toil:worklog", args=[slug]))
+        return redirect(back_to)
+    if not delete_confirmed(request):
+        return delete_confirmation(
+            request,
+            question=entry_delete_question(entry),
+            details=[
+                _("Logged by %(person)s, on “%(item)s”.")
+                % {
+                    "person": entry.person.get_username(),
+                    "item": entry.item.title if entry.item else _("other work"),
+                },
+                entry.note,
+            ],
+            action=request.path,
+            cancel_url=back_to,
+            button=_("Delete the entry"),
+        )
     services.work_log_delete(entry=entry)
     messages.success(request, _("The entry is deleted."))
-    return redirect(reverse("toil:worklog", args=[slug]))
+    return after_delete(request, back_to)

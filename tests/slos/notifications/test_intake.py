@@ -418,7 +418,8 @@ def test_admin_adds_a_rule_that_decides_new_notifications(client, owner, named, 
     assert (slow.notification_class, slow.rule) == ("alert", rule)
     page = client.get(url).content.decode()
     assert "fast burns page" in page and "long_window ~ 1d|3d" in page
-    assert client.post(url, {"delete": rule.pk}).status_code == 302
+    delete = reverse("slos:routing_rule_delete", args=["kintai", rule.pk])
+    assert client.post(delete, {"confirm": "yes"}).status_code == 302
     assert RoutingRule.objects.count() == 0
 
 

@@ -422,8 +422,9 @@ def test_before_and_after_a_rule_added_on_the_routing_page(
     ]  # fmt: skip
 
     rule = RoutingRule.objects.get()
-    client.post(reverse("slos:routing_policy", args=["kintai"]), {"delete": rule.pk})
-    client.post(reverse("slos:routing_policy", args=["kintai"]), {"delete": rule.pk})
+    delete = reverse("slos:routing_rule_delete", args=["kintai", rule.pk])
+    assert client.post(delete, {"confirm": "yes"}).status_code == 302
+    assert client.post(delete, {"confirm": "yes"}).status_code == 404  # gone: no record
     assert list(RoutingPolicyChange.objects.values_list("summary", flat=True)) == [
         "Removed rule “sentry is noise”",
         "Added rule “sentry is noise”",

@@ -223,7 +223,7 @@ def test_adding_and_removing_keep_positions_dense(client, team, policy):
         (1, "first"), (2, "wedged"), (3, "second"), (4, "third"), (5, "at the end"),
     ]  # fmt: skip
     second = RoutingRule.objects.get(name="second")
-    client.post(reverse("slos:routing_policy", args=["kintai"]), {"delete": second.pk})
+    client.post(reverse("slos:routing_rule_delete", args=["kintai", second.pk]), {"confirm": "yes"})
     assert order(team) == [(1, "first"), (2, "wedged"), (3, "third"), (4, "at the end")]
 
 

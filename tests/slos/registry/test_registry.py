@@ -661,7 +661,7 @@ def test_a_member_deletes_an_annotation(client, teammate, slo, annotation):
     url = reverse("slos:annotation_delete", args=[annotation.pk])
     assert client.get(url).status_code == 405
     back_to = reverse("slos:annotation_create", args=[slo.pk])
-    response = client.post(url, {"next": back_to})
+    response = client.post(url, {"next": back_to, "confirm": "yes"})
     assert response.status_code == 302
     assert response["Location"] == back_to
     assert not Annotation.objects.exists()
@@ -678,10 +678,13 @@ def test_deleting_never_redirects_off_site(client, owner, team, annotation):
     )
     client_for(client, owner)
     response = client.post(
-        reverse("slos:annotation_delete", args=[annotation.pk]), {"next": "https://evil.example/"}
+        reverse("slos:annotation_delete", args=[annotation.pk]),
+        {"next": "https://evil.example/", "confirm": "yes"},
     )
     assert response["Location"] == reverse("slos:detail", args=[annotation.slo_id])
-    response = client.post(reverse("slos:annotation_delete", args=[team_note.pk]))
+    response = client.post(
+        reverse("slos:annotation_delete", args=[team_note.pk]), {"confirm": "yes"}
+    )
     assert response["Location"] == reverse("slos:due", args=[team.slug]) + "#annotations"
 
 

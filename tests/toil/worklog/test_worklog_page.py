@@ -186,10 +186,10 @@ def test_members_delete_their_own_entries_and_admins_any(client, team, owner, te
     own = log(team, teammate, MONDAY, 1)
     others = log(team, owner, MONDAY, 1)
     client_for(client, teammate)
-    client.post(url(team, f"{others.pk}/delete/"))
-    client.post(url(team, f"{own.pk}/delete/"))
+    client.post(url(team, f"{others.pk}/delete/"), {"confirm": "yes"})
+    client.post(url(team, f"{own.pk}/delete/"), {"confirm": "yes"})
     assert list(WorkLogEntry.objects.all()) == [others]
-    client_for(client, owner).post(url(team, f"{others.pk}/delete/"))
+    client_for(client, owner).post(url(team, f"{others.pk}/delete/"), {"confirm": "yes"})
     assert not WorkLogEntry.objects.exists()
 
 
@@ -199,11 +199,11 @@ def test_roles(client, team, owner, viewer, outsider, now):
     html = client.get(url(team)).content.decode()
     assert 'id="log-button"' not in html
     assert client.post(url(team, "add/"), {"on": "2026-12-01", "hours": "1"}).status_code == 403
-    assert client.post(url(team, f"{entry.pk}/delete/")).status_code == 403
+    assert client.post(url(team, f"{entry.pk}/delete/"), {"confirm": "yes"}).status_code == 403
     client_for(client, outsider)
     assert client.get(url(team)).status_code == 404
     assert client.post(url(team, "add/"), {"on": "2026-12-01", "hours": "1"}).status_code == 404
-    assert client.post(url(team, f"{entry.pk}/delete/")).status_code == 404
+    assert client.post(url(team, f"{entry.pk}/delete/"), {"confirm": "yes"}).status_code == 404
     assert list(WorkLogEntry.objects.all()) == [entry]
 
 
