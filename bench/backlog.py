@@ -20,7 +20,6 @@ import argparse
 import os
 import statistics
 import sys
-import time
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -128,35 +127,6 @@ def fill(refill: bool) -> None:
         cursor.execute("ANALYZE")
 
 
-def percentile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
-
-
-def timed(run, repeats: int) -> tuple[list[float], int]:
-    """Run once to warm, once counting queries, then `repeats` times on the clock. The
-    queries are counted by a wrapper: a request clears `connection.queries` when it
-    starts, so CaptureQueriesContext would count nothing through the test client."""
-    from django.db import connection
-
-    run()  # warm
-    count = 0
-
-    def counted(execute, sql, params, many, context):
-        nonlocal count
-        count += 1
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(counted):
-        run()
-    samples = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        run()
-        samples.append(time.perf_counter() - started)
-    return samples, count
-
-
 class PageMissing(Exception):
     """The page answered with something other than 200 (not built yet, or broken)."""
 
@@ -166,7 +136,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--refill", action="store_true")
     args = parser.parse_args()
-    from bench.common import ensure_database
+    from bench.common import ensure_database, percentile, timed_requests
 
     ensure_database("bench/backlog.py")
     import django
@@ -215,7 +185,7 @@ def main() -> None:
         def measured(name: str, args: list, repeats: int) -> tuple[list[float], int] | str:
             # The pages are built alongside this bench: until one answers, say so.
             try:
-                return timed(getter(reverse(name, args=args)), repeats)
+                return timed_requests(getter(reverse(name, args=args)), repeats)
             except NoReverseMatch:
                 return "page not available (no route)"
             except PageMissing as missing:
@@ -226,8 +196,8 @@ def main() -> None:
             .open()
             .values_list("slo_id", flat=True)
         )
-        floor_result = timed(floor, args.repeats)
-        budgets_result = timed(budgets, args.repeats)
+        floor_result = timed_requests(floor, args.repeats)
+        budgets_result = timed_requests(budgets, args.repeats)
         page_result = measured("toil:plan", [SLUG], args.repeats)
         export_result = measured("toil:export", [SLUG], max(5, args.repeats // 3))
     open_items = BacklogItem.objects.filter(team=team).open().count()

@@ -62,3 +62,34 @@ def copy_hourly_rows(slos, *, end, hours: int, bad, pulled_at) -> None:
                     )
         cursor.execute(f"ANALYZE {table}")
         cursor.execute(f"ANALYZE {DailyBucket._meta.db_table}")
+
+
+def percentile(samples: list[float], fraction: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+
+
+def timed_requests(run, repeats: int) -> tuple[list[float], int]:
+    """Run once to warm, once counting queries, then `repeats` times on the clock. The
+    queries are counted by a wrapper: a request clears `connection.queries` when it
+    starts, so CaptureQueriesContext would count nothing through the test client."""
+    import time
+
+    from django.db import connection
+
+    run()  # warm
+    count = 0
+
+    def counted(execute, sql, params, many, context):
+        nonlocal count
+        count += 1
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(counted):
+        run()
+    samples = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        run()
+        samples.append(time.perf_counter() - started)
+    return samples, count

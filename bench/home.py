@@ -16,7 +16,6 @@ import argparse
 import os
 import statistics
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -27,40 +26,13 @@ TARGET_MS = 200.0
 USER = "bench-home"
 
 
-def percentile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
-
-
-def timed(run, repeats: int) -> tuple[list[float], int]:
-    """Once to warm, once counting queries (a request clears connection.queries, so they
-    are counted by a wrapper), then `repeats` times on the clock."""
-    from django.db import connection
-
-    run()
-    count = 0
-
-    def counted(execute, sql, params, many, context):
-        nonlocal count
-        count += 1
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(counted):
-        run()
-    samples = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        run()
-        samples.append(time.perf_counter() - started)
-    return samples, count
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--refill", action="store_true")
     args = parser.parse_args()
     from bench.budgets import AT, SLOS, ensure_database, fill
+    from bench.common import percentile, timed_requests
 
     ensure_database()
     import django
@@ -109,9 +81,17 @@ def main() -> None:
                     cursor.fetchall()
 
         results = [
-            ("floor: the budgets' SQL, raw", timed(floor, args.repeats), None),
-            ("home page (GET, test client)", timed(getter(reverse("home")), args.repeats), 1),
-            ("SLO list (GET, test client)", timed(getter(reverse("slos:list")), args.repeats), 1),
+            ("floor: the budgets' SQL, raw", timed_requests(floor, args.repeats), None),
+            (
+                "home page (GET, test client)",
+                timed_requests(getter(reverse("home")), args.repeats),
+                1,
+            ),
+            (
+                "SLO list (GET, test client)",
+                timed_requests(getter(reverse("slos:list")), args.repeats),
+                1,
+            ),
         ]
 
     print()

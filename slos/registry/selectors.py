@@ -107,7 +107,9 @@ BURN_ONLY = {f"burn_{span // HOUR}h": span for span in BURN_SPANS if span not in
 BURN_PREFIXES = {span: prefix for prefix, span in {**BURN_ONLY, **RECENT}.items()}
 
 
-def _sums(prefix: str, condition: Q, *, hours: bool = True) -> dict:
+def _sums(prefix: str, condition: Q, *, hours: bool = True, day_rows: bool = False) -> dict:
+    """The sums of the rows `condition` keeps, named after `prefix`; with `hours`, also
+    how many hours had a row (over DailyBucket, `day_rows`: each day row counts its own)."""
     sums = {
         f"{prefix}_good": Sum("good", filter=condition),
         f"{prefix}_valid": Sum("valid", filter=condition),
@@ -115,20 +117,8 @@ def _sums(prefix: str, condition: Q, *, hours: bool = True) -> dict:
         f"{prefix}_total_slices": Sum("total_slices", filter=condition),
     }
     if hours:
-        sums[f"{prefix}_hours"] = Count("hour", filter=condition)
-    return sums
-
-
-def _day_sums(prefix: str, condition: Q, *, hours: bool = True) -> dict:
-    """As `_sums`, over DailyBucket: a day row counts its hours."""
-    sums = {
-        f"{prefix}_good": Sum("good", filter=condition),
-        f"{prefix}_valid": Sum("valid", filter=condition),
-        f"{prefix}_good_slices": Sum("good_slices", filter=condition),
-        f"{prefix}_total_slices": Sum("total_slices", filter=condition),
-    }
-    if hours:
-        sums[f"{prefix}_hours"] = Sum("hours", filter=condition)
+        counted = Sum("hours", filter=condition) if day_rows else Count("hour", filter=condition)
+        sums[f"{prefix}_hours"] = counted
     return sums
 
 
@@ -244,7 +234,9 @@ def _rolled_up_aggregates(windows: dict[int, Window], *, end: datetime) -> dict[
             **{
                 k: v
                 for prefix, term in daily_terms.items()
-                for k, v in _day_sums(prefix, term, hours=prefix not in BURN_ONLY).items()
+                for k, v in _sums(
+                    prefix, term, hours=prefix not in BURN_ONLY, day_rows=True
+                ).items()
             },
             window_errors=Sum("error_hours", filter=window_days),
         ),
