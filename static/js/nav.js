@@ -4,6 +4,10 @@
 (function () {
   "use strict";
 
+  // Scripts run: what is there only for pages without them (the language switch's
+  // button) steps aside (static/css/i18n.css).
+  document.documentElement.classList.add("js");
+
   function openMenu() {
     var menu = document.getElementById("site-menu");
     return menu && menu.open ? menu : null;
