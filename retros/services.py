@@ -13,6 +13,7 @@ from decimal import Decimal
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from portal.models import Team
@@ -149,7 +150,9 @@ def _in_its_week(session: RetroSession, *, at: datetime) -> None:
             "The week of %(week)s is over and its retro was not held: it can no longer "
             "be started. A team holds one retro a week."
         )
-    raise RetroWeekRefused(message % {"week": session.week_of.isoformat()}, week_retro=held)
+    raise RetroWeekRefused(
+        message % {"week": date_format(session.week_of, "DATE_FORMAT")}, week_retro=held
+    )
 
 
 def retro_session_start(*, session: RetroSession, user: User, at: datetime) -> RetroSession:

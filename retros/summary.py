@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from portal.formatting import budget_percent_text, target_text
+from portal.formatting import budget_percent_text, target_text, time_span_text
 from retros.agenda import SECTION_SLUGS, SECTIONS
 
 if TYPE_CHECKING:
@@ -134,12 +134,6 @@ def _change(change: float | None) -> str:
     return _("%(points)s pts") % {"points": f"{sign}{points}"}
 
 
-def _moment(moment: datetime | None, time_zone: str) -> str:
-    if moment is None:
-        return ""
-    return moment.astimezone(ZoneInfo(time_zone)).strftime("%Y-%m-%d %H:%M")
-
-
 def _section_title(slug: str) -> str:
     if slug in SECTION_SLUGS:
         return str(SECTIONS[SECTION_SLUGS.index(slug)].title)
@@ -251,7 +245,7 @@ def _action(line: ActionLine) -> str:
         _("owner: %(name)s") % {"name": _inline(line.owner)} if line.owner else _("no owner"),
     ]
     if line.due_on is not None:
-        details.append(_("due %(day)s") % {"day": line.due_on.isoformat()})
+        details.append(_("due %(day)s") % {"day": date_format(line.due_on, "DATE_FORMAT")})
     text = f"- {_inline(line.text)} ({', '.join(details)})"
     if line.outcome:
         text += f": **{_inline(line.outcome)}**"
@@ -304,14 +298,12 @@ def session_markdown(summary: RetroSummary) -> str:
     """The summary of one session, as Markdown (tables in GitHub's flavour)."""
     title = _("Retro of %(team)s, week of %(day)s") % {
         "team": _inline(summary.team),
-        "day": summary.week_of.isoformat(),
+        "day": date_format(summary.week_of, "DATE_FORMAT"),
     }
     lines = [f"# {title}", ""]
     held = []
     if summary.started_at is not None:
-        start = _moment(summary.started_at, summary.time_zone)
-        end = _moment(summary.closed_at, summary.time_zone)
-        span = f"{start} – {end}" if end else start
+        span = time_span_text(summary.started_at, summary.closed_at, summary.time_zone)
         held.append(_("held %(span)s (%(zone)s)") % {"span": span, "zone": summary.time_zone})
     if summary.facilitator:
         held.append(_("facilitator: %(name)s") % {"name": _inline(summary.facilitator)})

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.db.models import Count, Q
+from django.utils.formats import date_format
 
 from portal.models import Team
 from retros.charts import HeatCell, HeatRow
@@ -97,7 +98,7 @@ def retro_trends(team: Team, *, sessions: int = TREND_SESSIONS) -> Trends:
     weeks = []
     seen_labels: dict[str, int] = {}
     for row in latest:
-        label = row["week_of"].isoformat()
+        label = date_format(row["week_of"], "DATE_FORMAT")
         seen_labels[label] = seen_labels.get(label, 0) + 1
         if seen_labels[label] > 1:
             label = f"{label} ({seen_labels[label]})"

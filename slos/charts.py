@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import plotly.graph_objects as go
 from django.utils.translation import gettext as _
 
+from portal.formatting import factor_text, target_text
 from slos.budget import DAY_TICKET, BurndownPoint, burn_threshold
 
 KIND_COLOURS = {
@@ -295,7 +296,7 @@ def sli_by_day_figure(
     target_line = _hline(
         target * 100,
         colour=TARGET_COLOUR,
-        text=_("target %(target)s%%") % {"target": f"{target * 100:g}"},
+        text=_("target %(target)s%%") % {"target": target_text(target * 100)},
         # The days mostly sit just above the target: the label goes underneath.
         label_below=True,
     )
@@ -462,7 +463,7 @@ def slo_figures(
                 (
                     round(ticket, 2),
                     _("%(factor)s×: 10%% of the budget in a day (ticket)")
-                    % {"factor": f"{ticket:.3g}"},
+                    % {"factor": factor_text(ticket)},
                 ),
             ],
         ).to_plotly_json(),

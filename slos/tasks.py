@@ -4,11 +4,17 @@ way to enqueue them, which tells the caller when the broker cannot be reached.
 A broker outage delays background work, it never loses it nor fails the page that asked
 for it: what a task works on is saved first, and a periodic run picks it up once the
 broker is back. Slack messages are outbox rows with a due time (`deliver_outbox`, every
-minute); a pull is kept as a PullRun "queued" (`queued_pulls_enqueue`, every minute)."""
+minute); a pull is kept as a PullRun "queued" (`queued_pulls_enqueue`, every minute).
+
+With no broker (the embedded default, where Celery would run a task inside the request)
+a pull asked for by a person runs in a thread of the server process instead
+(slos/background.py): the page answers at once and follows the run's progress."""
 
 from __future__ import annotations
 
+import atexit
 import logging
+import threading
 from datetime import datetime
 
 import kombu.exceptions
@@ -19,7 +25,13 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from slos.ingestion.pull import data_source_pull
+from slos.background import background_start
+from slos.ingestion.pull import (
+    data_source_pull,
+    data_source_pull_begin,
+    data_source_pull_finish,
+    pull_run_fail,
+)
 from slos.models import DataSource, DataSourceKind, PullRun, PullStatus, PullTrigger
 from slos.notifications.delivery import outbox_deliver, ticket_digests_enqueue
 
@@ -56,7 +68,17 @@ def pull_enqueue(
     """Enqueue a pull of a source (or of one of its SLOs) up to `at`: None once the
     broker has it. When the broker cannot be reached the pull is kept as a PullRun
     "queued", returned, which `queued_pulls_enqueue` hands to the broker once it is back;
-    asking again for the same pull while it waits adds no second one."""
+    asking again for the same pull while it waits adds no second one.
+
+    With no broker the pull starts here, in the background (pull_start_in_background),
+    and its run is returned: running, or skipped when another pull holds the source."""
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        source = DataSource.objects.filter(pk=source_id).first()
+        if source is None:
+            return None
+        return pull_start_in_background(
+            source=source, slo_id=slo_id, trigger=trigger, at=at, user=user
+        )
     slo_ids = None if slo_id is None else [slo_id]
     if task_enqueue(pull_source, source_id, at.isoformat(), slo_ids, trigger):
         return None
@@ -73,6 +95,64 @@ def pull_enqueue(
         message=_("The task queue could not be reached; the pull starts once it is back."),
         triggered_by=user,
     )
+
+
+# The runs this process pulls in its threads: marked interrupted if it exits first.
+_runs_in_threads: set[int] = set()
+_runs_lock = threading.Lock()
+
+
+def pull_start_in_background(
+    *, source: DataSource, slo_id: int | None, trigger: str, at: datetime, user=None
+) -> PullRun:
+    """Record the run and take the source's lease here, then pull in a thread: the run is
+    returned at once, running (its progress is on it), or finished if it could not
+    start (another pull holds the source: skipped). A thread that fails records the run
+    as failed with its message; a run never stays "running" after its thread."""
+    slo_ids = None if slo_id is None else [slo_id]
+    run = data_source_pull_begin(
+        data_source=source, until=at, slo_ids=slo_ids, user=user, trigger=trigger
+    )
+    if run.status != PullStatus.RUNNING:
+        return run
+    run_id = run.pk
+    with _runs_lock:
+        _runs_in_threads.add(run_id)
+
+    def pull() -> None:
+        try:
+            running = PullRun.objects.select_related("data_source").get(pk=run_id)
+            data_source_pull_finish(run=running, slo_ids=slo_ids)
+        except Exception as exc:
+            logger.exception("Pull %s failed in its thread", run_id)
+            pull_run_fail(
+                run_id=run_id,
+                message=_("The pull stopped on an error: %(error)s")
+                % {"error": str(exc) or type(exc).__name__},
+            )
+        finally:
+            with _runs_lock:
+                _runs_in_threads.discard(run_id)
+
+    if background_start(pull, name=f"pull-run-{run_id}") is None:
+        run.refresh_from_db()  # it ran inline, and has finished
+    return run
+
+
+@atexit.register
+def _pulls_interrupted() -> None:
+    """The server is stopping with pulls still in its threads (daemons, stopped with
+    it): record them as failed now rather than leave them "running"."""
+    with _runs_lock:
+        unfinished = list(_runs_in_threads)
+    for run_id in unfinished:
+        try:
+            pull_run_fail(
+                run_id=run_id,
+                message=_("Interrupted: the server stopped before the pull finished."),
+            )
+        except Exception:  # the database may be gone too: the next pull marks it then
+            logger.exception("Could not record pull %s as interrupted", run_id)
 
 
 @shared_task(name="slos.tasks.queued_pulls_enqueue")

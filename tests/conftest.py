@@ -25,6 +25,19 @@ def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    """Work a test started in a background thread (slos/background.py: pulls on the
+    embedded default) has ended when the test's body returns, before its database is
+    torn down: no test's thread writes into the next test."""
+    from slos.background import background_join
+
+    try:
+        return (yield)
+    finally:
+        background_join()
+
+
 @pytest.fixture
 def team(db) -> Team:
     return TeamFactory(name="Kintai", slug="kintai", time_zone="Asia/Tokyo")

@@ -3,13 +3,19 @@
 
 Each filter gives the number alone; the template writes the unit ("%", "×", "s") so
 translated sentences keep it where their language wants it. None gives "".
+
+Times go through `team_time` (or `{% team_time_span %}`) with the team's zone, which
+labels the zone: `{{ ticket.first_seen_at|team_time:team.time_zone }}` → 2 Nov 2026
+18:30 JST. Days use the named formats: `{{ day|date:"DATE_FORMAT" }}`.
+tests/portal/test_template_formats.py fails on a template that formats another way.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 
 from django import template
+from django.utils import timezone
 
 from portal import formatting
 from portal.formatting import Number
@@ -24,9 +30,9 @@ def fraction_percent(fraction: float | None) -> str:
 
 
 @register.filter(is_safe=True)
-def target(percent: Number | None, decimals: int | None = None) -> str:
-    """`{{ slo.target|target }}` → 99.9; `{{ slo.target|target:3 }}` → 99.900 (lists)."""
-    return formatting.target_text(percent, decimals=None if decimals is None else int(decimals))
+def target(percent: Number | None) -> str:
+    """`{{ slo.target|target }}%` → 99%, 99.9%, 99.95%: never padded."""
+    return formatting.target_text(percent)
 
 
 @register.filter(is_safe=True)
@@ -36,28 +42,21 @@ def sli(percent: Number | None) -> str:
 
 
 @register.filter(is_safe=True)
-def budget_percent(percent: Number | None, decimals: int = 1) -> str:
-    """`{{ budget.error_budget_remaining_percent|budget_percent }}%` → 42.5%;
-    `|budget_percent:0` → 43%."""
-    return formatting.budget_percent_text(percent, int(decimals))
+def budget_percent(percent: Number | None) -> str:
+    """`{{ budget.error_budget_remaining_percent|budget_percent }}%` → 42.5%."""
+    return formatting.budget_percent_text(percent)
 
 
 @register.filter(is_safe=True)
 def budget_level(percent: Number | None) -> str:
-    """`{{ step.below_percent|budget_level }}%` → 25%, 12.50%."""
+    """`{{ step.below_percent|budget_level }}%` → 25%, 12.5%."""
     return formatting.budget_level_text(percent)
 
 
 @register.filter(is_safe=True)
 def coverage(fraction: Number | None) -> str:
-    """`{{ budget.coverage|coverage }}` → 0.98."""
+    """`{{ budget.coverage|coverage }}%` → 97.5%, 100.0% (a fraction in, a percent out)."""
     return formatting.coverage_text(fraction)
-
-
-@register.filter(is_safe=True)
-def coverage_percent(percent: Number | None) -> str:
-    """`{{ coverage_percent|coverage_percent }}%` → 100%, 97.5%."""
-    return formatting.coverage_percent_text(percent)
 
 
 @register.filter(is_safe=True)
@@ -79,15 +78,24 @@ def count(value: Number | None) -> str:
 
 
 @register.filter(is_safe=True)
-def count_ungrouped(value: Number | None) -> str:
-    """`{{ snapshot.bad_events_left|count_ungrouped }}` → 1204 (the retro's format)."""
-    return formatting.whole_count_text(value, grouped=False)
+def hours(value: Number | None) -> str:
+    """`{{ entry.hours|hours }} h` → 7.5 h, 0.25 h, 8 h."""
+    return formatting.hours_text(value)
 
 
 @register.filter(is_safe=True)
 def duration(span: timedelta | None) -> str:
     """`{{ span|duration }}` → 3 days 4 hours."""
     return formatting.duration_text(span)
+
+
+@register.filter(is_safe=True)
+def duration_since(start: datetime | None, end: datetime | None = None) -> str:
+    """`{{ item.created_at|duration_since:now }}` → 3 days 4 hours: the time from
+    `start` to `end` (now when left out), as `duration` writes it."""
+    if start is None:
+        return ""
+    return formatting.duration_text((end or timezone.now()) - start)
 
 
 @register.filter(is_safe=True)
@@ -112,3 +120,24 @@ def per_day(rate: Number | None) -> str:
 def attribute_number(value: Number | None, decimals: int) -> str:
     """`<meter value="{{ left|attribute_number:1 }}">` → 42.5, whatever the language."""
     return formatting.attribute_number_text(value, int(decimals))
+
+
+@register.filter
+def team_time(moment: datetime | None, time_zone: str | None = None) -> str:
+    """`{{ moment|team_time:team.time_zone }}` → 2 Nov 2026 18:30 JST, 2026年11月2日
+    18:30 JST: the one way a time is shown. Without a zone, the site's, labelled."""
+    return formatting.time_text(moment, time_zone)
+
+
+@register.simple_tag
+def team_time_span(start: datetime | None, end: datetime | None, time_zone: str | None) -> str:
+    """`{% team_time_span note.starts_at note.ends_at team.time_zone %}` → 2 Nov 2026
+    18:30–20:30 JST; `… as span` to use it inside `{% blocktranslate %}`."""
+    return formatting.time_span_text(start, end, time_zone)
+
+
+@register.filter
+def team_day(day: date | datetime | None, time_zone: str | None = None) -> str:
+    """`{{ entry.noted_at|team_day:team.time_zone }}` → 2 Nov 2026: a moment's day in
+    the team's zone (a date stays as it is), by DATE_FORMAT."""
+    return formatting.day_text(day, time_zone)

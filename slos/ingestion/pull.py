@@ -366,7 +366,74 @@ def data_source_pull(
     up to `concurrency` threads; rows are written here, chunk by chunk, as they arrive.
     A second pull of the same source while one runs is recorded as skipped."""
     with _commits_unawaited():
-        return _pull(data_source, until, slo_ids, user, trigger, concurrency)
+        run = data_source_pull_begin(
+            data_source=data_source, until=until, slo_ids=slo_ids, user=user, trigger=trigger
+        )
+        if run.status != PullStatus.RUNNING:
+            return run
+        return _pull(data_source, run, slo_ids, concurrency)
+
+
+def data_source_pull_begin(
+    *,
+    data_source: DataSource,
+    until: datetime,
+    slo_ids: list[int] | None = None,
+    user=None,
+    trigger: str = PullTrigger.NIGHTLY,
+) -> PullRun:
+    """Record a pull's run and take the source's lease: the run is "running" (hand it to
+    data_source_pull_finish), or already finished when there is nothing to pull or
+    another pull holds the lease (skipped)."""
+    until = last_complete_hour_end(until)
+    now = timezone.now()
+    scope = _scope(data_source, slo_ids)
+    run = PullRun.objects.create(
+        data_source=data_source,
+        slo_id=(
+            scope.values_list("pk", flat=True).first()
+            if slo_ids is not None and len(slo_ids) == 1
+            else None
+        ),
+        trigger=trigger,
+        started_at=now,
+        until=until,
+        triggered_by=user,
+    )
+    if not data_source.is_pulled:
+        return _finish(run, [], PullStatus.OK, _("This source is not pulled: data is pushed."))
+    if not lock_acquire(data_source, now=now):
+        return _finish(run, [], PullStatus.SKIPPED, _("Another pull of this source is running."))
+    return run
+
+
+def data_source_pull_finish(
+    *, run: PullRun, slo_ids: list[int] | None = None, concurrency: int = PULL_CONCURRENCY
+) -> PullRun:
+    """Do the pull that data_source_pull_begin recorded as running (it holds the lease),
+    elsewhere than where it began: in a background thread."""
+    with _commits_unawaited():
+        return _pull(run.data_source, run, slo_ids, concurrency)
+
+
+def pull_run_fail(*, run_id: int, message: str) -> None:
+    """A running pull that ended on an error the pull did not record (a bug, a lost
+    database): record it as failed with its message, and free the source's lease. A run
+    that has finished is left as it is."""
+    now = timezone.now()
+    failed = PullRun.objects.filter(pk=run_id, status=PullStatus.RUNNING).update(
+        status=PullStatus.FAILED, finished_at=now, message=message[:2000]
+    )
+    if failed:
+        source_id = PullRun.objects.filter(pk=run_id).values_list("data_source_id", flat=True)
+        DataSource.objects.filter(pk__in=source_id).update(
+            pull_lock_until=None, last_error=message[:2000]
+        )
+
+
+def _scope(data_source: DataSource, slo_ids: list[int] | None) -> QuerySet:
+    scope = SLO.objects.filter(data_source=data_source)
+    return scope.filter(pk__in=slo_ids) if slo_ids is not None else scope.active()
 
 
 @contextmanager
@@ -396,33 +463,10 @@ def _commits_unawaited() -> Iterator[None]:
 
 
 def _pull(
-    data_source: DataSource,
-    until: datetime,
-    slo_ids: list[int] | None,
-    user,
-    trigger: str,
-    concurrency: int,
+    data_source: DataSource, run: PullRun, slo_ids: list[int] | None, concurrency: int
 ) -> PullRun:
-    until = last_complete_hour_end(until)
-    now = timezone.now()
-    scope = SLO.objects.filter(data_source=data_source)
-    scope = scope.filter(pk__in=slo_ids) if slo_ids is not None else scope.active()
-    run = PullRun.objects.create(
-        data_source=data_source,
-        slo_id=(
-            scope.values_list("pk", flat=True).first()
-            if slo_ids is not None and len(slo_ids) == 1
-            else None
-        ),
-        trigger=trigger,
-        started_at=now,
-        until=until,
-        triggered_by=user,
-    )
-    if not data_source.is_pulled:
-        return _finish(run, [], PullStatus.OK, _("This source is not pulled: data is pushed."))
-    if not lock_acquire(data_source, now=now):
-        return _finish(run, [], PullStatus.SKIPPED, _("Another pull of this source is running."))
+    until = run.until
+    scope = _scope(data_source, slo_ids)
     try:
         with _cyclic_gc_paused():
             loaded = _load_in_stages(

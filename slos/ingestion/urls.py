@@ -5,6 +5,7 @@ from slos.ingestion import csv_views, trial_views, views
 urlpatterns = [
     path("<int:pk>/pull/", views.slo_pull_now, name="pull"),
     path("<int:pk>/pull/progress/", views.slo_pull_progress, name="pull_progress"),
+    path("pulls/<int:pk>/", views.pull_run_live, name="pull_run"),
     path("sources/new/<slug:slug>/", views.source_form, name="source_create"),
     path("sources/<int:pk>/", views.source_detail, name="source_detail"),
     path("sources/<slug:slug>/<int:pk>/edit/", views.source_form, name="source_edit"),

@@ -4,10 +4,14 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.contrib.messages.utils import get_level_tags
 from django.db.models import Prefetch
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -25,17 +29,33 @@ RUNS_SHOWN = 20
 def _enqueue(
     request: AuthedRequest, source: DataSource, *, slo_id: int | None, trigger: str
 ) -> PullRun | None:
-    """Queue a pull; with in-process tasks it has finished when this returns. With the
-    broker down, the pull waiting for it (status queued) is returned."""
-    requested_at = timezone.now()
-    waiting = pull_enqueue(
-        source_id=source.pk, slo_id=slo_id, trigger=trigger, at=requested_at, user=request.user
+    """Start a pull: None once the broker has it; with no broker, its run (running in
+    the background, or skipped); with the broker down, the pull waiting for it (queued)."""
+    return pull_enqueue(
+        source_id=source.pk, slo_id=slo_id, trigger=trigger, at=timezone.now(), user=request.user
     )
-    if waiting is not None:
-        return waiting
-    return PullRun.objects.filter(
-        data_source=source, started_at__gte=requested_at, finished_at__isnull=False
-    ).first()
+
+
+def pull_outcome(run: PullRun) -> tuple[int, str]:
+    """How a finished pull ended, as a message's level and text."""
+    if run.status == PullStatus.OK:
+        return messages.SUCCESS, _("Pulled: %(count)d hour(s) stored.") % {
+            "count": run.hours_stored
+        }
+    if run.status == PullStatus.SKIPPED:
+        return messages.INFO, _("Another pull of this source is running; try again shortly.")
+    reasons = "; ".join(o["message"] for o in run.outcomes if o.get("message")) or run.message
+    return messages.ERROR, _("Pull failed: %(reason)s") % {"reason": reasons}
+
+
+def _live(request: AuthedRequest, run: PullRun) -> str:
+    """The progress of a running pull, which follows it from the message at the top of
+    the page until it ends (slos/pull_progress.html#live)."""
+    return render_to_string(
+        "slos/pull_progress.html#live",
+        {"run": run, "live_url": reverse("slos:pull_run", args=[run.pk])},
+        request=request,
+    )
 
 
 def _report(request: AuthedRequest, run: PullRun | None) -> None:
@@ -49,15 +69,19 @@ def _report(request: AuthedRequest, run: PullRun | None) -> None:
                 "and starts on its own once the queue is back; there is no need to ask again."
             ),
         )
-    elif run.status == PullStatus.OK:
-        messages.success(
-            request, _("Pulled: %(count)d hour(s) stored.") % {"count": run.hours_stored}
-        )
+    elif run.status == PullStatus.RUNNING:
+        messages.info(request, _live(request, run))
     elif run.status == PullStatus.SKIPPED:
-        messages.info(request, _("Another pull of this source is running; try again shortly."))
+        # The pull that holds the source's lease: its progress, where it runs here.
+        running = PullRun.objects.filter(
+            data_source_id=run.data_source_id, status=PullStatus.RUNNING
+        ).first()
+        level, text = pull_outcome(run)
+        if running is not None:
+            text = format_html("{} {}", text, _live(request, running))
+        messages.add_message(request, level, text)
     else:
-        reasons = "; ".join(o["message"] for o in run.outcomes if o["message"]) or run.message
-        messages.error(request, _("Pull failed: %(reason)s") % {"reason": reasons})
+        messages.add_message(request, *pull_outcome(run))
 
 
 @require_GET
@@ -125,6 +149,28 @@ def slo_pull_progress(request: AuthedRequest, pk: int) -> HttpResponse:
     runs; it stops polling once the run has finished."""
     slo, membership = slo_for_user(request.user, pk)
     return render(request, "slos/pull_progress.html", {"slo": slo, "run": slo_last_run(slo)})
+
+
+@require_GET
+def pull_run_live(request: AuthedRequest, pk: int) -> HttpResponse:
+    """A pull's message at the top of the page while it runs in the background, asked
+    for every second: its progress, then how it ended (slos/pull_progress.html#live)."""
+    run = get_object_or_404(PullRun, pk=pk)
+    data_source_for_user(request.user, run.data_source_id)
+    if run.status == PullStatus.RUNNING:
+        level, text = messages.INFO, ""
+    else:
+        level, text = pull_outcome(run)
+    return render(
+        request,
+        "slos/pull_progress.html#message",
+        {
+            "run": run,
+            "level": get_level_tags()[level],
+            "text": text,
+            "live_url": reverse("slos:pull_run", args=[run.pk]),
+        },
+    )
 
 
 @require_GET

@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 import httpx
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q, QuerySet
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from portal.models import Team, TicketDelivery
@@ -126,7 +127,7 @@ def slack_digest(*, team_name: str, day: date, tickets: Sequence[SlackNotice]) -
     head = _(":ticket: *%(count)d new tickets for %(team)s* (%(day)s)") % {
         "count": len(tickets),
         "team": slack_escape(team_name),
-        "day": day.isoformat(),
+        "day": date_format(day, "DATE_FORMAT"),
     }
     lines = [f"• {_title_line(ticket)}" for ticket in tickets[:DIGEST_MAX_ITEMS]]
     if len(tickets) > DIGEST_MAX_ITEMS:

@@ -8,17 +8,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from django.contrib import messages
+from django.contrib.messages.utils import get_level_tags
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.html import format_html
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -26,6 +26,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from portal.access import AuthedRequest, team_membership_or_404, team_or_404
 from portal.confirm import after_delete, delete_confirmation, delete_confirmed
+from portal.formatting import time_text
 from portal.models import Role, SLICandidate, Team
 from slos.access import annotation_for_user, slo_for_user
 from slos.models import (
@@ -119,23 +120,76 @@ def _backfill_note(run: PullRun | None) -> tuple[int, str]:
     ) % {"count": run.hours_stored}
 
 
+# What a save said, named in the URL its message asks while the backfill runs.
+SAVED_WORDS = ("created", "saved")
+
+
+def _saved_text(slo: SLO, saved: str) -> str:
+    if saved == "created":
+        return _("SLO “%(name)s” created.") % {"name": slo.name}
+    return _("SLO “%(name)s” saved.") % {"name": slo.name}
+
+
+def _saved_message(slo: SLO, *, saved: str, run: PullRun | None) -> tuple[int, str]:
+    """The save (`saved`: one of SAVED_WORDS), and what became of the backfill it started
+    at that news's level, so a failed backfill never shows as a green "created". Short
+    of success it links to the run's record lower on the page (#pull-progress)."""
+    level, note = _backfill_note(run)
+    if level == messages.SUCCESS:
+        return level, format_html("{} {}", _saved_text(slo, saved), note)
+    details = format_html('<a href="#pull-progress">{}</a>', _("Details below."))
+    return level, format_html("{} {} {}", _saved_text(slo, saved), note, details)
+
+
+def _backfill_live_url(slo: SLO, run: PullRun, saved: str) -> str:
+    query = urlencode({"run": run.pk, "saved": saved})
+    return f"{reverse('slos:backfill_live', args=[slo.pk])}?{query}"
+
+
 def _report_saved(
     request: AuthedRequest, slo: SLO, *, saved: str, since: datetime, backfill: bool
 ) -> None:
-    """One message at the top of the SLO's page: `saved`, and what became of the backfill
-    the save started (`backfill`) at that news's level, so a failed backfill never shows
-    as a green "created". Short of success it links to the run's record lower on the
-    page (#pull-progress), which has the details and follows a running pull."""
+    """One message at the top of the SLO's page: the save (`saved`: one of SAVED_WORDS)
+    and, if it started a backfill (`backfill`), what became of it. A backfill running in
+    the background (the embedded default) is followed there until it ends
+    (slo_backfill_live)."""
     source = slo.data_source
     if not backfill or source is None or not source.is_pulled:
-        messages.success(request, saved)
+        messages.success(request, _saved_text(slo, saved))
         return
-    level, note = _backfill_note(_backfill_run(slo, since=since))
-    if level == messages.SUCCESS:
-        messages.success(request, format_html("{} {}", saved, note))
-        return
-    details = format_html('<a href="#pull-progress">{}</a>', _("Details below."))
-    messages.add_message(request, level, format_html("{} {} {}", saved, note, details))
+    run = _backfill_run(slo, since=since)
+    level, text = _saved_message(slo, saved=saved, run=run)
+    if run is not None and run.status == PullStatus.RUNNING:
+        live = render_to_string(
+            "slos/pull_progress.html#live",
+            {"run": run, "live_url": _backfill_live_url(slo, run, saved)},
+            request=request,
+        )
+        text = format_html("{} {}", text, live)
+    messages.add_message(request, level, text)
+
+
+@require_GET
+def slo_backfill_live(request: AuthedRequest, pk: int) -> HttpResponse:
+    """The message of a save whose backfill runs in the background, asked for every
+    second by the page: the backfill's progress, then how it ended."""
+    slo, membership = slo_for_user(request.user, pk)
+    saved = request.GET.get("saved", "")
+    run_id = request.GET.get("run", "")
+    if saved not in SAVED_WORDS or not run_id.isdigit():
+        return HttpResponseBadRequest(_("Name a run and what the save did."))
+    run = get_object_or_404(PullRun, pk=int(run_id), data_source_id=slo.data_source_id)
+    level, text = _saved_message(slo, saved=saved, run=run)
+    return render(
+        request,
+        "slos/pull_progress.html#message",
+        {
+            "run": run,
+            "level": get_level_tags()[level],
+            "text": text,
+            "live_url": _backfill_live_url(slo, run, saved),
+        },
+    )
 
 
 def _form_context(*, form: SLOForm, team: Team, title: str, cancel_url: str = "") -> dict:
@@ -175,8 +229,7 @@ def slo_create(request: AuthedRequest, slug: str) -> HttpResponse:
         except ValidationError as error:
             _refused(form, error)
         else:
-            saved = _("SLO “%(name)s” created.") % {"name": slo.name}
-            _report_saved(request, slo, saved=saved, since=requested_at, backfill=True)
+            _report_saved(request, slo, saved="created", since=requested_at, backfill=True)
             return redirect("slos:detail", pk=slo.pk)
     return render(
         request,
@@ -220,7 +273,7 @@ def slo_edit(request: AuthedRequest, pk: int) -> HttpResponse:
                 _report_saved(
                     request,
                     updated,
-                    saved=_("SLO “%(name)s” saved.") % {"name": updated.name},
+                    saved="saved",
                     since=requested_at,
                     backfill=bool(REFETCHED_ON_CHANGE & set(form.changed_data)),
                 )
@@ -340,10 +393,6 @@ def annotation_create(request: AuthedRequest, pk: int) -> HttpResponse:
     )
 
 
-def _local(moment: datetime, team: Team) -> str:
-    return date_format(timezone.localtime(moment, ZoneInfo(team.time_zone)), "Y-m-d H:i")
-
-
 @require_POST
 def annotation_delete(request: AuthedRequest, pk: int) -> HttpResponse:
     """Deletes once confirmed (portal/confirm.py); else the page that asks."""
@@ -366,8 +415,8 @@ def annotation_delete(request: AuthedRequest, pk: int) -> HttpResponse:
                 _("%(kind)s, %(start)s – %(end)s (%(zone)s)")
                 % {
                     "kind": annotation.get_kind_display(),
-                    "start": _local(annotation.starts_at, team),
-                    "end": _local(annotation.ends_at, team),
+                    "start": time_text(annotation.starts_at, team.time_zone),
+                    "end": time_text(annotation.ends_at, team.time_zone),
                     "zone": team.time_zone,
                 },
                 _("An excluded maintenance: its hours count in the error budget again.")

@@ -9,6 +9,7 @@ urlpatterns = [
     path("new/<slug:slug>/", edit_views.slo_create, name="create"),
     path("services/new/<slug:slug>/", views.service_create, name="service_create"),
     path("<int:pk>/edit/", edit_views.slo_edit, name="edit"),
+    path("<int:pk>/backfill/", edit_views.slo_backfill_live, name="backfill_live"),
     path("<int:pk>/review/", edit_views.slo_review, name="review"),
     path("<int:pk>/policy/", edit_views.policy_edit, name="policy"),
     path("<int:pk>/annotations/new/", edit_views.annotation_create, name="annotation_create"),

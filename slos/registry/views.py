@@ -272,7 +272,6 @@ def _page_context(
         "budget": page.budget.budget,
         "current": current,
         "data": data,
-        "coverage_percent": page.budget.budget.coverage * 100,
         "no_data_hours": data.totals.hours_in_window - data.totals.hours_with_data,
         "figures": _figures(page, frame=frame, target=slo.target_fraction) if charts else {},
         "history": history_rows(page.history, target=slo.target_fraction),

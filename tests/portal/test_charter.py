@@ -90,7 +90,7 @@ def test_an_admin_edits_the_charter_and_the_history_keeps_who_and_when(client, t
     history = history[history.index('id="history"') :]
     assert "Mission changed" in history and "SRE shape changed" in history
     assert "<del>Embedded SRE</del> → <ins>Enabling SRE</ins>" in history
-    assert "2026-11-02 18:30" in history  # the team's time (Asia/Tokyo)
+    assert "2 Nov 2026 18:30 JST" in history  # the team's time (Asia/Tokyo)
     assert "owner" in history
 
 

@@ -269,7 +269,7 @@ def test_the_portals_language_writes_what_no_page_asks_for(japanese, settings, c
     settings.LANGUAGE_CODE = "ja"
     translation.deactivate()
     digest = slack_digest(team_name="Kintai", day=date(2026, 11, 2), tickets=[SlackNotice("x")])
-    assert digest["text"] == ":ticket: *Kintai の新しいチケット 1件* （2026-11-02）"
+    assert digest["text"] == ":ticket: *Kintai の新しいチケット 1件* （2026年11月2日）"
     assert "パスワード" in client.get(reverse("login")).content.decode()
     assert "Password" in client.get(reverse("login"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
 

@@ -75,7 +75,7 @@ def test_next_week_s_retro_cannot_be_held_this_week(team, owner, held, next_week
         retro_session_start(session=next_week, user=owner, at=TUESDAY + timedelta(hours=2))
 
     assert refused.value.week_retro == held
-    assert "2025-03-17" in str(refused.value)
+    assert "17 Mar 2025" in str(refused.value)
     next_week.refresh_from_db()
     assert next_week.status == SessionStatus.PLANNED
     assert not BudgetSnapshot.objects.filter(session=next_week).exists()
@@ -113,7 +113,7 @@ def test_starting_next_week_s_retro_over_http_says_why_and_links_the_held_one(
 
     assert response.status_code == 409
     refusal = response.content.decode()
-    assert "This is the retro of the week of 2025-03-17" in refusal
+    assert "This is the retro of the week of 17 Mar 2025" in refusal
     assert f'href="{reverse("retros:detail", args=[held.pk])}" data-week-retro' in refusal
     next_week.refresh_from_db()
     assert next_week.status == SessionStatus.PLANNED

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 import time_machine
+from django.utils.formats import date_format
 
 from retros.services import (
     kudos_add,
@@ -129,9 +130,9 @@ def _section(markdown: str, heading: str) -> str:
 
 def test_the_head_names_team_week_time_facilitator_and_attendees():
     markdown = session_markdown(_summary())
-    assert markdown.startswith("# Retro of Kintai, week of 2026-12-07\n")
+    assert markdown.startswith("# Retro of Kintai, week of 7 Dec 2026\n")
     # Times in the team's zone.
-    assert "held 2026-12-09 10:00 – 2026-12-09 10:31 (Asia/Tokyo)" in markdown
+    assert "held 9 Dec 2026 10:00–10:31 JST (Asia/Tokyo)" in markdown
     assert "facilitator: Aiko Sato" in markdown
     assert "attendees: Aiko Sato, Ben Ito" in markdown
     assert "[The session](https://portal.example/retros/7/)" in markdown
@@ -184,9 +185,9 @@ def test_actions_with_owners_and_due_dates_kudos_and_notes():
     markdown = session_markdown(_summary())
     actions = _section(markdown, "Actions")
     assert "- Add a runbook (owner: Ben Ito): **done**" in actions
-    assert "- Alert on cert expiry (no owner, due 2026-12-01): **carried**" in actions
+    assert "- Alert on cert expiry (no owner, due 1 Dec 2026): **carried**" in actions
     assert "### New" in actions
-    assert "- Split the export job (owner: Aiko Sato, due 2026-12-16)" in actions
+    assert "- Split the export job (owner: Aiko Sato, due 16 Dec 2026)" in actions
     assert "- **Ben Ito** (Monitoring): Fixed the flaky probe" in _section(markdown, "Kudos")
     notes = _section(markdown, "Notes")
     # By section, in the agenda's order.
@@ -213,7 +214,7 @@ def test_an_empty_session_says_so_in_every_part():
 
 def test_slack_form_has_bold_headings_links_bullets_and_a_table_in_a_code_block():
     body = slack_summary(session_markdown(_summary()))
-    assert body["text"] == "Retro of Kintai, week of 2026-12-07"
+    assert body["text"] == "Retro of Kintai, week of 7 Dec 2026"
     text = "\n".join(block["text"]["text"] for block in body["blocks"])
     assert "*The numbers*" in text
     assert "<https://portal.example/retros/7/|The session>" in text
@@ -275,7 +276,7 @@ def test_summary_is_posted_by_the_outbox_to_the_teams_webhook(team):
         )
     message.refresh_from_db()
     assert message.status == OutboxStatus.SENT
-    assert receiver.texts() == ["Retro of Kintai, week of 2026-12-07"]
+    assert receiver.texts() == ["Retro of Kintai, week of 7 Dec 2026"]
     assert "*Kudos*" in str(receiver.accepted[0]["blocks"])
 
 
@@ -309,10 +310,12 @@ def test_a_closed_sessions_summary_lands_in_the_teams_slack(
             retro_session_close(session=session, user=teammate, at=NOW)
 
     session.refresh_from_db()
-    assert "Tune the disk alert (owner: owner, due 2026-12-16)" in session.summary
+    assert "Tune the disk alert (owner: owner, due 16 Dec 2026)" in session.summary
     message = OutboxMessage.objects.get(kind=OutboxKind.SUMMARY)
     assert message.status == OutboxStatus.SENT
-    assert receiver.texts() == [f"Retro of Kintai, week of {session.week_of.isoformat()}"]
+    assert receiver.texts() == [
+        f"Retro of Kintai, week of {date_format(session.week_of, 'DATE_FORMAT')}"
+    ]
     posted = "\n".join(block["text"]["text"] for block in receiver.accepted[0]["blocks"])
     assert "*Kudos*" in posted and "Quiet pager week" in posted
-    assert "• Tune the disk alert (owner: owner, due 2026-12-16)" in posted
+    assert "• Tune the disk alert (owner: owner, due 16 Dec 2026)" in posted

@@ -111,7 +111,7 @@ def test_counts_week_by_week(history, team):
     first, second = history
     trends = retro_trends(team)
     assert [week.session_id for week in trends.weeks] == [first.pk, second.pk]
-    assert trends.labels == ["2026-11-23", "2026-11-30"]
+    assert trends.labels == ["23 Nov 2026", "30 Nov 2026"]
     assert [week.tickets_new for week in trends.weeks] == [2, 1]
     assert [week.tickets_decided for week in trends.weeks] == [1, 1]
     assert [week.actions_opened for week in trends.weeks] == [1, 0]

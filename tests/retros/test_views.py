@@ -106,7 +106,7 @@ def test_a_planned_session_past_its_time_says_so(client, viewer, team):
         assert "data-overdue" not in client.get(url("list")).content.decode()
     html = client.get(url("list")).content.decode()  # Wednesday 10:30, it was at 10:00
     assert "data-overdue" in html
-    assert "Its time was 30\xa0minutes ago and it has not been started" in html
+    assert "Its time was 30 minutes ago and it has not been started" in html
 
 
 def test_viewer_reads_the_whole_agenda_without_forms(client, viewer, live):

@@ -40,7 +40,7 @@ def test_the_work_section_shows_hours_against_the_reserved_time(client, team, ow
     assert [row.title for row in work.done] == ["Tag alerts"]
     html = client_for(client, owner).get(f"/retros/{session.pk}/?section=work").content.decode()
     assert "Reserved for reliability: <strong>10 h</strong>" in html
-    assert "last week: <strong>4 h</strong>; this week so far: <strong>1.50 h</strong>" in html
+    assert "last week: <strong>4 h</strong>; this week so far: <strong>1.5 h</strong>" in html
     work_index = section_index("work")
     shown = client.get(f"/retros/{session.pk}/present/?section={work_index}").content.decode()
     assert "Reserved for reliability: <strong>10 h</strong>" in shown

@@ -55,6 +55,9 @@ class Outage:
 
     def start(self) -> None:
         if self.how == "publish refused":
+            # A broker is configured (with none, tasks are not published: a pull runs
+            # in the background, slos/background.py), and refuses what is published.
+            self.settings.CELERY_TASK_ALWAYS_EAGER = False
             self.monkeypatch.setattr(Task, "apply_async", _refused)
         else:
             self.settings.CELERY_BROKER_URL = DEAD_BROKER
@@ -67,6 +70,7 @@ class Outage:
         if not self.down:
             return
         if self.how == "publish refused":
+            self.settings.CELERY_TASK_ALWAYS_EAGER = self.saved["task_always_eager"]
             self.monkeypatch.undo()
         else:
             self.settings.CELERY_BROKER_URL = self.saved["broker_url"]

@@ -107,7 +107,7 @@ def test_the_list_ranks_items_by_score_and_shows_each_factor(
     assert table.cell(0, "impact") == "2"
     assert table.cell(0, "likelihood") == "3"
     assert table.cell(0, "toil_relief") == "1"
-    assert table.cell(0, "slo_risk") == "2 Clock-in availability 10% left"
+    assert table.cell(0, "slo_risk") == "2 Clock-in availability 10.0% left"
     assert table.cell(0, "effort") == "M (3)"
     assert table.cell(0, "age_factor") == "×1.50"
     assert table.cell(0, "score") == "4.50"

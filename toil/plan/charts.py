@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import plotly.graph_objects as go
 from django.utils.translation import gettext as _
 
+from portal.formatting import hours_text
 from slos.charts import BAD_COLOUR, GRID_COLOUR, LINE_COLOUR, TARGET_COLOUR
 
 PAST_WEEK_COLOUR = "#90a4ae"
@@ -49,10 +50,10 @@ def capacity_figure(weeks: Sequence[WeekBar], *, reserved_hours: float) -> go.Fi
                 for week in weeks
             ]
         },
-        "text": [f"{week.backlog_hours:g}" for week in weeks],
+        "text": [hours_text(week.backlog_hours) for week in weeks],
         "textposition": "outside",
         "cliponaxis": False,
-        "hovertemplate": _("%{x}: %{y} h logged") + "<extra></extra>",
+        "hovertemplate": _("%{x}: %{text} h logged") + "<extra></extra>",
     }
     traces: list[dict] = [bars]
     if reserved_hours:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import plotly.graph_objects as go
 from django.utils.translation import gettext as _
 
+from portal.formatting import percent_text
 from slos.charts import BAD_COLOUR, GRID_COLOUR, LINE_COLOUR, TARGET_COLOUR
 
 
@@ -36,10 +37,10 @@ def toil_share_figure(weeks: Sequence[ToilWeek], *, cap_percent: float) -> go.Fi
                     for value in values
                 ]
             },
-            "text": [f"{value:.0f}%" if value is not None else "" for value in values],
+            "text": ["" if value is None else f"{percent_text(value / 100)}%" for value in values],
             "textposition": "outside",
             "cliponaxis": False,
-            "hovertemplate": "%{x}: %{y:.0f}%<extra></extra>",
+            "hovertemplate": "%{x}: %{text}<extra></extra>",
         },
         {
             "type": "scatter",
@@ -48,7 +49,8 @@ def toil_share_figure(weeks: Sequence[ToilWeek], *, cap_percent: float) -> go.Fi
             "y": [cap_percent] * len(labels),
             "name": _("the cap of the SRE books"),
             "line": {"color": TARGET_COLOUR, "dash": "dash", "width": 2, "shape": "hv"},
-            "hovertemplate": _("cap %{y:.0f}%") + "<extra></extra>",
+            "text": [f"{percent_text(cap_percent / 100)}%"] * len(labels),
+            "hovertemplate": _("cap %{text}") + "<extra></extra>",
         },
     ]
     layout = {

@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
-from django.template.defaultfilters import floatformat
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -18,6 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from portal.access import AuthedRequest, team_membership_or_404
 from portal.confirm import after_delete, delete_confirmation, delete_confirmed
+from portal.formatting import hours_text
 from portal.htmx import render_page_or_partial
 from portal.models import Membership, Role
 from portal.weeks import week_monday
@@ -34,7 +34,7 @@ def _chart(page: WorkLogPage) -> dict:
     return toil_share_figure(
         [
             ToilWeek(
-                label=date_format(week.monday, "j M"),
+                label=date_format(week.monday, "MONTH_DAY_FORMAT"),
                 toil_percent=None if week.toil_share is None else float(week.toil_share * 100),
             )
             for week in page.weeks
@@ -112,7 +112,7 @@ def work_log_add(request: AuthedRequest, slug: str) -> HttpResponse:
             messages.success(
                 request,
                 _("Logged %(hours)s h on %(day)s.")
-                % {"hours": f"{entry.hours.normalize():f}", "day": date_format(entry.on, "j M Y")},
+                % {"hours": hours_text(entry.hours), "day": date_format(entry.on, "DATE_FORMAT")},
             )
             return redirect(reverse("toil:worklog", args=[slug]))
     messages.error(request, _("Nothing was logged. Please correct the fields marked below."))
@@ -121,9 +121,8 @@ def work_log_add(request: AuthedRequest, slug: str) -> HttpResponse:
 
 def entry_delete_question(entry: WorkLogEntry) -> str:
     return _("Delete the entry of %(hours)s h on %(day)s?") % {
-        # As the log's table writes them (floatformat:"-2"), so both questions read alike.
-        "hours": floatformat(entry.hours, "-2"),
-        "day": date_format(entry.on, "j M Y"),
+        "hours": hours_text(entry.hours),
+        "day": date_format(entry.on, "DATE_FORMAT"),
     }
 
 

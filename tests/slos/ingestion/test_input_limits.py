@@ -115,7 +115,7 @@ def test_the_csv_page_states_the_bounds(client, teammate, team):
     csv_source = DataSourceFactory(team=team, name="Spreadsheet", kind="csv", url="")
     client_for(client, teammate)
     page = client.get(reverse("slos:source_csv", args=[csv_source.pk])).content.decode()
-    assert "Only complete hours, from 2000-01-01 on." in page
+    assert "Only complete hours, from 1 Jan 2000 on." in page
     assert "from 0 to 1,000,000,000,000." in page
 
 

@@ -188,7 +188,7 @@ def test_the_slo_page_says_stale_since_and_flags_a_silent_series(client, viewer,
     with time_machine.travel(now, tick=False):
         html = client_for(client, viewer).get(reverse("slos:detail", args=[slo.pk]))
     html = html.content.decode()
-    assert "Data stale since 2026-11-01 11:00 JST" in html
+    assert "Data stale since 1 Nov 2026 11:00 JST" in html
     assert "failed after 3 attempts" in html
     assert "No data for the last 4 hours" in html
 

@@ -212,7 +212,7 @@ def test_digest_team_gets_tickets_once_a_day_in_its_morning(
     assert ticket_digest() == 0  # once a local day
 
     digest = receiver.accepted[-1]
-    assert digest["text"].startswith(":ticket: *1 new tickets for Kintai* (2026-11-03)")
+    assert digest["text"].startswith(":ticket: *1 new tickets for Kintai* (3 Nov 2026)")
     assert "Clock-in burning slowly" in json.dumps(digest)
     assert "<!" not in json.dumps(digest)
     assert "Deployed" not in json.dumps(digest)

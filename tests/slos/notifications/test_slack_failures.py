@@ -17,6 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from portal.formatting import time_text
 from slos.models import OutboxMessage, OutboxStatus
 from slos.notifications.delivery import MAX_ATTEMPTS, outbox_claim, outbox_retry_now
 from slos.tasks import deliver_outbox
@@ -77,7 +78,7 @@ def test_a_failing_message_shows_with_its_last_error(client, viewer, failing):
     assert "Clock-in &lt;burning&gt; fast" in page
     assert "The webhook answered HTTP 500" in page
     assert "no_service" not in page  # the receiver's body: a foreign server's text
-    assert failing.next_attempt_at.strftime("%Y-%m-%d %H:%M:%S") in page
+    assert time_text(failing.next_attempt_at, failing.team.time_zone) in page
     assert "Retry now" not in page  # viewers see, admins retry
     assert failing.team.slack_webhook_url not in page
 

@@ -49,7 +49,7 @@ def test_a_post_without_the_confirmation_asks_and_deletes_nothing(
     page = response.content.decode()
     assert "Delete the annotation “DB failover drill”?" in page
     # In the team's zone (Tokyo): 09:00 to 11:00.
-    assert "Maintenance, 2026-11-01 09:00 – 2026-11-01 11:00 (Asia/Tokyo)" in page
+    assert "Maintenance, 1 Nov 2026 09:00 JST – 1 Nov 2026 11:00 JST (Asia/Tokyo)" in page
     assert "its hours count in the error budget again" in page
     assert f'<input type="hidden" name="next" value="{back_to}">' in page
     assert 'name="confirm" value="yes"' in page

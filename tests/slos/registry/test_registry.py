@@ -612,7 +612,7 @@ def test_a_member_annotates_in_the_teams_time_zone(
     )
     assert not annotation.excluded
     page = client.get(url).content.decode()
-    assert "2026-11-02 09:00 – 2026-11-02 09:30" in page  # shown in Tokyo time
+    assert "2 Nov 2026 09:00–09:30 JST" in page  # shown in Tokyo time
 
 
 @pytest.mark.parametrize(

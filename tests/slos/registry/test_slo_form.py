@@ -16,6 +16,7 @@ from django.contrib.messages import constants
 from django.urls import reverse
 from django.utils import timezone
 
+from slos.background import background_join
 from slos.models import SLO, PullRun, PullStatus, PullTrigger
 from slos.registry import services
 from slos.registry.forms import SLO_FORM_SWITCHES, SLOEditForm, SLOForm
@@ -220,24 +221,42 @@ def messages_of(response) -> list[tuple[int, str]]:
     return [(message.level, unescape(str(message))) for message in response.context["messages"]]
 
 
+def live_message(client, page) -> tuple[str, str]:
+    """The message at the top of `page` that follows a backfill running in the
+    background, once the backfill has ended: its level and text (as the page shows it
+    after its last poll)."""
+    [live_url] = re.findall(r'hx-get="([^"]+)"', page.content.decode().split("</section>")[0])
+    background_join()
+    answer = client.get(unescape(live_url), headers={"HX-Request": "true"})
+    assert answer.status_code == 200
+    html = answer.content.decode()
+    assert "hx-get" not in html  # it has ended: the page stops asking
+    [level] = re.findall(r'class="message message-(\w+)"', html)
+    return level, unescape(re.sub(r"<[^>]+>", "", html)).strip()
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_failed_backfill_is_the_message_at_the_top_not_a_green_created(
     client, teammate, team, service, data_source
 ):
-    """The factory's source listens nowhere: the backfill, run in-process once the SLO
-    is committed, as on the embedded default, fails."""
+    """The factory's source listens nowhere: the backfill, run in the background once
+    the SLO is committed, as on the embedded default, fails, and the message at the top
+    of the page that followed it says so, at an error's level."""
     client_for(client, teammate)
     response = client.post(reverse("slos:create", args=[team.slug]), slo_form(service, data_source))
     slo = SLO.objects.get()
     assert response["Location"] == reverse("slos:detail", args=[slo.pk])
     page = client.get(response["Location"])
     [(level, text)] = messages_of(page)
-    assert level == constants.ERROR
+    assert level == constants.INFO
+    assert text.startswith("SLO “Payroll export success” created. Its backfill is running")
+    html = page.content.decode()
+    assert html.index('class="message message-info"') < html.index('id="pull-progress"')
+    level, text = live_message(client, page)
+    assert level == "error"
     assert text.startswith("SLO “Payroll export success” created. But its backfill failed")
     assert "could not connect" in text
-    assert 'href="#pull-progress"' in text
-    html = page.content.decode()
-    assert html.index('class="message message-error"') < html.index('id="pull-progress"')
+    assert PullRun.objects.get(slo=slo).status == PullStatus.FAILED
 
 
 @pytest.mark.prometheus
@@ -250,12 +269,12 @@ def test_a_backfill_that_stored_hours_is_said_with_its_count(
     )
     client_for(client, teammate)
     data = slo_form(service, source, good_query=GOOD_QUERY, valid_query=VALID_QUERY)
-    response = client.post(reverse("slos:create", args=[team.slug]), data, follow=True)
+    page = client.post(reverse("slos:create", args=[team.slug]), data, follow=True)
+    level, text = live_message(client, page)
     run = PullRun.objects.get(slo__name="Payroll export success")
     assert run.status == PullStatus.OK and run.hours_stored > 0
-    [(level, text)] = messages_of(response)
-    assert level == constants.SUCCESS
-    assert text == (
+    assert level == "success"
+    assert text.startswith(
         f"SLO “Payroll export success” created. Its backfill stored {run.hours_stored} "
         "hours of data."
     )

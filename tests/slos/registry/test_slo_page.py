@@ -105,7 +105,7 @@ def test_the_numbers_on_hand_checked_data(client, viewer, slo):
     assert text_of(page, "burn-window") == "0.50×"
     # Half the budget left at half the sustainable burn: 28 days, until 18:30 JST Nov 30.
     assert text_of(page, "time-to-exhaustion") == "in 28 days"
-    assert "around 2026-11-30 18:30, at the last day" in page
+    assert "around 30 Nov 2026 18:30 JST, at the last day" in page
     # 100 of the window's 672 hours hold data; the rest is no data, not good.
     assert text_of(page, "coverage") == "14.9%"
     assert "100 of 672 hours with data" in page
@@ -390,10 +390,10 @@ def test_the_monthly_history_has_the_last_twelve_months_in_the_teams_zone(client
     page = page_of(client_for(client, viewer), slo)
     months = re.findall(r'<tr data-month="(\d{4}-\d{2})">', page)
     assert months == [f"2026-{m:02d}" for m in range(11, 0, -1)] + ["2025-12"]
-    assert history_row(page, "2026-11") == "2026-11 (so far) 100.000% met 0.0%"
-    assert history_row(page, "2026-10") == "2026-10 99.950% met 50.0%"
-    assert history_row(page, "2026-09") == "2026-09 99.800% missed 200.0%"
-    assert history_row(page, "2026-08") == "2026-08 no data — —"
+    assert history_row(page, "2026-11") == "Nov 2026 (so far) 100.000% met 0.0%"
+    assert history_row(page, "2026-10") == "Oct 2026 99.950% met 50.0%"
+    assert history_row(page, "2026-09") == "Sep 2026 99.800% missed 200.0%"
+    assert history_row(page, "2026-08") == "Aug 2026 no data — —"
 
 
 @time_machine.travel(NOW, tick=False)
@@ -434,10 +434,10 @@ def test_the_registry_shows_owner_overdue_review_and_target_changes(client, view
     )
     page = page_of(client_for(client, viewer), slo)
     assert text_of(page, "owner") == "owner"
-    assert "2026-10-20" in page and '<strong class="overdue">overdue</strong>' in page
+    assert "20 Oct 2026" in page and '<strong class="overdue">overdue</strong>' in page
     assert 'id="provisional"' in page
     reviews = text_of(page, "reviews")
-    assert "2026-07-01 · Tighten target 99.5% → 99.9% · owner" in reviews
+    assert "1 Jul 2026 · Tighten target 99.5% → 99.9% · owner" in reviews
     assert "Customers noticed the 9:00 errors." in page
 
 
@@ -483,7 +483,7 @@ def test_an_slo_with_no_data_at_all(client, viewer, slo):
     assert "No data in this window yet" in page
     assert 'id="no-chart"' in page
     assert "672 hours of the window have no data" in page
-    assert history_row(page, "2026-11") == "2026-11 (so far) no data — —"
+    assert history_row(page, "2026-11") == "Nov 2026 (so far) no data — —"
     part = client.get(reverse("slos:what_if", args=[slo.pk]), {"target": "99"}, **HTMX)
     assert part.status_code == 200
     assert "No data in the window" in part.content.decode()

@@ -109,7 +109,7 @@ def test_the_page_totals_the_work_logged(client, team, owner, item):
         team=team, person=owner, item=item, on=date(2026, 12, 2), hours=Decimal(2), at=NOW
     )
     html = client_for(client, owner).get(f"/backlog/item/{item.pk}/").content.decode()
-    assert 'data-stat="logged">3.50 h<' in html
+    assert 'data-stat="logged">3.5 h<' in html
 
 
 @pytest.mark.parametrize(

@@ -39,7 +39,7 @@ def test_a_post_without_the_confirmation_asks_and_deletes_nothing(client, teamma
 
     assert response.status_code == 200
     page = response.content.decode()
-    assert "Delete the entry of 1.50 h on 30 Nov 2026?" in page
+    assert "Delete the entry of 1.5 h on 30 Nov 2026?" in page
     assert "Retry uploads" in page
     assert 'name="confirm" value="yes"' in page
     assert f'action="{delete_url(entry)}"' in page
@@ -75,7 +75,7 @@ def test_the_delete_button_asks_in_the_browser_too(client, teammate, entry):
     page = client_for(client, teammate).get(f"/backlog/{entry.team.slug}/log/").content.decode()
     assert f'hx-post="{delete_url(entry)}"' in page
     assert 'hx-vals=\'{"confirm": "yes"}\'' in page
-    assert 'hx-confirm="Delete the entry of 1.50 h on 30 Nov 2026?"' in page
+    assert 'hx-confirm="Delete the entry of 1.5 h on 30 Nov 2026?"' in page
 
 
 def test_someone_else_s_entry_is_not_offered_for_confirmation(client, team, viewer, entry):
