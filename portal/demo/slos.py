@@ -196,6 +196,15 @@ def hour_values(slo: DemoSLO, hour: datetime, incidents: Incidents) -> tuple[int
     return valid - bad, valid
 
 
+# What the team sorts its SLOs by: how bad a breach is, and the user journey.
+DEMO_LABELS = {
+    "clock-ins-succeed": {"tier": "critical", "journey": "clock-in"},
+    "clock-ins-fast": {"tier": "critical", "journey": "clock-in"},
+    "payroll-exports-complete": {"tier": "critical", "journey": "payroll"},
+    "admin-pages-load": {"tier": "standard", "journey": "admin"},
+}
+
+
 def _slo_defaults() -> dict:
     """Every editable field of an SLO at its default: a rerun puts back whatever was
     edited in the demo since."""
@@ -239,6 +248,7 @@ def demo_slos_build(demo: Demo) -> None:
             "target": Decimal(spec.target),
             "window_days": 28,
             "provisional": spec.service == "Admin console",
+            "labels": DEMO_LABELS[spec.key],
             "owner_id": demo.users[spec.owner].pk,
             "next_review_on": today + timedelta(days=60),
             "retired_at": None,

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.models import Team
 from slos.budget import TARGET_PERCENT_MAX, TARGET_PERCENT_MIN
+from slos.labels import label_problem
 from slos.models.measurements import METRIC_NAME, DataSource
 from slos.sli import WINDOW_PLACEHOLDER, EventQueries, histogram_queries
 
@@ -247,6 +248,12 @@ class SLO(models.Model):
     )
     # The registry.
     provisional = models.BooleanField(_("provisional"), default=True)
+    labels = models.JSONField(
+        _("labels"),
+        default=dict,
+        blank=True,
+        help_text=_("key=value pairs to sort SLOs by, e.g. tier=critical, journey=clock-in."),
+    )
     last_pull_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_pull_status = models.CharField(max_length=10, blank=True, editable=False)
     last_pull_error = models.TextField(blank=True, editable=False)
@@ -398,6 +405,10 @@ class SLO(models.Model):
                 )
         if self.budgeting_method == BudgetingMethod.TIMESLICES:
             need("timeslice_target", _("Timeslices need a timeslice target, e.g. 95."))
+        problem = label_problem(self.labels)
+        if problem:
+            errors["labels"] = problem
+
         if errors:
             raise ValidationError(errors)
 

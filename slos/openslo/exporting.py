@@ -62,11 +62,13 @@ def export_names(objects: Sequence[Any], kind: str) -> dict[int, str]:
     return names
 
 
-def _metadata(name: str, display_name: str, team: Team) -> dict[str, Any]:
+def _metadata(
+    name: str, display_name: str, team: Team, labels: dict[str, str] | None = None
+) -> dict[str, Any]:
     metadata: dict[str, Any] = {"name": name}
     if display_name != name:
         metadata["displayName"] = display_name
-    metadata["labels"] = {TEAM_LABEL: team.slug}
+    metadata["labels"] = {**(labels or {}), TEAM_LABEL: team.slug}
     return metadata
 
 
@@ -142,7 +144,7 @@ def _slo_document(
     return {
         "apiVersion": API_VERSION,
         "kind": "SLO",
-        "metadata": _metadata(name, slo.name, team),
+        "metadata": _metadata(name, slo.name, team, labels=slo.labels),
         "spec": spec,
     }
 

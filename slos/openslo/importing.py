@@ -716,6 +716,13 @@ def _plan_slo(
         "name": name,
         "openslo_name": document.metadata.name,
         "why": spec.description or "",
+        # Every label but the team's, which says where the SLO goes: the SLO keeps them to
+        # be sorted and filtered by (a label of several values is not one it can keep).
+        "labels": {
+            key: value
+            for key, value in (document.metadata.labels or {}).items()
+            if key != TEAM_LABEL and isinstance(value, str)
+        },
         **indicator.fields,
         **window,
         **objective_fields,
@@ -765,6 +772,7 @@ def _plan_slo(
     paths.update(
         openslo_name=(location, "metadata.name"),
         why=(location, "spec.description"),
+        labels=(location, "metadata.labels"),
         service=(location, "spec.service"),
         data_source=(indicator.location, indicator.source_path or indicator.base),
         window_days=(location, "spec.timeWindow[0].duration"),

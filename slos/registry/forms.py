@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from portal.formatting import target_text
 from portal.models import SLICandidate, Team
 from slos.budget import TARGET_PERCENT_MAX, TARGET_PERCENT_MIN
+from slos.labels import LabelError, labels_text, parse_labels
 from slos.models import (
     SLO,
     AnnotationKind,
@@ -225,7 +226,7 @@ class SLOForm(forms.ModelForm):
                 "A provisional SLO was set without much data; the team revisits every SLO "
                 "at its review interval."
             ),
-            ("provisional", "review_interval_days"),
+            ("provisional", "review_interval_days", "labels"),
         ),
     ]
     FIELD_WHEN = {
@@ -241,6 +242,15 @@ class SLOForm(forms.ModelForm):
         help_text=_("As a percentage, e.g. 99.9."),
         decimal_places=5,
         widget=_TARGET_INPUT,
+    )
+    labels = forms.CharField(
+        label=_("Labels"),
+        required=False,
+        max_length=2000,
+        help_text=_(
+            "key=value pairs, separated by commas, to sort and filter SLOs by: "
+            "tier=critical, journey=clock-in."
+        ),
     )
 
     class Meta:
@@ -270,6 +280,7 @@ class SLOForm(forms.ModelForm):
             "calendar_period",
             "provisional",
             "review_interval_days",
+            "labels",
         ]
         widgets = {
             "why": forms.Textarea(attrs={"rows": 2}),
@@ -287,6 +298,14 @@ class SLOForm(forms.ModelForm):
         self.fields["data_source"].queryset = DataSource.objects.filter(team=team)
         self.fields["data_source"].required = True
         self.fields["owner"].queryset = team.members.order_by("username")
+        if not self.is_bound and self.instance.pk is not None:
+            self.initial["labels"] = labels_text(self.instance.labels)
+
+    def clean_labels(self) -> dict[str, str]:
+        try:
+            return parse_labels(self.cleaned_data["labels"])
+        except LabelError as problem:
+            raise forms.ValidationError(str(problem)) from None
 
     def clean_target(self) -> Decimal:
         return _checked_target(self.cleaned_data["target"])

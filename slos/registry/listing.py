@@ -1,6 +1,6 @@
 """The SLO list's filters and order, read from the URL so a filtered, sorted list can be
-shared and bookmarked: by team, service, budget state (burning included) and whether the
-SLO is provisional; sorted by the budget left (the default, least first), the burn rate,
+shared and bookmarked: by team, service, budget state (burning included), whether the
+SLO is provisional, and label; sorted by the budget left (the default, least first), the burn rate,
 or name. Filtering and sorting happen on the rows with their budgets, so the page's
 queries stay the same whatever is asked."""
 
@@ -61,11 +61,12 @@ class ListFilters:
     service: int | None = None
     state: str = ""
     provisional: str = ""
+    label: str = ""  # key=value
     sort: str = "budget"
 
     @property
     def active(self) -> bool:
-        return bool(self.team or self.service or self.state or self.provisional)
+        return bool(self.team or self.service or self.state or self.provisional or self.label)
 
     def keeps(self, row: SLOWithBudget) -> bool:
         slo, budget = row.slo, row.budget
@@ -75,6 +76,10 @@ class ListFilters:
             return False
         if self.provisional and slo.provisional != (self.provisional == "yes"):
             return False
+        if self.label:
+            key, _equals, value = self.label.partition("=")
+            if (slo.labels or {}).get(key) != value:
+                return False
         if self.state == BURNING:
             return budget.burning is not None
         return not self.state or budget.status == self.state
@@ -90,6 +95,7 @@ class ListFilterForm(forms.Form):
     )
     state = forms.ChoiceField(label=_("State"), required=False, choices=STATES)
     provisional = forms.ChoiceField(label=_("Provisional"), required=False, choices=PROVISIONAL)
+    label = forms.ChoiceField(label=_("Label"), required=False)
     sort = forms.ChoiceField(label=_("Sort by"), required=False, choices=SORTS)
 
     def __init__(self, *args, rows: list[SLOWithBudget], **kwargs):
@@ -107,6 +113,10 @@ class ListFilterForm(forms.Form):
             ("", _("Every service")),
             *sorted(services.items(), key=lambda pair: pair[1].casefold()),
         ]
+        labels = sorted(
+            {f"{key}={value}" for row in rows for key, value in (row.slo.labels or {}).items()}
+        )
+        self.fields["label"].choices = [("", _("Any label")), *((each, each) for each in labels)]
 
     def filters(self) -> ListFilters:
         """What the URL asks for; a value not understood filters nothing (the page says
@@ -119,5 +129,6 @@ class ListFilterForm(forms.Form):
             service=data["service"],
             state=data["state"],
             provisional=data["provisional"],
+            label=data["label"],
             sort=data["sort"] or "budget",
         )

@@ -310,5 +310,6 @@ def test_every_page_of_the_demo_has_something_on_it(seeded, client):
         assert not missing, f"{url} lacks {missing}"
     # The data source has been pulled: its last success is not "never".
     detail = client.get(reverse("slos:source_detail", args=[source.pk])).content.decode()
-    assert re.search(r'id="last-success">\d{4}-\d\d-\d\d', detail)
+    # (in the team's zone, labelled: "6 Dec 2026 09:00 JST")
+    assert re.search(r'id="last-success">\d{1,2} \w{3} \d{4} \d\d:\d\d JST<', detail)
     assert Service.objects.filter(team=team).count() == 3

@@ -101,6 +101,7 @@ COMMON = {
     "window_days",
     "provisional",
     "review_interval_days",
+    "labels",
 }
 
 
