@@ -26,7 +26,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from portal.access import AuthedRequest, team_membership_or_404, team_or_404
 from portal.confirm import after_delete, delete_confirmation, delete_confirmed
-from portal.formatting import time_text
+from portal.formatting import target_text, time_text
 from portal.models import Role, SLICandidate, Team
 from slos.access import annotation_for_user, slo_for_user
 from slos.models import (
@@ -340,6 +340,32 @@ def policy_edit(request: AuthedRequest, pk: int) -> HttpResponse:
     )
     if request.method == "POST":
         if formset.is_valid():
+            kept = {(step.below_percent, step.action) for step in formset.steps()}
+            removed = [step for step in steps if (step.below_percent, step.action) not in kept]
+            # Removing a step of the policy the team agreed asks first (portal.confirm).
+            if removed and not delete_confirmed(request):
+                return delete_confirmation(
+                    request,
+                    question=ngettext(
+                        "Remove this step from the error-budget policy?",
+                        "Remove these %(count)d steps from the error-budget policy?",
+                        len(removed),
+                    )
+                    % {"count": len(removed)},
+                    details=[
+                        _("Below %(level)s%% left: %(action)s")
+                        % {"level": target_text(step.below_percent), "action": step.action}
+                        for step in removed
+                    ],
+                    action=reverse("slos:policy", args=[slo.pk]),
+                    cancel_url=reverse("slos:policy", args=[slo.pk]),
+                    button=_("Save the policy"),
+                    fields={
+                        key: value
+                        for key, value in request.POST.items()
+                        if key != "csrfmiddlewaretoken"
+                    },
+                )
             try:
                 services.policy_steps_replace(slo=slo, steps=formset.steps())
             except ValidationError as error:

@@ -478,16 +478,22 @@ def test_a_member_sets_and_then_changes_the_policy(client, teammate, slo):
         (Decimal("50"), "Prefer reliability work in planning."),
         (Decimal("0"), "Freeze feature releases."),
     ]
-    response = client.post(
-        url,
-        policy_data(
-            ("50", "Prefer reliability work in planning."),
-            ("0", "Freeze feature releases."),
-            ("-100", "Postmortem with the PM."),
-            initial=2,
-            delete=(0,),
-        ),
+    changed = policy_data(
+        ("50", "Prefer reliability work in planning."),
+        ("0", "Freeze feature releases."),
+        ("-100", "Postmortem with the PM."),
+        initial=2,
+        delete=(0,),
     )
+    # Removing a step asks first, and changes nothing until confirmed.
+    asked = client.post(url, changed)
+    assert asked.status_code == 200
+    question = asked.content.decode()
+    assert "Remove this step from the error-budget policy?" in question
+    assert "Below 50% left: Prefer reliability work in planning." in question
+    assert 'name="steps-0-DELETE" value="on"' in question  # the form is posted again
+    assert [s.below_percent for s in slo.policy_steps.all()] == [Decimal("50"), Decimal("0")]
+    response = client.post(url, {**changed, "confirm": "yes"})
     assert response.status_code == 302
     assert [s.below_percent for s in slo.policy_steps.all()] == [Decimal("0"), Decimal("-100")]
     page = client.get(url).content.decode()
