@@ -61,8 +61,8 @@ def token_list(request: AuthedRequest) -> HttpResponse:
 def token_revoke(request: AuthedRequest, pk: int) -> HttpResponse:
     """Revokes once the person said yes (portal.confirm): a script that uses the token
     stops working at once, and there is no undo."""
-    token = get_object_or_404(ApiToken, pk=pk, user=request.user)
     if not delete_confirmed(request):
+        token = get_object_or_404(ApiToken, pk=pk, user=request.user)
         return delete_confirmation(
             request,
             question=_("Revoke the token “%(name)s”?") % {"name": token.name},
