@@ -11,6 +11,8 @@ One rule per kind, the same on every page, in every message and in both language
                   when no hour is missing
     count         whole, thousands grouped                           14,284
     hours         of work, at most two places, never padded          7.5, 0.25
+    share         of people (survey answers), whole percent           57, 100
+    share change  percentage points between two shares, signed      +14, −10, 0
     duration      the two largest units                              3 days 4 hours
     time          the team's zone, DATETIME_FORMAT, zone labelled    2 Nov 2026 18:30 JST
 
@@ -147,6 +149,22 @@ def whole_count_text(value: Number | None) -> str:
     """A count of events or minutes rounded to a whole number, with the locale's
     thousands separator: 1,204 (Japanese groups the same way)."""
     return _fixed(value, 0, grouped=True)
+
+
+def share_text(fraction: Number | None) -> str:
+    """A share of the people who answered, in whole percent: 4/7 → "57". Whole, as a
+    handful of people make no finer share."""
+    return "" if fraction is None else _fixed(float(fraction) * 100, 0, localized=False)
+
+
+def share_change_text(change: Number | None) -> str:
+    """The change between two shares, in signed percentage points: "+14", "−10", "0"."""
+    if change is None:
+        return ""
+    points = share_text(abs(change))
+    if points == "0":
+        return "0"
+    return ("+" if change > 0 else "\u2212") + points
 
 
 def hours_text(hours: Number | None) -> str:

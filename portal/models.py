@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from datetime import time
 from urllib.parse import urlsplit
 
@@ -9,6 +10,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from portal.encryption import EncryptedTextField
+from portal.survey import results as survey_results
 
 
 class TicketDelivery(models.TextChoices):
@@ -343,3 +345,173 @@ class SLICandidate(models.Model):
 
     def __str__(self) -> str:
         return self.feature
+
+
+# Expectations survey (issue #16): statements about SRE work the team answers agree /
+# disagree / unsure, in rounds, so misunderstandings of the SRE's role show. A round
+# keeps a copy of the statements it asked (RoundStatement), so editing or retiring a
+# statement later never changes an earlier round's results.
+#
+# Anonymity: an answer row holds no user, no time and no sequential id (a random UUID),
+# so neither a page nor the rows' order can tie it to the SurveyParticipation row that
+# says who answered. While the round is open an answer carries `ballot`, a keyed hash of
+# (round, person) that lets that person find and change their own answers; closing the
+# round clears every ballot and rewrites the answers in a random order.
+
+
+class SurveyChoice(models.TextChoices):
+    AGREE = survey_results.AGREE, _("Agree")
+    DISAGREE = survey_results.DISAGREE, _("Disagree")
+    UNSURE = survey_results.UNSURE, _("Unsure")
+
+
+class ExpectedAnswer(models.TextChoices):
+    NONE = "", _("No expected answer")
+    AGREE = survey_results.AGREE, _("Agree")
+    DISAGREE = survey_results.DISAGREE, _("Disagree")
+
+
+class SurveySettings(models.Model):
+    """A team's survey: whether new rounds are anonymous by default, and whether the
+    default statements were already put on its list (so retiring them all keeps them
+    retired)."""
+
+    team = models.OneToOneField(Team, on_delete=models.CASCADE, related_name="survey_settings")
+    anonymous_by_default = models.BooleanField(
+        _("new rounds are anonymous"),
+        default=True,
+        help_text=_("Nobody, admins included, can see who gave an anonymous answer."),
+    )
+    seeded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("survey settings")
+        verbose_name_plural = _("survey settings")
+
+    def __str__(self) -> str:
+        return f"survey of {self.team}"
+
+
+class SurveyStatement(models.Model):
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="survey_statements")
+    text = models.CharField(_("statement"), max_length=200)
+    expected = models.CharField(
+        _("expected answer"),
+        max_length=10,
+        choices=ExpectedAnswer.choices,
+        blank=True,
+        default=ExpectedAnswer.NONE,
+        help_text=_("What the SRE expects a team that understands the role to answer."),
+    )
+    position = models.PositiveIntegerField(default=0)
+    retired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("survey statement")
+        ordering = ["position", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "text"],
+                condition=models.Q(retired_at__isnull=True),
+                name="survey_statement_unique_live_text",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class SurveyRound(models.Model):
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="survey_rounds")
+    number = models.PositiveIntegerField()
+    anonymous = models.BooleanField(_("anonymous"), default=True)
+    opened_at = models.DateTimeField()
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("survey round")
+        ordering = ["-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["team", "number"], name="survey_round_unique_number"),
+            models.UniqueConstraint(
+                fields=["team"],
+                condition=models.Q(closed_at__isnull=True),
+                name="survey_round_one_open_per_team",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.team}: survey round {self.number}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None
+
+
+class RoundStatement(models.Model):
+    """A statement as the round asked it. `statement` links the same statement across
+    rounds for the comparison; `text` and `expected` are the round's own copy."""
+
+    round = models.ForeignKey(SurveyRound, on_delete=models.CASCADE, related_name="statements")
+    statement = models.ForeignKey(
+        SurveyStatement, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    text = models.CharField(max_length=200)
+    expected = models.CharField(max_length=10, choices=ExpectedAnswer.choices, blank=True)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "pk"]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class SurveyParticipation(models.Model):
+    """Who answered a round: one row a person, the only record holding a person in an
+    anonymous round. No time is kept, so it cannot be matched to the answers by when."""
+
+    round = models.ForeignKey(SurveyRound, on_delete=models.CASCADE, related_name="participations")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["round", "user"], name="survey_participation_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} answered {self.round}"
+
+
+class SurveyAnswer(models.Model):
+    """One answer to one statement of a round. `respondent` is set in a named round only;
+    `ballot` only while the round is open (see the header above)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    statement = models.ForeignKey(RoundStatement, on_delete=models.CASCADE, related_name="answers")
+    choice = models.CharField(max_length=10, choices=SurveyChoice.choices)
+    # NULL, not "": once cleared, ballots must not collide under the unique constraint.
+    ballot = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
+    respondent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["statement", "ballot"],
+                condition=models.Q(ballot__isnull=False),
+                name="survey_answer_one_per_ballot",
+            ),
+            models.UniqueConstraint(
+                fields=["statement", "respondent"],
+                condition=models.Q(respondent__isnull=False),
+                name="survey_answer_one_per_respondent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.choice

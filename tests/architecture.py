@@ -39,6 +39,8 @@ PURE = frozenset(
         "toil.worklog.charts",
         "portal.weeks",
         "portal.formatting",
+        "portal.survey.results",
+        "portal.survey.defaults",
         "retros.agenda",
         "retros.summary",
         "retros.charts",

@@ -78,6 +78,18 @@ def count(value: Number | None) -> str:
 
 
 @register.filter(is_safe=True)
+def share(fraction: Number | None) -> str:
+    """`{{ 4/7|share }}%` → 57%: a share of the people who answered a survey."""
+    return formatting.share_text(fraction)
+
+
+@register.filter(is_safe=True)
+def share_change(change: Number | None) -> str:
+    """`{{ 0.14|share_change }}` → +14: percentage points between two shares."""
+    return formatting.share_change_text(change)
+
+
+@register.filter(is_safe=True)
 def hours(value: Number | None) -> str:
     """`{{ entry.hours|hours }} h` → 7.5 h, 0.25 h, 8 h."""
     return formatting.hours_text(value)
