@@ -9,6 +9,8 @@ with every page filled.
 - retros: two closed weekly retros with decisions and actions, and this week's, planned;
 - charter: an Enabling SRE, who does what and its history, and the hearing the first
   SLOs came from (one of its features still a candidate);
+- survey: two closed rounds of the expectations survey (a misreading that improved)
+  and one open;
 - backlog: scored items in every status, a pin, reserved time, nine weeks of work logged.
 
 Every time is relative to the moment it runs. A rerun rebuilds the demo team's history
@@ -38,6 +40,7 @@ from portal.demo.slos import (
     demo_registry_fill,
     demo_slos_build,
 )
+from portal.demo.survey import demo_survey_fill
 from portal.demo.team import demo_team, demo_team_clear, demo_users
 from portal.models import Team
 
@@ -64,6 +67,7 @@ def seed_demo(*, now: datetime) -> DemoBuilt:
     demo_pull_runs_record(demo)
     demo_registry_fill(demo, incidents)
     demo_charter_fill(demo)
+    demo_survey_fill(demo)
 
     sources = demo_intake_sources(demo)
     timeline = Timeline(now=now)

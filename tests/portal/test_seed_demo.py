@@ -17,7 +17,8 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from portal.models import Team
+from portal.demo.survey import SURVEY_PEOPLE
+from portal.models import SurveyAnswer, SurveyRound, Team
 from portal.weeks import week_monday
 from retros.models import (
     ActionOutcome,
@@ -131,7 +132,7 @@ def seeded(django_db_setup, django_db_blocker):
         # The SLOs first: their data source is protected while they use it.
         SLO.objects.filter(service__team__slug="kintai").delete()
         Team.objects.filter(slug="kintai").delete()
-        get_user_model().objects.filter(username__in=["demo", "dev", "pm"]).delete()
+        get_user_model().objects.filter(username__in=["demo", "dev", "pm", *SURVEY_PEOPLE]).delete()
         assert counts() == before, "the demo left rows behind for the tests after these"
 
 
@@ -235,6 +236,22 @@ def test_seed_demo_holds_last_weeks_retro_and_plans_this_weeks(seeded, db):
     assert planned.week_of == this_monday
 
 
+def test_seed_demo_survey_shows_a_misreading_that_improved(seeded, db):
+    from portal.survey.selectors import round_results
+
+    team = Team.objects.get(slug="kintai")
+    first, second = SurveyRound.objects.filter(team=team, closed_at__isnull=False).order_by(
+        "number"
+    )
+    assert first.anonymous and not second.anonymous
+    on_call = "The SRE is on call for our services."
+    before = {r.text: r for r in round_results(first)}[on_call]
+    after = {r.text: r for r in round_results(second)}[on_call]
+    assert before.misread and not after.misread
+    assert not SurveyAnswer.objects.filter(statement__round=first, respondent__isnull=False)
+    assert SurveyRound.objects.get(team=team, closed_at__isnull=True).number == 3
+
+
 def _text(response) -> str:
     """The page's visible words, tags and extra whitespace removed."""
     html = re.sub(r"<(script|style)\b.*?</\1>", " ", response.content.decode(), flags=re.S)
@@ -301,6 +318,19 @@ def test_every_page_of_the_demo_has_something_on_it(seeded, client):
         reverse("toil:item", args=[item.pk]): ["Retry payroll export uploads"],
         reverse("toil:plan", args=["kintai"]): ["The bank's audit on the 15th"],
         reverse("toil:worklog", args=["kintai"]): ["Scripted part of the bump"],
+        reverse("survey:home", args=["kintai"]): ["Round 3 is open", "Compare two rounds"],
+        reverse("survey:round", args=["kintai", 1]): [
+            "8 people answered.",
+            "The SRE is on call for our services.",
+            "misread",
+        ],
+        reverse("survey:round", args=["kintai", 2]): ["7 people answered.", "Agree: sota"],
+        reverse("survey:round", args=["kintai", 3]): ["3 people answered so far."],
+        reverse("survey:compare", args=["kintai"]) + "?before=1&after=2": [
+            "Developers fix the reliability problems the SRE helps them find.",
+            "The SRE decides alone whether a release goes out.",
+            "Not asked in this round.",
+        ],
     }
     for url, markers in pages.items():
         response = client.get(url)
