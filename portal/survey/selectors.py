@@ -42,9 +42,9 @@ def survey_page(team: Team) -> SurveyPage:
         settings=SurveySettings.objects.filter(team=team).first(),
         statements=list(SurveyStatement.objects.filter(team=team, retired_at__isnull=True)),
         rounds=list(
-            SurveyRound.objects.filter(team=team).annotate(
-                respondents=Count("participations", distinct=True)
-            )
+            SurveyRound.objects.filter(team=team)
+            .annotate(respondents=Count("participations", distinct=True))
+            .order_by("-number")
         ),
     )
 
@@ -68,7 +68,8 @@ def _results(rows) -> list[StatementResult]:
 
 def _tallied(statements):
     counts = {choice: Count("answers", filter=Q(answers__choice=choice)) for choice in CHOICES}
-    return statements.annotate(**counts)
+    # An aggregate drops Meta.ordering (Django 3.1+): the order is said again.
+    return statements.annotate(**counts).order_by("position", "pk")
 
 
 def round_results(survey_round: SurveyRound) -> list[StatementResult]:
@@ -121,7 +122,7 @@ def round_statements(survey_round: SurveyRound) -> list[RoundStatement]:
 
 def closed_rounds_with_respondents(team: Team) -> list[SurveyRound]:
     return list(
-        SurveyRound.objects.filter(team=team, closed_at__isnull=False).annotate(
-            respondents=Count("participations", distinct=True)
-        )
+        SurveyRound.objects.filter(team=team, closed_at__isnull=False)
+        .annotate(respondents=Count("participations", distinct=True))
+        .order_by("-number")
     )

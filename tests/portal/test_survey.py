@@ -560,7 +560,12 @@ def test_two_rounds_side_by_side(client, team, owner, viewer):
     _two_closed_rounds(team, owner)
     client_for(client, viewer)
     page = client.get(survey_url(team)).content.decode()
-    assert 'id="compare-form"' in page
+    # Newest round first; the comparison offered is the last round against the one before.
+    assert page.index(">Round 2</a>") < page.index(">Round 1</a>")
+    form = page[page.index('id="compare-form"') :]
+    before, after = form.split('id="id_after"')
+    assert '<option value="1" selected>Round 1</option>' in before
+    assert '<option value="2" selected>Round 2</option>' in after
     response = client.get(survey_url(team, "compare") + "?before=2&after=1")
     assert response.status_code == 200
     page = response.content.decode()
