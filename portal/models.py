@@ -475,7 +475,11 @@ class SurveyParticipation(models.Model):
     anonymous round. No time is kept, so it cannot be matched to the answers by when."""
 
     round = models.ForeignKey(SurveyRound, on_delete=models.CASCADE, related_name="participations")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # Kept without its person when the account goes: the round's count of people stays
+    # the count of answers it holds.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
 
     class Meta:
         constraints = [

@@ -479,6 +479,10 @@ def test_anonymous_answers_are_stored_without_their_person(anonymous_round):
     assert SurveyParticipation.objects.filter(round=survey_round).count() == 3
     # Not even the person's own answers can be found again.
     assert selectors.my_answers(survey_round, users[0]) == {}
+    # An account that goes leaves its answers counted and the count of people right.
+    users[0].delete()
+    assert selectors.respondents(survey_round) == 3
+    assert {r.tally.total for r in selectors.round_results(survey_round)} == {3}
 
 
 def test_no_page_or_export_of_an_anonymous_round_names_who_answered(
