@@ -97,7 +97,8 @@ def service_radar_figure(rounds: Sequence[Round], *, title: str = "") -> go.Figu
     `rounds` oldest first."""
     traces = []
     earlier = list(rounds[:-1])[-PREVIOUS_SHOWN:]
-    for back, previous in enumerate(reversed(earlier)):
+    # Oldest first, so the legend reads in time order; the older, the fainter.
+    for back, previous in reversed(list(enumerate(reversed(earlier)))):
         traces.append(
             _radar_trace(
                 day_text(previous.assessed_on),

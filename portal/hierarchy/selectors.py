@@ -271,7 +271,7 @@ def team_facts(team: Team, *, at: datetime) -> TeamFacts:
     )
     kudos = dict(
         Kudos.objects.filter(
-            team=team, noted_at__gte=_since(at, rules.KUDOS_WINDOW_DAYS), noted_at__lt=at
+            team=team, noted_at__gte=_since(at, rules.KUDOS_WINDOW_DAYS), noted_at__lte=at
         )
         .values("practice")
         .annotate(count=Count("pk"))
