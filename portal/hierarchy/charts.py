@@ -24,10 +24,23 @@ MET_COLOUR = "#2e7d32"
 # Earlier rounds fade: the one before the latest, then the one before that.
 PREVIOUS_OPACITY = (0.7, 0.4)
 PREVIOUS_SHOWN = len(PREVIOUS_OPACITY)
+WRAP_CHARS = 12
+
+
+def _wrapped(label: str) -> str:
+    """A long label on two lines, so the radar keeps its labels inside a phone's width."""
+    words = label.split(" ")
+    if len(label) <= WRAP_CHARS or len(words) < 2:
+        return label
+    best = min(
+        range(1, len(words)),
+        key=lambda cut: abs(len(" ".join(words[:cut])) - len(" ".join(words[cut:]))),
+    )
+    return " ".join(words[:best]) + "<br>" + " ".join(words[best:])
 
 
 def _labels() -> list[str]:
-    return [str(level.label) for level in LEVELS]
+    return [_wrapped(html.escape(str(level.label), quote=False)) for level in LEVELS]
 
 
 def _closed(values: Sequence[float]) -> list[float]:
@@ -66,7 +79,7 @@ def _radar_layout(title: str, *, height: int) -> dict:
     return {
         "template": "none",
         "height": height,
-        "margin": {"l": 70, "r": 70, "t": 50 if title else 30, "b": 30},
+        "margin": {"l": 80, "r": 80, "t": 50 if title else 40, "b": 30},
         "font": {"color": "#37474f"},
         "paper_bgcolor": "white",
         "title": {"text": title, "font": {"size": 14}} if title else None,
@@ -173,7 +186,7 @@ def levels_over_rounds_figure(
     trace = {
         "type": "heatmap",
         "x": days,
-        "y": _labels(),
+        "y": [html.escape(str(level.label), quote=False) for level in LEVELS],
         "z": z,
         "text": z,
         "texttemplate": "%{text}",
