@@ -66,7 +66,7 @@ def test_a_member_assesses_a_service_and_the_radar_chart_draws(page, team):
     )
     expect(page.locator("#hierarchy-radar .main-svg").first).to_be_visible()
     expect(page.locator("#hierarchy-radar .polarlayer g.trace")).to_have_count(1)
-    expect(page.locator("#hierarchy-radar")).to_contain_text("Incident response")
+    expect(page.locator("#hierarchy-radar")).to_contain_text("Postmortems")  # a level's label
 
     # A second round: the first stays, drawn fainter beside it.
     page.locator("#assess-monitoring").get_by_label(
