@@ -443,6 +443,16 @@ def _postmortems(service: ServiceFacts, team: TeamFacts) -> list[Finding]:
     findings.append(
         Finding(
             ngettext(
+                "%(count)d error ticket decided in the last %(days)d days.",
+                "%(count)d error tickets decided in the last %(days)d days.",
+                team.tickets_decided,
+            )
+            % {"count": team.tickets_decided, "days": ALERT_WINDOW_DAYS}
+        )
+    )
+    findings.append(
+        Finding(
+            ngettext(
                 "%(count)d incident marked on the service's charts in the last %(days)d "
                 "days; postmortems themselves are kept outside the portal.",
                 "%(count)d incidents marked on the service's charts in the last %(days)d "

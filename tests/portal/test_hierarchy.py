@@ -247,6 +247,13 @@ def test_the_evidence_is_read_from_the_teams_data(team, service, owner, teammate
         ticket_status=TicketStatus.OPEN,
         first_seen_at=NOW - timedelta(days=20),
     )
+    NotificationFactory(
+        source=source,
+        notification_class=NotificationClass.TICKET,
+        ticket_status=TicketStatus.DISMISSED,
+        ticket_decided_at=NOW - timedelta(days=2),
+        first_seen_at=NOW - timedelta(days=20),
+    )
     for weeks_ago in (1, 2, 3, 6):
         RetroSession.objects.create(
             team=team,
@@ -298,7 +305,7 @@ def test_the_evidence_is_read_from_the_teams_data(team, service, owner, teammate
     assert (shared.routing_rules, shared.intake_sources) == (1, 1)
     assert shared.retro_weeks == 3
     assert (shared.actions_due, shared.actions_done) == (2, 1)  # dropped and old left out
-    assert shared.stale_tickets == 1
+    assert (shared.stale_tickets, shared.tickets_decided) == (1, 1)
     assert shared.reliability_done == 1
     assert (shared.hearings, shared.last_hearing_on) == (1, date(2026, 8, 1))
     assert shared.kudos == {"capacity_planning": 1}

@@ -205,6 +205,9 @@ def test_a_practising_team_shows_evidence_on_every_level_the_portal_can_see():
     texts = [finding.text for finding in evidence["monitoring"].findings]
     assert "2 of 2 SLOs had data in the last 7 days (coverage 100.0%)." in texts
     assert "3 of 4 alerts in the last 28 days came from an SLO." in texts
+    assert "0 error tickets decided in the last 28 days." in [
+        finding.text for finding in evidence["postmortems"].findings
+    ]
     capacity = [finding.text for finding in evidence["capacity_planning"].findings]
     assert any("No evidence the portal can hold" in text for text in capacity)
     assert any("2 kudos for this work" in text for text in capacity)
