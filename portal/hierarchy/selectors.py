@@ -34,6 +34,7 @@ from retros.models import (
 from slos.models import (
     SLO,
     Annotation,
+    AnnotationKind,
     BudgetPolicyStep,
     HourlyBucket,
     IntakeSource,
@@ -172,7 +173,7 @@ def service_facts(team: Team, *, at: datetime) -> dict[int, ServiceFacts]:
     )
     marks = Annotation.objects.filter(
         team=team,
-        kind__in=["deploy", "incident"],
+        kind__in=[AnnotationKind.DEPLOY, AnnotationKind.INCIDENT],
         starts_at__gte=_since(at, max(rules.ALERT_WINDOW_DAYS, rules.INCIDENT_WINDOW_DAYS)),
         starts_at__lt=at,
     ).values_list("kind", "starts_at", "service_id", "slo__service_id")
@@ -214,7 +215,7 @@ def service_facts(team: Team, *, at: datetime) -> dict[int, ServiceFacts]:
         # A team-wide mark (no service, no SLO) is on every service's charts.
         targets = service_ids if owner is None else [owner]
         for target in targets:
-            if kind == "incident":
+            if kind == AnnotationKind.INCIDENT:
                 facts[target]["incidents"] += 1
             elif starts_at >= deploy_since:
                 facts[target]["deploys"] += 1
