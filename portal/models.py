@@ -10,6 +10,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from portal.encryption import EncryptedTextField
+from portal.hierarchy import levels as hierarchy_levels
 from portal.survey import results as survey_results
 
 
@@ -519,3 +520,76 @@ class SurveyAnswer(models.Model):
 
     def __str__(self) -> str:
         return self.choice
+
+
+# Reliability hierarchy assessment (issue #16): per service, dated rounds in which the
+# team answers, for each level of the Service Reliability Hierarchy, its checklist and
+# how far it runs the practice without its SRE. Rounds are kept, never overwritten: the
+# latest is the service's standing, the earlier ones its trend. The levels, checklists
+# and enablement levels are defined once, in portal/hierarchy/levels.py.
+
+
+class HierarchyAssessment(models.Model):
+    """One round of answers for one service, with who recorded it and when."""
+
+    service = models.ForeignKey(
+        "slos.Service", on_delete=models.CASCADE, related_name="hierarchy_assessments"
+    )
+    assessed_on = models.DateField(_("assessed on"))
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("hierarchy assessment")
+        # The latest round first: by its date, then by when it was recorded.
+        ordering = ["-assessed_on", "-recorded_at", "-pk"]
+        indexes = [
+            models.Index(
+                fields=["service", "-assessed_on", "-recorded_at"],
+                name="hierarchy_service_latest",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service} assessed on {self.assessed_on}"
+
+
+class HierarchyAnswer(models.Model):
+    """A round's answer for one level: the checklist items ticked (their keys), the
+    enablement level 0–3 and an optional note."""
+
+    assessment = models.ForeignKey(
+        HierarchyAssessment, on_delete=models.CASCADE, related_name="answers"
+    )
+    level = models.CharField(_("level"), max_length=20, choices=hierarchy_levels.level_choices())
+    enablement = models.PositiveSmallIntegerField(
+        _("enablement level"),
+        choices=hierarchy_levels.enablement_choices(),
+        validators=[
+            MinValueValidator(hierarchy_levels.ENABLEMENT_MIN),
+            MaxValueValidator(hierarchy_levels.ENABLEMENT_MAX),
+        ],
+    )
+    checked = models.JSONField(_("checklist items done"), default=list, blank=True)
+    note = models.TextField(_("note"), blank=True, max_length=hierarchy_levels.NOTE_MAX_CHARS)
+
+    class Meta:
+        verbose_name = _("hierarchy answer")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["assessment", "level"], name="hierarchy_answer_once_per_level"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(enablement__lte=hierarchy_levels.ENABLEMENT_MAX),
+                name="hierarchy_answer_enablement_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.assessment}: {self.level} at {self.enablement}"

@@ -10,6 +10,7 @@ urlpatterns = [
     path("teams/<slug:slug>/settings/", views.team_settings, name="team_settings"),
     path("teams/<slug:slug>/", include("portal.charter.urls")),
     path("teams/<slug:slug>/", include("portal.survey.urls")),
+    path("teams/<slug:slug>/", include("portal.hierarchy.urls")),
     path("slos/", include("slos.urls")),
     path("retros/", include("retros.urls")),
     path("backlog/", include("toil.urls")),

@@ -11,7 +11,8 @@ with every page filled.
   SLOs came from (one of its features still a candidate);
 - survey: two closed rounds of the expectations survey (a misreading that improved)
   and one open;
-- backlog: scored items in every status, a pin, reserved time, nine weeks of work logged.
+- backlog: scored items in every status, a pin, reserved time, nine weeks of work logged;
+- hierarchy: each service assessed twice, nine weeks ago and ten days ago.
 
 Every time is relative to the moment it runs. A rerun rebuilds the demo team's history
 from scratch (`demo_team_clear`), so running it twice leaves the same rows; the team,
@@ -27,6 +28,7 @@ from django.db import transaction
 from portal.demo.backlog import demo_backlog_fill
 from portal.demo.base import DEMO_PASSWORD, TEAM_SLUG, Demo, Timeline
 from portal.demo.charter import demo_charter_fill
+from portal.demo.hierarchy import demo_hierarchy_fill
 from portal.demo.notifications import (
     demo_intake_sources,
     demo_notifications_plan,
@@ -77,4 +79,5 @@ def seed_demo(*, now: datetime) -> DemoBuilt:
     timeline.run()
     demo_slack_failures(demo)
     demo_retro_plan_this_week(demo)
+    demo_hierarchy_fill(demo)
     return DemoBuilt(team=team, hours=hours, notifications=team.notifications.count())

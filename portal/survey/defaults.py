@@ -11,6 +11,7 @@ from portal.survey.results import AGREE, DISAGREE
 DEFAULT_STATEMENTS = [
     (_("The SRE is on call for our services."), DISAGREE),
     (_("Developers fix what the SRE finds."), AGREE),
+    # xgettext:no-python-format
     (_("An SLO of 100% is the goal."), DISAGREE),
     (_("Every message in the error channel needs someone to look at it."), DISAGREE),
     (_("The SRE sets our SLOs; the rest of the team need not know them."), DISAGREE),

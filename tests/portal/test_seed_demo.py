@@ -18,7 +18,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from portal.demo.survey import SURVEY_PEOPLE
-from portal.models import SurveyAnswer, SurveyRound, Team
+from portal.hierarchy.selectors import weakest_levels
+from portal.models import HierarchyAnswer, HierarchyAssessment, SurveyAnswer, SurveyRound, Team
 from portal.weeks import week_monday
 from retros.models import (
     ActionOutcome,
@@ -266,6 +267,7 @@ def test_every_page_of_the_demo_has_something_on_it(seeded, client):
     last_retro = RetroSession.objects.filter(status=SessionStatus.CLOSED).latest("week_of")
     planned = RetroSession.objects.get(status=SessionStatus.PLANNED)
     item = BacklogItem.objects.get(title="Retry payroll export uploads to the bank's SFTP")
+    clockin = Service.objects.get(team=team, name="Clock-in API")
     pages = {
         reverse("home"): ["Clock-ins succeed", "Payroll exports complete"],
         reverse("team_detail", args=["kintai"]): ["Rolled back v4.12", "Clock-in API"],
@@ -331,6 +333,16 @@ def test_every_page_of_the_demo_has_something_on_it(seeded, client):
             "The SRE decides alone whether a release goes out.",
             "Not asked in this round.",
         ],
+        reverse("hierarchy:team", args=["kintai"]): [
+            'data-plotly="team-radar-figure"',
+            'data-plotly="team-trend-figure"',
+            "Not met for Admin console.",
+        ],
+        reverse("hierarchy:service", args=["kintai", clockin.pk]): [
+            'data-plotly="hierarchy-radar-figure"',
+            "the pool-exhaustion one was written after the outage",
+            "Not done yet: Each paging alert links to a runbook",
+        ],
     }
     for url, markers in pages.items():
         response = client.get(url)
@@ -343,3 +355,19 @@ def test_every_page_of_the_demo_has_something_on_it(seeded, client):
     # (in the team's zone, labelled: "6 Dec 2026 09:00 JST")
     assert re.search(r'id="last-success">\d{1,2} \w{3} \d{4} \d\d:\d\d JST<', detail)
     assert Service.objects.filter(team=team).count() == 3
+
+
+def test_seed_demo_assesses_each_service_twice_so_the_trend_shows(seeded, db):
+    team = Team.objects.get(slug="kintai")
+    rounds = HierarchyAssessment.objects.filter(service__team=team)
+    assert sorted(rounds.values_list("service__name", flat=True)) == sorted(
+        ["Admin console", "Clock-in API", "Payroll export"] * 2
+    )
+    assert HierarchyAnswer.objects.filter(assessment__in=rounds).count() == 6 * 7
+    first, second = sorted({found.assessed_on for found in rounds})
+    assert (second - first).days > 30
+    # Developers took the clock-in API's monitoring over between the two rounds.
+    clockin = rounds.filter(service__name="Clock-in API").order_by("assessed_on")
+    levels = [found.answers.get(level="monitoring").enablement for found in clockin]
+    assert levels == [1, 2]
+    assert weakest_levels([team])[team.pk].level == "monitoring"

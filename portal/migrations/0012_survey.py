@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('portal', '0010_charter_hearings'),
+        ('portal', '0011_hierarchy'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
