@@ -1,6 +1,6 @@
 """The demo fills every page, its history is relative to now, and a rerun rebuilds it
 without duplicating anything: SLOs with 90 days of data and the pulls that stored it,
-three weeks of notifications taken in by the real intake and routed by a policy that
+eight weeks of notifications taken in by the real intake and routed by a policy that
 changed, failed Slack deliveries, past retros with their decisions and actions, and a
 backlog with work logged."""
 
