@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from portal.models import Team
+from portal.overview import BACKLOG_SHOWN, home_page
 from portal.weeks import week_monday
 from retros.models import (
     ActionOutcome,
@@ -250,7 +251,16 @@ def test_every_page_of_the_demo_has_something_on_it(seeded, client):
     planned = RetroSession.objects.get(status=SessionStatus.PLANNED)
     item = BacklogItem.objects.get(title="Retry payroll export uploads to the bank's SFTP")
     pages = {
-        reverse("home"): ["Clock-ins succeed", "Payroll exports complete"],
+        reverse("home"): [
+            "Admin pages load",  # burning, and due for review
+            "Clock-ins succeed",  # running low
+            "Payroll export",  # a service's budgets
+            "data-burning-since",
+            f'data-next-retro="{planned.pk}"',
+            "Rotate the payroll bank API credentials",  # the top of the backlog
+            "Sized the connection pool",  # a kudos
+            "noise-trend-kintai",
+        ],
         reverse("team_detail", args=["kintai"]): ["Rolled back v4.12", "Clock-in API"],
         reverse("slos:list"): ["Clock-ins answer within 500 ms", "Admin pages load"],
         reverse("slos:detail", args=[slo.pk]): [
@@ -313,3 +323,31 @@ def test_every_page_of_the_demo_has_something_on_it(seeded, client):
     # (in the team's zone, labelled: "6 Dec 2026 09:00 JST")
     assert re.search(r'id="last-success">\d{1,2} \w{3} \d{4} \d\d:\d\d JST<', detail)
     assert Service.objects.filter(team=team).count() == 3
+
+
+def test_the_demo_fills_every_part_of_home(seeded, db):
+    """A new member opening home on the demo sees each part with something in it: a burn
+    that began hours ago (not a week), an SLO due for review, weeks of alerts against the
+    target, the top of the backlog with reserved time used, the planned retro, kudos."""
+    now = timezone.now()
+    page = home_page(get_user_model().objects.get(username="dev"), at=now)
+    [kintai] = [overview for overview in page.teams if overview.team.slug == "kintai"]
+    [burning] = page.burning
+    assert burning.row.slo.name == "Admin pages load"
+    assert burning.spell is not None and not burning.spell.longer
+    assert timedelta(hours=2) <= now - burning.spell.since <= timedelta(days=6)
+    assert page.low
+    assert (
+        sum(each.counts.total for each in kintai.services)
+        == SLO.objects.filter(service__team=kintai.team).count()
+    )
+    assert [slo.name for slo in kintai.due] == ["Admin pages load"]
+    weeks = kintai.noise.weeks
+    assert len(weeks) >= 8
+    assert sum(1 for week in weeks[:-1] if week.alerts) >= 6  # weeks of alerts before this one
+    assert kintai.noise.weeks_over >= 1
+    assert len(kintai.backlog) == BACKLOG_SHOWN
+    assert kintai.reserved.reserved_hours > 0 and kintai.reserved.this_week.all_hours >= 0
+    assert kintai.next_retro.session is not None
+    assert kintai.next_retro.session.status == SessionStatus.PLANNED
+    assert kintai.kudos
