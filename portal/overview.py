@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from django.db.models import QuerySet
 from django.utils.formats import date_format
 
 from portal.models import Membership, Team
@@ -23,12 +24,13 @@ from slos.budget import BURN_ALERTS, BudgetStatus, align_to_hour
 from slos.burn_spell import LOOK_BACK, BurnSpell, burning_since, first_hour_read
 from slos.charts import WeekCount, alerts_per_week_figure
 from slos.models import SLO, Service
+from slos.models.registry import BUDGET_FIELDS
 from slos.notifications.noise import DayCounts, WeekAlerts, alerts_per_week, days_between
 from slos.notifications.selectors import alerts_per_day
 from slos.registry.selectors import (
     SLOWithBudget,
+    budgets_of,
     slo_hourly_counts,
-    slos_with_budgets,
     teams_slos_due_for_review,
 )
 from toil.models import BacklogItem
@@ -38,6 +40,10 @@ DUE_SHOWN = 5  # SLOs due for review listed a team; the rest are counted
 BACKLOG_SHOWN = 3  # the top of each team's ranking
 KUDOS_SHOWN = 3  # each team's latest kudos
 NOISE_WEEKS = 12  # the trend: this week and the eleven before
+# Burning and running low list this many SLOs each, the most urgent first; the rest are
+# counted, with a link to the SLO list filtered to them (a thousand SLOs at risk made a
+# list nobody reads, and a page that took a second to render).
+URGENT_SHOWN = 10
 
 
 @dataclass
@@ -150,6 +156,17 @@ class HomePage:
     burning: list[BurningSLO]
     low: list[SLOWithBudget]
     at: datetime
+    burning_count: int = 0  # all that burn; `burning` lists the first URGENT_SHOWN
+    low_count: int = 0
+
+    @property
+    def burning_more(self) -> int:
+        return self.burning_count - len(self.burning)
+
+    @property
+    def low_more(self) -> int:
+        return self.low_count - len(self.low)
+
     look_back_days: int = LOOK_BACK.days
 
 
@@ -158,13 +175,17 @@ def _burn_order(row: SLOWithBudget) -> tuple:
     return (BURN_ALERTS.index(row.budget.burning), -(row.budget.burn_rate_1d or 0))
 
 
-def burning_with_spells(rows: list[SLOWithBudget], *, at: datetime) -> list[BurningSLO]:
-    """The burning SLOs of `rows` (pages first), each with since when it has burned: one
-    read of the hourly rows of all of them together (two queries; none if none burn)."""
+def burning_with_spells(
+    rows: list[SLOWithBudget], *, at: datetime, shown: int = URGENT_SHOWN
+) -> tuple[list[BurningSLO], int]:
+    """The first `shown` burning SLOs of `rows` (pages first, then the fastest burn over
+    the last day), each with since when it has burned, and how many burn in all. One
+    read of the hourly rows of the shown ones together (two queries; none if none burn)."""
     burning = sorted((row for row in rows if row.budget.burning is not None), key=_burn_order)
+    listed = burning[:shown]
     end = align_to_hour(at)
-    hours = slo_hourly_counts([row.slo for row in burning], start=first_hour_read(end=end), end=end)
-    return [
+    hours = slo_hourly_counts([row.slo for row in listed], start=first_hour_read(end=end), end=end)
+    spells = [
         BurningSLO(
             row=row,
             spell=burning_since(
@@ -175,19 +196,24 @@ def burning_with_spells(rows: list[SLOWithBudget], *, at: datetime) -> list[Burn
                 window=row.window.length,
             ),
         )
-        for row in burning
+        for row in listed
     ]
+    return spells, len(burning)
 
 
-def running_low(rows: list[SLOWithBudget]) -> list[SLOWithBudget]:
-    """Little budget left (at risk or exhausted) but not burning now; least left first."""
+def running_low(
+    rows: list[SLOWithBudget], *, shown: int = URGENT_SHOWN
+) -> tuple[list[SLOWithBudget], int]:
+    """The first `shown` SLOs with little budget left (at risk or exhausted) that do not
+    burn now, least left first, and how many there are in all."""
     low = [
         row
         for row in rows
         if row.budget.burning is None
         and row.budget.status in {BudgetStatus.AT_RISK, BudgetStatus.EXHAUSTED}
     ]
-    return sorted(low, key=lambda row: row.budget.error_budget_remaining or 0)
+    low.sort(key=lambda row: row.budget.error_budget_remaining or 0)
+    return low[:shown], len(low)
 
 
 def budgets_by_service(
@@ -252,6 +278,27 @@ def noise_since(teams: list[Team], *, at: datetime) -> datetime:
     )
 
 
+def _active_slos(teams: list[Team]) -> QuerySet[SLO]:
+    """The teams' SLOs in force (retired ones are no objective any more), with only what
+    home shows of them and what their budgets are computed from; by team, service, name."""
+    return (
+        SLO.objects.filter(service__team__in=teams)
+        .active()
+        .select_related("service__team")
+        .only(
+            *BUDGET_FIELDS,
+            "name",
+            "service__name",
+            "service__team_id",
+            "service__team__name",
+            "service__team__slug",
+            "service__team__time_zone",
+            "service__team__budget_at_risk_below",
+        )
+        .order_by("service__team__name", "service__name", "name")
+    )
+
+
 def home_page(user, *, at: datetime) -> HomePage:
     """Everything home shows for `user` as of `at`."""
     memberships = list(
@@ -260,7 +307,7 @@ def home_page(user, *, at: datetime) -> HomePage:
     teams = [membership.team for membership in memberships]
     if not teams:
         return HomePage(teams=[], burning=[], low=[], at=at)
-    rows = slos_with_budgets(SLO.objects.filter(service__team__in=teams).active(), at=at)
+    rows = budgets_of(_active_slos(teams), at=at)
     team_budgets, services = budgets_by_service(rows)
     due = teams_slos_due_for_review(teams, at=at, first=DUE_SHOWN)
     alerts = alerts_per_day(teams, since=noise_since(teams, at=at))
@@ -291,9 +338,13 @@ def home_page(user, *, at: datetime) -> HomePage:
                 kudos=kudos[team.pk],
             )
         )
+    burning, burning_count = burning_with_spells(rows, at=at)
+    low, low_count = running_low(rows)
     return HomePage(
         teams=overviews,
-        burning=burning_with_spells(rows, at=at),
-        low=running_low(rows),
+        burning=burning,
+        low=low,
         at=at,
+        burning_count=burning_count,
+        low_count=low_count,
     )

@@ -18,7 +18,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from portal.models import Role
-from portal.overview import DUE_SHOWN, home_page
+from portal.overview import DUE_SHOWN, URGENT_SHOWN, home_page
 from retros.models import RetroSession, SessionStatus
 from retros.services import kudos_add
 from slos.budget import BURN_ALERTS
@@ -200,6 +200,36 @@ def test_the_spell_is_walked_for_the_row_that_fires(owner, service, data_source)
     # k ≤ 6; at k = 7 it holds 13 (2.7 < 2.8). The first hour: 7 hours back.
     assert burning.spell.since == END - timedelta(hours=7)
     assert not burning.spell.longer
+
+
+@time_machine.travel(NOW, tick=False)
+def test_the_burning_and_low_lists_show_the_first_few_and_count_the_rest(
+    client, owner, service, data_source
+):
+    hours = hours_before(END, WINDOW_HOURS)
+    burning, low = [], []
+    for index in range(URGENT_SHOWN + 2):
+        slo = SLOFactory(service=service, data_source=data_source, name=f"burns {index}")
+        # The last hour at 2% … 13% bad (a burn of 20 to 130, the fast page): a faster
+        # burn for a later index.
+        hourly_buckets(slo, hours[1:], good=100_000, valid=100_000)
+        hourly_buckets(slo, hours[:1], good=98_000 - 1_000 * index, valid=100_000)
+        burning.append(slo)
+    for index in range(URGENT_SHOWN + 3):
+        slo = SLOFactory(service=service, data_source=data_source, name=f"low {index}")
+        # Spent long ago, calm for three days: more spent for a later index.
+        hourly_buckets(slo, hours[:72], good=100_000, valid=100_000)
+        hourly_buckets(slo, hours[72:], good=99_880 - 5 * index, valid=100_000)
+        low.append(slo)
+    page = page_of(client, owner)
+    shown = [int(pk) for pk in re.findall(r'data-burning-slo="(\d+)"', page)]
+    assert shown == [slo.pk for slo in reversed(burning)][:URGENT_SHOWN]  # fastest first
+    assert page.count("data-burning-since=") == URGENT_SHOWN
+    assert "2 more SLOs burn: see them all in the SLO list" in page
+    assert f'href="{reverse("slos:list")}?state=burning&amp;sort=burn"' in page
+    shown = [int(pk) for pk in re.findall(r'data-low-slo="(\d+)"', page)]
+    assert shown == [slo.pk for slo in reversed(low)][:URGENT_SHOWN]  # least left first
+    assert "3 more SLOs run low" in page
 
 
 @time_machine.travel(NOW, tick=False)
