@@ -22,8 +22,12 @@ from portal.overview import DUE_SHOWN, URGENT_SHOWN, home_page
 from retros.models import RetroSession, SessionStatus
 from retros.services import kudos_add
 from slos.budget import BURN_ALERTS
+from slos.charts import BAD_COLOUR, LINE_COLOUR, WeekCount, alerts_per_week_figure
+from slos.models import SLO, HourlyBucket
+from slos.registry.selectors import slo_hourly_counts
 from tests.conftest import client_for, utc
 from tests.factories import (
+    AnnotationFactory,
     BacklogItemFactory,
     DataSourceFactory,
     IntakeSourceFactory,
@@ -230,6 +234,55 @@ def test_the_burning_and_low_lists_show_the_first_few_and_count_the_rest(
     shown = [int(pk) for pk in re.findall(r'data-low-slo="(\d+)"', page)]
     assert shown == [slo.pk for slo in reversed(low)][:URGENT_SHOWN]  # least left first
     assert "3 more SLOs run low" in page
+
+
+def test_the_hours_the_walk_reads_leave_maintenance_out(team, service, data_source):
+    """slo_hourly_counts: each SLO's (good, valid) an hour, an excluded maintenance hour
+    left out (no data, as the budget counts it), a Timeslices SLO by its slices."""
+    events = SLOFactory(service=service, data_source=data_source, name="events")
+    hours = hours_before(END, 4)
+    hourly_buckets(events, hours, good=90, valid=100)
+    AnnotationFactory(
+        team=team,
+        service=service,
+        kind="maintenance",
+        excluded=True,
+        starts_at=hours[1],
+        ends_at=hours[1] + timedelta(hours=1),
+    )
+    slices = SLOFactory(service=service, data_source=data_source, name="slices")
+    SLO.objects.filter(pk=slices.pk).update(
+        budgeting_method="timeslices", timeslice_target=Decimal("99"), timeslice_minutes=5
+    )
+    slices.refresh_from_db()
+    HourlyBucket.objects.bulk_create(
+        [
+            HourlyBucket(
+                slo=slices,
+                hour=END - timedelta(hours=1),
+                good=1,
+                valid=2,
+                good_slices=11,
+                total_slices=12,
+            )
+        ]
+    )
+    found = slo_hourly_counts([events, slices], start=END - timedelta(hours=4), end=END)
+    assert found[events.pk] == {hour: (90.0, 100.0) for hour in hours if hour != hours[1]}
+    assert found[slices.pk] == {END - timedelta(hours=1): (11.0, 12.0)}
+    assert slo_hourly_counts([], start=END, end=END) == {}
+
+
+def test_the_noise_chart_marks_the_weeks_over_the_target():
+    figure = alerts_per_week_figure(
+        [WeekCount("5 Oct", 3), WeekCount("12 Oct", 7), WeekCount("19 Oct", 1, this_week=True)],
+        target=5,
+    ).to_plotly_json()
+    bars, line = figure["data"]
+    assert list(bars["y"]) == [3, 7, 1]
+    assert list(bars["marker"]["color"]) == [LINE_COLOUR, BAD_COLOUR, LINE_COLOUR]
+    assert list(bars["marker"]["opacity"]) == [1, 1, 0.55]  # this week is still going
+    assert list(line["y"]) == [5, 5, 5] and line["line"]["dash"] == "dash"
 
 
 @time_machine.travel(NOW, tick=False)
