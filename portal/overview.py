@@ -158,6 +158,7 @@ class HomePage:
     at: datetime
     burning_count: int = 0  # all that burn; `burning` lists the first URGENT_SHOWN
     low_count: int = 0
+    look_back_days: int = LOOK_BACK.days
 
     @property
     def burning_more(self) -> int:
@@ -166,8 +167,6 @@ class HomePage:
     @property
     def low_more(self) -> int:
         return self.low_count - len(self.low)
-
-    look_back_days: int = LOOK_BACK.days
 
 
 def _burn_order(row: SLOWithBudget) -> tuple:
@@ -318,6 +317,10 @@ def home_page(user, *, at: datetime) -> HomePage:
     reserved = reserved_time_this_week(teams, at=at)
     retros = next_retros(teams, at=at)
     kudos = recent_kudos(teams, per_team=KUDOS_SHOWN)
+    # HIERARCHY (issue #16): each team's weakest level of the reliability hierarchy is
+    # read here, for all teams at once, by the hierarchy assessment's
+    # `weakest_levels(teams)`, and passed as TeamOverview(weakest_level=...); the
+    # template's place for it is marked in templates/portal/home.html. Not built yet.
     overviews = []
     for membership in memberships:
         team = membership.team
