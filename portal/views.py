@@ -10,34 +10,14 @@ from django.views.decorators.http import require_GET, require_http_methods
 from portal.access import AuthedRequest, team_membership_or_404, team_or_404
 from portal.forms import TeamSettingsForm
 from portal.models import Membership, Role
+from portal.overview import home_page
 from retros.kudos import KUDOS_ON_TEAM_PAGE
-from slos.budget import BURN_ALERTS, BudgetStatus
-from slos.models import SLO
-from slos.registry.selectors import slos_with_budgets
 
 
 @require_GET
 def home(request: AuthedRequest) -> HttpResponse:
-    rows = slos_with_budgets(SLO.objects.visible_to(request.user), at=timezone.now())
-    # Burning: spending its budget fast enough that an alert would fire (the burn table),
-    # pages before tickets. Running low: little budget left, whatever the pace now.
-    burning = sorted(
-        (row for row in rows if row.budget.burning is not None),
-        key=lambda row: (BURN_ALERTS.index(row.budget.burning), -(row.budget.burn_rate_1d or 0)),
-    )
-    low = [
-        row
-        for row in rows
-        if row.budget.burning is None
-        and row.budget.status in {BudgetStatus.AT_RISK, BudgetStatus.EXHAUSTED}
-    ]
-    low.sort(key=lambda row: row.budget.error_budget_remaining or 0)
-    memberships = Membership.objects.filter(user=request.user).select_related("team")
-    return render(
-        request,
-        "portal/home.html",
-        {"rows": rows, "burning": burning, "low": low, "memberships": memberships},
-    )
+    """Where the person's teams stand and what comes next (portal/overview.py)."""
+    return render(request, "portal/home.html", {"page": home_page(request.user, at=timezone.now())})
 
 
 @require_GET

@@ -20,6 +20,7 @@ from django.utils.translation import ngettext
 
 from portal.models import Team
 from portal.weeks import week_monday
+from retros.agenda import session_time
 from retros.models import (
     ActionOutcome,
     ActionReview,
@@ -1043,3 +1044,84 @@ def follow_state(session_id: int, *, at: datetime) -> tuple[FollowState, int]:
     ).get(pk=session_id)
     elapsed = None if started is None else max(0, int((at - started).total_seconds()))
     return FollowState(version, section, status, facilitator_id, elapsed), team_id
+
+
+# The home overview (portal/overview.py): each team's next retro and its latest kudos,
+# for every team of a user at once.
+
+
+@dataclass(frozen=True)
+class NextRetro:
+    """A team's next retro: its session when one is planned (or live), else when the
+    team's cadence holds it (planned when someone opens the retro list)."""
+
+    scheduled_at: datetime | None
+    session: RetroSession | None = None
+
+    @property
+    def live(self) -> bool:
+        return self.session is not None and self.session.status == SessionStatus.LIVE
+
+
+def next_retros(teams: list[Team], *, at: datetime) -> dict[int, NextRetro]:
+    """Per team id: a live session if one is, else the session of the first week from
+    this one on whose retro is not closed (as `retro_session_plan` finds it, without
+    making it). One query for any number of teams; none for no teams."""
+    if not teams:
+        return {}
+    mondays = {team.pk: week_monday(at, team.time_zone) for team in teams}
+    sessions = RetroSession.objects.filter(
+        Q(status=SessionStatus.LIVE) | Q(week_of__gte=min(mondays.values())),
+        team__in=teams,
+        extra_in_week=False,
+    ).order_by("week_of", "pk")
+    by_team: dict[int, dict[date, RetroSession]] = defaultdict(dict)
+    live: dict[int, RetroSession] = {}
+    for session in sessions:
+        by_team[session.team_id][session.week_of] = session
+        if session.status == SessionStatus.LIVE:
+            live.setdefault(session.team_id, session)
+    found = {}
+    for team in teams:
+        if team.pk in live:
+            found[team.pk] = NextRetro(
+                scheduled_at=live[team.pk].scheduled_at, session=live[team.pk]
+            )
+            continue
+        weeks = by_team[team.pk]
+        monday = mondays[team.pk]
+        while monday in weeks and weeks[monday].status == SessionStatus.CLOSED:
+            monday += WEEK
+        session = weeks.get(monday)
+        if session is not None:
+            found[team.pk] = NextRetro(scheduled_at=session.scheduled_at, session=session)
+        else:
+            found[team.pk] = NextRetro(
+                scheduled_at=session_time(
+                    monday, weekday=team.retro_weekday, at=team.retro_time, time_zone=team.time_zone
+                )
+            )
+    return found
+
+
+def recent_kudos(teams: list[Team], *, per_team: int) -> dict[int, list[Kudos]]:
+    """Per team id: its latest `per_team` kudos, newest first. One query for any number
+    of teams and kudos; none for no teams."""
+    if not teams:
+        return {}
+    found: dict[int, list[Kudos]] = {team.pk: [] for team in teams}
+    rows = (
+        Kudos.objects.filter(team__in=teams)
+        .annotate(
+            place=Window(
+                RowNumber(),
+                partition_by=[F("team_id")],
+                order_by=[F("noted_at").desc(), F("pk").desc()],
+            )
+        )
+        .filter(place__lte=per_team)
+        .order_by("team_id", "place")
+    )
+    for kudos in rows:
+        found[kudos.team_id].append(kudos)
+    return found

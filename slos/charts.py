@@ -431,6 +431,62 @@ def noise_by_day_figure(
     return go.Figure(data=traces, layout=layout)
 
 
+@dataclass(frozen=True)
+class WeekCount:
+    """Alerts in one week, as a chart of weeks shows them."""
+
+    label: str  # the week as the page names it ("7 Dec")
+    alerts: int
+    this_week: bool = False  # still going: drawn paler
+
+
+def alerts_per_week_figure(weeks: Sequence[WeekCount], *, target: int) -> go.Figure:
+    """Alerts per week, oldest first, against the team's target (a dashed line): a bar
+    over the line, a week with more alerts than the team wants, is red. Sized for a
+    card on the home page: no legend, the line says what it is on hover."""
+    labels = [week.label for week in weeks]
+    bars = {
+        "type": "bar",
+        "x": labels,
+        "y": [week.alerts for week in weeks],
+        "name": _("alerts"),
+        "marker": {
+            "color": [BAD_COLOUR if week.alerts > target else LINE_COLOUR for week in weeks],
+            "opacity": [0.55 if week.this_week else 1 for week in weeks],
+        },
+        "hovertemplate": _("week of %{x}: %{y} alerts") + "<extra></extra>",
+    }
+    line = {
+        "type": "scatter",
+        "mode": "lines",
+        "x": labels,
+        "y": [target] * len(labels),
+        "name": _("target"),
+        "line": {"color": TARGET_COLOUR, "dash": "dash", "width": 2, "shape": "hvh"},
+        "hovertemplate": _("target: %{y} alerts a week") + "<extra></extra>",
+    }
+    top = max([target, *(week.alerts for week in weeks), 1])
+    layout = {
+        "template": "none",
+        "height": 170,
+        "margin": {"l": 32, "r": 8, "t": 8, "b": 36},
+        "font": {"color": "#37474f", "size": 11},
+        "plot_bgcolor": "white",
+        "paper_bgcolor": "white",
+        "bargap": 0.25,
+        "xaxis": {"type": "category", "fixedrange": True, "tickangle": 0, "nticks": 6},
+        "yaxis": {
+            "gridcolor": GRID_COLOUR,
+            "rangemode": "tozero",
+            "range": [0, top * 1.15],
+            "fixedrange": True,
+        },
+        "showlegend": False,
+        "hovermode": "x unified",
+    }
+    return go.Figure(data=[bars, line], layout=layout)
+
+
 def slo_figures(
     *,
     sli: Sequence[DayValue],

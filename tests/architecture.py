@@ -28,6 +28,7 @@ PURE = frozenset(
         "slos.yaml_block",
         "slos.limits",
         "slos.labels",
+        "slos.burn_spell",
         "slos.ingestion.planning",
         "slos.notifications.routing",
         "slos.notifications.noise",

@@ -278,3 +278,54 @@ def capacity(
 
 def this_monday(team: Team, *, at: datetime) -> date:
     return week_monday(at, team.time_zone)
+
+
+@dataclass(frozen=True)
+class ReservedTime:
+    """A team's reserved reliability time this week against the hours logged on
+    backlog items (what `capacity` shows as this week's), for the home overview."""
+
+    reserved_hours: Decimal
+    this_week: WeekSums
+
+    @property
+    def used_share(self) -> float | None:
+        if not self.reserved_hours:
+            return None
+        return float(self.this_week.backlog_hours / self.reserved_hours)
+
+    @property
+    def used_percent(self) -> float | None:
+        share = self.used_share
+        return None if share is None else share * 100
+
+
+def reserved_time_this_week(teams: list[Team], *, at: datetime) -> dict[int, ReservedTime]:
+    """Per team id: its reserved hours a week and this week's logged hours (its week, in
+    its zone), as `capacity` counts them. Two queries for any number of teams (the
+    settings, the work log's sums); none for no teams."""
+    if not teams:
+        return {}
+    mondays = {team.pk: week_monday(at, team.time_zone) for team in teams}
+    this_week = Q()
+    for team in teams:
+        this_week |= Q(team=team, on__gte=mondays[team.pk])
+    grouped = (
+        WorkLogEntry.objects.filter(this_week)
+        .values("team_id", "on", "toil", on_backlog=Q(item__isnull=False))
+        .annotate(total=Sum("hours"))
+        .values_list("team_id", "on", "toil", "on_backlog", "total")
+        .order_by()
+    )
+    logged: dict[int, list[LoggedHours]] = {team.pk: [] for team in teams}
+    for team_id, day, toil, on_backlog, total in grouped:
+        logged[team_id].append(LoggedHours(on=day, hours=total, toil=toil, on_backlog=on_backlog))
+    settings = _settings_by_team(mondays)
+    defaults = BacklogSettings()
+    return {
+        team.pk: ReservedTime(
+            reserved_hours=settings.get(team.pk, defaults).reserved_hours_per_week(),
+            this_week=week_sums(logged[team.pk], [mondays[team.pk]])[0],
+        )
+        for team in teams
+    }

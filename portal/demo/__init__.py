@@ -4,7 +4,7 @@ with every page filled.
 - slos: three services, four SLOs with 90 days of hourly data (a clock-in outage last
   week, a payroll incident six weeks ago), a review, budget policies, annotations, and
   the pulls that stored the data (nightly runs, one partial, one failed, a pull now);
-- notifications: three weeks of Alertmanager, Sentry and batch-job deliveries through
+- notifications: eight weeks of Alertmanager, Sentry and batch-job deliveries through
   the real intake, a routing policy and its changes, two failed Slack deliveries;
 - retros: two closed weekly retros with decisions and actions, and this week's, planned;
 - charter: an Enabling SRE, who does what and its history, and the hearing the first

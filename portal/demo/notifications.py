@@ -1,4 +1,4 @@
-"""Three weeks of notifications through the real intake: Alertmanager (the portal's own
+"""Eight weeks of notifications through the real intake: Alertmanager (the portal's own
 SLO burn alerts and noisy host alerts), Sentry (the clock-in app's errors) and a generic
 JSON source (batch jobs and scripts). The routing policy starts with the rules the team
 brought along ("everything critical pages"); after last week's retro it was tuned, and
@@ -40,7 +40,7 @@ from slos.notifications.intake import intake_accept, intake_reject, intake_sourc
 from slos.notifications.parsers import PARSERS
 from slos.notifications.services import routing_rule_create
 
-DAYS_OF_NOTIFICATIONS = 21
+DAYS_OF_NOTIFICATIONS = 56
 PROMETHEUS = "http://127.0.0.1:9090"
 SENTRY = "https://sentry.example.com/organizations/kintai/issues"
 
@@ -192,7 +192,7 @@ def generic_body(**notification) -> dict:
     return {"notifications": [notification]}
 
 
-# --- The three weeks -------------------------------------------------------------------
+# --- The eight weeks -------------------------------------------------------------------
 
 
 def burn_annotations(slo_name: str, service: str, percent: int, long_window: str) -> dict:
@@ -207,7 +207,8 @@ def burn_annotations(slo_name: str, service: str, percent: int, long_window: str
 def demo_notifications_plan(
     demo: Demo, timeline: Timeline, sources: dict[str, IntakeSource], *, outage: datetime
 ) -> None:
-    """Put three weeks of deliveries and the routing policy's history on the timeline."""
+    """Put eight weeks of deliveries and the routing policy's history on the timeline:
+    the host alerts paged every working day until last week's retro tuned the policy."""
     users, team = demo.users, demo.team
     alertmanager, sentry, jobs = sources["alertmanager"], sources["sentry"], sources["jobs"]
     connected = demo.local_day_start(DAYS_OF_NOTIFICATIONS) + timedelta(hours=10)

@@ -4,9 +4,11 @@ queries, whatever the number of notifications."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Case, Count, DateField, Max, Q, QuerySet, When
+from django.db.models.functions import TruncDate
 
 from portal.models import Team
 from slos.models import (
@@ -15,6 +17,7 @@ from slos.models import (
     IntakeSource,
     IntakeStatus,
     Notification,
+    NotificationClass,
     RoutingPolicyChange,
     RoutingRule,
 )
@@ -169,3 +172,31 @@ def stored_routing(*, team: Team, since: datetime) -> list[noise.StoredRouting]:
             "rule_id",
         )
     ]
+
+
+def alerts_per_day(teams: list[Team], *, since: datetime) -> dict[int, dict[date, int]]:
+    """Per team id: each day (in the team's own zone, as the noise page counts them) on
+    which the team got notifications first seen at or after `since`, with how many of
+    them were alerts (perhaps none: a day present is a day the sources were heard from).
+    One query, whatever the number of teams and notifications; none for no teams."""
+    if not teams:
+        return {}
+    local_day = Case(
+        *(
+            When(team_id=team.pk, then=TruncDate("first_seen_at", tzinfo=ZoneInfo(team.time_zone)))
+            for team in teams
+        ),
+        output_field=DateField(),
+    )
+    found: dict[int, dict[date, int]] = {team.pk: {} for team in teams}
+    rows = (
+        Notification.objects.filter(team__in=teams, first_seen_at__gte=since)
+        .annotate(local_day=local_day)
+        .values("team_id", "local_day")
+        .annotate(alerts=Count("pk", filter=Q(notification_class=NotificationClass.ALERT)))
+        .values_list("team_id", "local_day", "alerts")
+        .order_by()
+    )
+    for team_id, day, alerts in rows:
+        found[team_id][day] = alerts
+    return found

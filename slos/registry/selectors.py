@@ -16,7 +16,8 @@ from zoneinfo import ZoneInfo
 
 from django.db import connection
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Sum
-from django.db.models.functions import TruncMonth
+from django.db.models import Window as Over
+from django.db.models.functions import RowNumber, TruncMonth
 
 from portal.models import Team
 from slos.budget import (
@@ -640,3 +641,72 @@ def team_slos(team: Team) -> QuerySet[SLO]:
         .select_related("service")
         .order_by("service__name", "name")
     )
+
+
+# The home overview (portal/overview.py): what it reads of the registry for every team
+# of a user at once.
+
+
+def budgets_of(slos: Iterable[SLO], *, at: datetime) -> list[SLOWithBudget]:
+    """Each SLO with its budget as of `at`, in the order given, for SLOs the caller
+    loaded with only what it shows: at least what `SLO.objects.for_budgets()` reads.
+    Home reads a thousand SLOs' budgets and names, not their sources, owners and labels,
+    and loading those was a third of its time."""
+    return _with_budgets(list(slos), at=at)
+
+
+def slo_hourly_counts(
+    slos: list[SLO], *, start: datetime, end: datetime
+) -> dict[int, dict[datetime, tuple[float, float]]]:
+    """Each SLO's hours in [start, end) as (good, valid): events, or timeslices for a
+    Timeslices SLO, as its budget counts them; hours of excluded maintenance left out
+    (no data, as in the budget). Two queries for any number of SLOs, none for none."""
+    if not slos:
+        return {}
+    intervals = exclusion_intervals(slos, start=start, end=end)
+    span = Window(start=start, end=end, length=end - start)
+    excluded = {pk: excluded_hours(span, found) for pk, found in intervals.items()}
+    slices = {slo.pk for slo in slos if slo.uses_timeslices}
+    found: dict[int, dict[datetime, tuple[float, float]]] = {slo.pk: {} for slo in slos}
+    rows = HourlyBucket.objects.filter(
+        slo_id__in=list(found), hour__gte=start, hour__lt=end
+    ).values_list("slo_id", "hour", "good", "valid", "good_slices", "total_slices")
+    for slo_id, hour, good, valid, good_slices, total_slices in rows:
+        if hour in excluded.get(slo_id, ()):
+            continue
+        if slo_id in slices:
+            found[slo_id][hour] = (float(good_slices), float(total_slices))
+        else:
+            found[slo_id][hour] = (float(good), float(valid))
+    return found
+
+
+def teams_slos_due_for_review(
+    teams: list[Team], *, at: datetime, first: int
+) -> dict[int, tuple[list[SLO], int]]:
+    """Per team id: its first `first` SLOs due for review by its own today (most overdue
+    first, with their services), and how many are due in all. One query, whatever the
+    number of teams and SLOs; none for no teams."""
+    if not teams:
+        return {}
+    due = Q()
+    for team in teams:
+        today = at.astimezone(ZoneInfo(team.time_zone)).date()
+        due |= Q(service__team=team, next_review_on__lte=today)
+    order = [F("next_review_on").asc(), F("service__name").asc(), F("name").asc(), F("pk").asc()]
+    rows = (
+        SLO.objects.filter(due)
+        .select_related("service")
+        .annotate(
+            place=Over(RowNumber(), partition_by=[F("service__team_id")], order_by=order),
+            due_count=Over(Count("pk"), partition_by=[F("service__team_id")]),
+        )
+        .filter(place__lte=first)
+        .order_by("service__team_id", "place")
+    )
+    found: dict[int, tuple[list[SLO], int]] = {}
+    for slo in rows:
+        listed, _count = found.get(slo.service.team_id, ([], 0))
+        listed.append(slo)
+        found[slo.service.team_id] = (listed, slo.due_count)
+    return found

@@ -80,11 +80,10 @@ def assert_on_screen(locator, width: int) -> None:
     assert box["x"] >= 0 and box["x"] + box["width"] <= width, box
 
 
-@pytest.mark.parametrize("path", ["/slos/", "/"])
-def test_the_budget_column_stays_on_a_phone_screen(page, team, path):
+def test_the_budget_column_stays_on_a_phone_screen(page, team):
     page.set_viewport_size(PHONE)
     log_in(page)
-    page.goto(path)
+    page.goto("/slos/")
 
     header = page.get_by_role("columnheader", name="Error budget remaining")
     expect(header).to_be_visible()
@@ -95,6 +94,30 @@ def test_the_budget_column_stays_on_a_phone_screen(page, team, path):
     # The SLO's name stays too (it is the link to its page); the team column gives way.
     assert_on_screen(page.get_by_role("link", name=SLO_NAME), PHONE["width"])
     expect(page.get_by_role("columnheader", name="Team")).to_be_hidden()
+    assert page_width(page) <= PHONE["width"]
+
+
+def test_home_keeps_each_service_s_least_budget_on_a_phone_screen(page, team):
+    """Home counts budgets per service: on a phone the least budget left, the at-risk
+    and exhausted counts and the service (its link to the list) stay on screen; the
+    meter and the "meet" and "no data" counts give way."""
+    page.set_viewport_size(PHONE)
+    log_in(page)
+    page.goto("/")
+
+    for name in ("Least budget left", "At risk", "Exhausted"):
+        header = page.get_by_role("columnheader", name=name)
+        expect(header).to_be_visible()
+        assert_on_screen(header, PHONE["width"])
+    least = page.locator("[data-worst]").first
+    expect(least).to_have_text("80.0%")
+    assert_on_screen(least, PHONE["width"])
+    assert_on_screen(page.get_by_role("link", name=SERVICE), PHONE["width"])
+    expect(page.get_by_role("columnheader", name="Meet")).to_be_hidden()
+    # The noise trend is drawn, inside the screen.
+    chart = page.locator(".noise-trend .main-svg").first
+    expect(chart).to_be_visible()
+    assert_on_screen(chart, PHONE["width"])
     assert page_width(page) <= PHONE["width"]
 
 

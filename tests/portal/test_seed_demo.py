@@ -1,6 +1,6 @@
 """The demo fills every page, its history is relative to now, and a rerun rebuilds it
 without duplicating anything: SLOs with 90 days of data and the pulls that stored it,
-three weeks of notifications taken in by the real intake and routed by a policy that
+eight weeks of notifications taken in by the real intake and routed by a policy that
 changed, failed Slack deliveries, past retros with their decisions and actions, and a
 backlog with work logged."""
 
@@ -20,6 +20,7 @@ from django.utils import timezone
 from portal.demo.survey import SURVEY_PEOPLE
 from portal.hierarchy.selectors import weakest_levels
 from portal.models import HierarchyAnswer, HierarchyAssessment, SurveyAnswer, SurveyRound, Team
+from portal.overview import BACKLOG_SHOWN, home_page
 from portal.weeks import week_monday
 from retros.models import (
     ActionOutcome,
@@ -269,7 +270,16 @@ def test_every_page_of_the_demo_has_something_on_it(seeded, client):
     item = BacklogItem.objects.get(title="Retry payroll export uploads to the bank's SFTP")
     clockin = Service.objects.get(team=team, name="Clock-in API")
     pages = {
-        reverse("home"): ["Clock-ins succeed", "Payroll exports complete"],
+        reverse("home"): [
+            "Admin pages load",  # burning, and due for review
+            "Clock-ins succeed",  # running low
+            "Payroll export",  # a service's budgets
+            "data-burning-since",
+            f'data-next-retro="{planned.pk}"',
+            "Rotate the payroll bank API credentials",  # the top of the backlog
+            "Sized the connection pool",  # a kudos
+            "noise-trend-kintai",
+        ],
         reverse("team_detail", args=["kintai"]): ["Rolled back v4.12", "Clock-in API"],
         reverse("slos:list"): ["Clock-ins answer within 500 ms", "Admin pages load"],
         reverse("slos:detail", args=[slo.pk]): [
@@ -371,3 +381,31 @@ def test_seed_demo_assesses_each_service_twice_so_the_trend_shows(seeded, db):
     levels = [found.answers.get(level="monitoring").enablement for found in clockin]
     assert levels == [1, 2]
     assert weakest_levels([team])[team.pk].level == "monitoring"
+
+
+def test_the_demo_fills_every_part_of_home(seeded, db):
+    """A new member opening home on the demo sees each part with something in it: a burn
+    that began hours ago (not a week), an SLO due for review, weeks of alerts against the
+    target, the top of the backlog with reserved time used, the planned retro, kudos."""
+    now = timezone.now()
+    page = home_page(get_user_model().objects.get(username="dev"), at=now)
+    [kintai] = [overview for overview in page.teams if overview.team.slug == "kintai"]
+    [burning] = page.burning
+    assert burning.row.slo.name == "Admin pages load"
+    assert burning.spell is not None and not burning.spell.longer
+    assert timedelta(hours=2) <= now - burning.spell.since <= timedelta(days=6)
+    assert page.low
+    assert (
+        sum(each.counts.total for each in kintai.services)
+        == SLO.objects.filter(service__team=kintai.team).count()
+    )
+    assert [slo.name for slo in kintai.due] == ["Admin pages load"]
+    weeks = kintai.noise.weeks
+    assert len(weeks) >= 8
+    assert sum(1 for week in weeks[:-1] if week.alerts) >= 6  # weeks of alerts before this one
+    assert kintai.noise.weeks_over >= 1
+    assert len(kintai.backlog) == BACKLOG_SHOWN
+    assert kintai.reserved.reserved_hours > 0 and kintai.reserved.this_week.all_hours >= 0
+    assert kintai.next_retro.session is not None
+    assert kintai.next_retro.session.status == SessionStatus.PLANNED
+    assert kintai.kudos
