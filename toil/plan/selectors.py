@@ -144,6 +144,12 @@ def page_number(value: str | None) -> int:
     return 1
 
 
+def top_for_page(number: int) -> int:
+    """How many items of the ranking (beside the pins) the `number`-th unfiltered page
+    needs read: the first page may reach down to the week's line, within LINE_REACH."""
+    return ROWS_PER_PAGE if number == 1 else LINE_REACH + (number - 1) * ROWS_PER_PAGE
+
+
 def _first_page_length(rows: list[PlanRow]) -> int:
     cut = next((index for index, row in enumerate(rows) if row.cut_above), None)
     if cut is not None and ROWS_PER_PAGE <= cut < LINE_REACH:
@@ -210,16 +216,20 @@ class PlanPage:
 
     def ranking_slice(self, filters: PlanFilters, number: int) -> RankingSlice:
         """The `number`-th page of the rows `filters` keeps (the last when there are
-        fewer). Only the first page of the unfiltered ranking is read from its top."""
+        fewer). A page read from the top of the ranking (plan_page(…, top=…)) serves
+        unfiltered pages down to top_for_page()'s."""
+        if filters.active and not self.whole:
+            raise ValueError("filters need the whole ranking: plan_page(…, top=None)")
         rows = self.rows(filters)
-        matching = len(rows) if self.whole or filters.active else self.open_items
+        matching = len(rows) if self.whole else self.open_items
         first = _first_page_length(rows)
         pages = 1 + max(0, -(-(matching - first) // ROWS_PER_PAGE))
         number = min(number, pages)
         start = 0 if number == 1 else first + (number - 2) * ROWS_PER_PAGE
-        if not self.whole and not filters.active and number > 1:
-            raise ValueError("a later page needs the whole ranking: plan_page(…, top=None)")
-        shown = rows[start : first if number == 1 else start + ROWS_PER_PAGE]
+        end = min(first if number == 1 else start + ROWS_PER_PAGE, matching)
+        if end > len(rows):
+            raise ValueError("this page is below the top that was read")
+        shown = rows[start:end]
         return RankingSlice(
             rows=shown, number=number, pages=pages, start_index=start + 1, matching=matching
         )

@@ -24,7 +24,7 @@ from toil.capacity import reserved_hours
 from toil.models import BacklogItem
 from toil.plan.charts import WeekBar, capacity_figure
 from toil.plan.forms import BacklogSettingsForm, PinForm, PlanFilterForm, first_error
-from toil.plan.selectors import ROWS_PER_PAGE, PlanFilters, PlanPage, page_number, plan_page
+from toil.plan.selectors import PlanFilters, PlanPage, page_number, plan_page, top_for_page
 from toil.selectors import weights_preview
 
 PAGE = "toil/plan.html"
@@ -102,9 +102,10 @@ def _plan_url(team_slug: str, query: str = "") -> str:
 @require_GET
 def plan(request: AuthedRequest, slug: str) -> HttpResponse:
     membership = team_membership_or_404(request.user, slug)
-    # As the page opens (no filter, the first page) only the top of the ranking is read.
-    opening = page_number(request.GET.get("page")) == 1 and not _filters(request).active
-    page = plan_page(membership.team, at=timezone.now(), top=ROWS_PER_PAGE if opening else None)
+    # Unfiltered, only the top of the ranking down to the page asked for is read; a
+    # filtered page shows places in the whole ranking, so it reads the whole.
+    top = None if _filters(request).active else top_for_page(page_number(request.GET.get("page")))
+    page = plan_page(membership.team, at=timezone.now(), top=top)
     context = _context(request, membership, page)
     bad_filter = context["filter_form"].is_bound and not context["filter_form"].is_valid()
     if bad_filter:

@@ -296,6 +296,8 @@ def test_a_long_ranking_is_shown_a_page_at_a_time(client, team, owner, now):
     assert 'href="?page=2#ranking-section"' in first
     second = client.get(url(team) + "?page=2").content.decode()
     assert 'data-factor="place">26<' in second and "Places 26–50 of 120" in second
+    # Read from the top of the ranking, as the whole ranking shows it (all are toil).
+    assert PlanTable(second).items == plan(client, team, "?kind=toil&page=2").items
     last = client.get(url(team) + "?kind=toil&page=5").content.decode()
     assert len(PlanTable(last).items) == 20
     assert 'data-factor="place">101<' in last and "Places 101–120 of 120" in last
