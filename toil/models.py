@@ -169,7 +169,9 @@ SLO_RISK_AT_MOST = Case(
 )
 
 
-def score_expression(*, weights: Weights, at: datetime, slo_risk) -> models.Expression:
+def score_expression(
+    *, weights: Weights, at: datetime, slo_risk: models.Expression
+) -> models.Expression:
     """toil.scoring.compute_score's score as a database expression, term by term in the
     same order (the pure function stays the definition: a test holds them equal)."""
     cost_of_delay = (

@@ -268,33 +268,40 @@ def ranking_top(
             "created_at",
             "pinned_at",
             "slo_id",
+            named=True,
         )
     )
-    budgets = slo_budgets({row[-1] for row in candidates if row[-1] is not None}, at=at)
+    budgets = slo_budgets({row.slo_id for row in candidates if row.slo_id is not None}, at=at)
     breakdowns = {}
-    for pk, impact, likelihood, toil_hours, effort, created_at, _pinned, slo_id in candidates:
-        budget = budgets.get(slo_id)
+    for row in candidates:
+        budget = budgets.get(row.slo_id)
         factors = ScoreFactors(
-            impact=impact,
-            likelihood=likelihood,
-            toil_relief=toil_relief_from_hours(toil_hours),
+            impact=row.impact,
+            likelihood=row.likelihood,
+            toil_relief=toil_relief_from_hours(row.toil_hours_per_month),
             slo_risk=slo_risk_from_budget(
                 budget.error_budget_remaining if budget is not None else None
             ),
-            effort_points=effort_points(effort),
-            age_weeks=age_weeks(created_at, at),
+            effort_points=effort_points(row.effort),
+            age_weeks=age_weeks(row.created_at, at),
         )
-        breakdowns[pk] = compute_score(factors, weights)
+        breakdowns[row.pk] = compute_score(factors, weights)
     order = rank(
         [
-            Rankable(key=pk, score=breakdowns[pk].score, created_at=created_at, pinned_at=pinned)
-            for pk, *_factors, created_at, pinned, _slo in candidates
+            Rankable(
+                key=row.pk,
+                score=breakdowns[row.pk].score,
+                created_at=row.created_at,
+                pinned_at=row.pinned_at,
+            )
+            for row in candidates
         ]
     )
-    pinned = sum(1 for row in candidates if row[6] is not None)
-    shown = order[: pinned + count]
-    items = BacklogItem.objects.filter(pk__in=shown).for_ranking()
+    pinned = sum(1 for row in candidates if row.pinned_at is not None)
+    items = BacklogItem.objects.filter(pk__in=order[: pinned + count]).for_ranking()
     by_pk = {item.pk: item for item in items.select_related("team", "owner", "pinned_by", "slo")}
+    # An item deleted since the candidates were read is left out.
+    shown = [pk for pk in order[: pinned + count] if pk in by_pk]
     frozen = _frozen_slos(
         {by_pk[pk].slo_id: budgets[by_pk[pk].slo_id] for pk in shown if by_pk[pk].slo_id}
     )

@@ -1,8 +1,8 @@
 """Reads of the PM's plan page: the team's ranking, its capacity this week and the last
 eight, what fits, and the recent changes of its weights. A fixed number of queries
-whatever the number of items. The page as it opens (no filter, its first page) reads
-only the top of the ranking (toil.selectors.ranking_top); a filter or a later page reads
-the whole ranking and filters it in memory, so a filtered item keeps its place in it."""
+whatever the number of items. Unfiltered, the page reads only the top of the ranking down
+to the page shown (toil.selectors.ranking_top); a filter reads the whole ranking and
+filters it in memory, so a filtered item keeps its place in it."""
 
 from __future__ import annotations
 
