@@ -243,6 +243,8 @@ def ranking_top(
     scores and selects them; DESIGN.md's formula in SQL, toil.models.score_expression).
     The candidates are then scored by the pure function with their SLOs' live budgets
     and ranked by toil.scoring.rank, as the whole ranking is. Eight queries at most."""
+    if count < 1:
+        raise ValueError("the top of a ranking holds at least one item")
     settings = settings if settings is not None else backlog_settings(team)
     weights = settings.weights()
     open_items = BacklogItem.objects.filter(team=team).open()
