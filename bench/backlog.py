@@ -137,6 +137,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--refill", action="store_true")
+    parser.add_argument(
+        "--page-only",
+        action="store_true",
+        help="time only the plan page as it opens (a short run, for a quiet moment)",
+    )
     args = parser.parse_args()
     from bench.common import ensure_database, percentile, timed_requests
 
@@ -205,12 +210,16 @@ def main() -> None:
             .open()
             .values_list("slo_id", flat=True)
         )
-        top_result = timed_requests(top_floor, args.repeats)
-        floor_result = timed_requests(floor, args.repeats)
-        budgets_result = timed_requests(budgets, args.repeats)
+        skipped = "skipped (--page-only)"
+        top_result = floor_result = budgets_result = filtered_result = export_result = skipped
+        if not args.page_only:
+            top_result = timed_requests(top_floor, args.repeats)
+            floor_result = timed_requests(floor, args.repeats)
+            budgets_result = timed_requests(budgets, args.repeats)
         page_result = measured("toil:plan", [SLUG], args.repeats)
-        filtered_result = measured("toil:plan", [SLUG], args.repeats, "?kind=toil")
-        export_result = measured("toil:export", [SLUG], max(5, args.repeats // 3))
+        if not args.page_only:
+            filtered_result = measured("toil:plan", [SLUG], args.repeats, "?kind=toil")
+            export_result = measured("toil:export", [SLUG], max(5, args.repeats // 3))
     open_items = BacklogItem.objects.filter(team=team).open().count()
 
     print()
