@@ -2,10 +2,12 @@
 SLOs with 90 days of hourly rows) and 50,000 work-log entries, on PostgreSQL.
 
 Times the plan page (GET /backlog/<team>/plan/ through Django's test client: middleware,
-access check, the ranking, capacity and the template) and the CSV export, with their
-query counts, against the floor: the same reads without any rendering (the ranking with
-live budgets and hours, and the capacity sums). Targets: the page ≤ 150 ms at p95; the
-export ≤ 1 s.
+access check, the ranking, capacity and the template) as it opens and filtered (which
+reads the whole ranking), and the CSV export, with their query counts, against the
+floors: the same reads without any rendering (the top of the ranking as the page opens
+reads it, the whole ranking with live budgets and hours, and the capacity sums).
+Targets: the page as it opens ≤ 150 ms at p95; the export ≤ 1 s. Nothing is cached: every
+request is cold.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal_bench_backlog \\
         .venv/bin/python bench/backlog.py
@@ -135,6 +137,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--refill", action="store_true")
+    parser.add_argument(
+        "--page-only",
+        action="store_true",
+        help="time only the plan page as it opens (a short run, for a quiet moment)",
+    )
     args = parser.parse_args()
     from bench.common import ensure_database, percentile, timed_requests
 
@@ -154,7 +161,8 @@ def main() -> None:
     from slos.models import SLO
     from slos.registry.selectors import slos_with_budgets
     from toil.models import BacklogItem
-    from toil.selectors import capacity, ranked_backlog
+    from toil.plan.selectors import ROWS_PER_PAGE
+    from toil.selectors import capacity, ranked_backlog, ranking_top
 
     setup_test_environment()
     # The process as the WSGI server sets it up (portal.wsgi.settle_heap): views loaded,
@@ -171,6 +179,10 @@ def main() -> None:
             ranked = ranked_backlog(BacklogItem.objects.filter(team=team), at=AT, with_hours=True)
             capacity(team, ranked, at=AT)
 
+        def top_floor():
+            top = ranking_top(team, at=AT, count=ROWS_PER_PAGE)
+            capacity(team, top.rows, at=AT)
+
         def budgets():
             slos_with_budgets(SLO.objects.filter(pk__in=linked), at=AT)
 
@@ -182,10 +194,12 @@ def main() -> None:
 
             return get
 
-        def measured(name: str, args: list, repeats: int) -> tuple[list[float], int] | str:
+        def measured(
+            name: str, args: list, repeats: int, query: str = ""
+        ) -> tuple[list[float], int] | str:
             # The pages are built alongside this bench: until one answers, say so.
             try:
-                return timed_requests(getter(reverse(name, args=args)), repeats)
+                return timed_requests(getter(reverse(name, args=args) + query), repeats)
             except NoReverseMatch:
                 return "page not available (no route)"
             except PageMissing as missing:
@@ -196,24 +210,32 @@ def main() -> None:
             .open()
             .values_list("slo_id", flat=True)
         )
-        floor_result = timed_requests(floor, args.repeats)
-        budgets_result = timed_requests(budgets, args.repeats)
+        skipped = "skipped (--page-only)"
+        top_result = floor_result = budgets_result = filtered_result = export_result = skipped
+        if not args.page_only:
+            top_result = timed_requests(top_floor, args.repeats)
+            floor_result = timed_requests(floor, args.repeats)
+            budgets_result = timed_requests(budgets, args.repeats)
         page_result = measured("toil:plan", [SLUG], args.repeats)
-        export_result = measured("toil:export", [SLUG], max(5, args.repeats // 3))
+        if not args.page_only:
+            filtered_result = measured("toil:plan", [SLUG], args.repeats, "?kind=toil")
+            export_result = measured("toil:export", [SLUG], max(5, args.repeats // 3))
     open_items = BacklogItem.objects.filter(team=team).open().count()
 
     print()
     print(f"{open_items} open items of {ITEMS}; {LINKED} SLOs × {DAYS} days; {ENTRIES} entries")
-    print(f"{'what':44} {'p50':>9} {'p95':>9} {'queries':>8}  target")
+    print(f"{'what':48} {'p50':>9} {'p95':>9} {'queries':>8}  target")
     rows = [
-        ("floor: ranking + capacity (no rendering)", floor_result, None),
+        ("floor: top of the ranking + capacity", top_result, None),
+        ("floor: whole ranking + capacity", floor_result, None),
         (f"  of which the budgets of {len(linked)} SLOs", budgets_result, None),
-        ("plan page (GET, test client)", page_result, PAGE_TARGET_MS / 1000),
+        ("plan page as it opens (GET, test client)", page_result, PAGE_TARGET_MS / 1000),
+        ("plan page filtered, ?kind=toil (whole ranking)", filtered_result, None),
         ("CSV export (GET, test client)", export_result, EXPORT_TARGET_S),
     ]
     for name, result, target in rows:
         if isinstance(result, str):
-            print(f"{name:44} {result}")
+            print(f"{name:48} {result}")
             continue
         samples, queries = result
         p50, p95 = statistics.median(samples), percentile(samples, 0.95)
@@ -221,11 +243,13 @@ def main() -> None:
         if target is not None:
             met = (p95 if "page" in name else max(samples)) <= target
             verdict = f"≤ {target * 1000:.0f} ms {'met' if met else 'MISSED'}"
-        print(f"{name:44} {p50 * 1000:7.1f}ms {p95 * 1000:7.1f}ms {queries:8d}  {verdict}")
+        print(f"{name:48} {p50 * 1000:7.1f}ms {p95 * 1000:7.1f}ms {queries:8d}  {verdict}")
     print(
-        "\nThe export's verdict is on its slowest run; the page's on its p95. The floor is "
-        "the same reads without rendering, measured in the same run; the budgets row is "
-        "the live error-budget sums of the SLOs the open items link to, part of the floor."
+        "\nThe export's verdict is on its slowest run; the page's on its p95. The floors are "
+        "the same reads without rendering, measured in the same run: the top of the ranking "
+        "is what the page reads as it opens (the budgets of only the SLOs that can reach "
+        "it); a filter or a later page reads the whole ranking, whose budgets row is the "
+        "live error-budget sums of every SLO the open items link to."
     )
 
 

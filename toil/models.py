@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, F, FloatField, Func, Q, Value, When
+from django.db.models.functions import Greatest, Least
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import Team
@@ -13,14 +16,19 @@ from toil import capacity
 from toil.capacity import ENTRY_HOURS_MAX, HOURS_PER_POINT_DEFAULT, TEAM_HOURS_MAX, reserved_hours
 from toil.scoring import (
     AGE_HORIZON_WEEKS,
+    EFFORT_POINTS,
+    FACTOR_MAX,
     HORIZON_MAX_WEEKS,
     HORIZON_MIN_WEEKS,
     TOIL_HOURS_MAX,
+    TOIL_RELIEF_STEPS_HOURS,
     WEIGHT_MAX,
     WEIGHT_MIN,
     Weights,
     toil_relief_from_hours,
 )
+
+WEEK_SECONDS = 7 * 24 * 3600
 
 
 def _weight_field(label) -> models.DecimalField:
@@ -78,6 +86,106 @@ CLOSED_STATUSES = (Status.DONE, Status.WONT_DO)
 class ReservedMode(models.TextChoices):
     HOURS = capacity.ReservedMode.HOURS, _("Hours a week")
     SHARE = capacity.ReservedMode.SHARE, _("A share of the team’s hours")
+
+
+class SecondsSince(Func):
+    """Seconds from the column to `at` (negative when the column is later)."""
+
+    output_field = FloatField()
+
+    def __init__(self, column: str, *, at: datetime):
+        super().__init__(Value(at, output_field=models.DateTimeField()), F(column))
+
+    def as_sql(self, compiler, connection, **extra):
+        raise NotImplementedError(f"no seconds-between for {connection.vendor}")
+
+    def as_sqlite(self, compiler, connection, **extra):
+        now, column = (compiler.compile(expression) for expression in self.source_expressions)
+        return (
+            f"((julianday({now[0]}) - julianday({column[0]})) * 86400.0)",
+            [*now[1], *column[1]],
+        )
+
+    def as_postgresql(self, compiler, connection, **extra):
+        now, column = (compiler.compile(expression) for expression in self.source_expressions)
+        return (
+            f"date_part('epoch', {now[0]} - {column[0]})",
+            [*now[1], *column[1]],
+        )
+
+
+class SQLFloat(Value):
+    """A float parameter, typed as one: PostgreSQL reads a bare 1.0 as numeric, whose
+    exact arithmetic is slower and rounds otherwise than Python's floats."""
+
+    def __init__(self, value: float | int):
+        super().__init__(float(value), output_field=FloatField())
+
+    def as_sql(self, compiler, connection):
+        return "%s", [self.value]
+
+    def as_postgresql(self, compiler, connection):
+        return "%s::double precision", [self.value]
+
+
+def sql_float(value: float | int) -> SQLFloat:
+    return SQLFloat(value)
+
+
+def toil_relief_expression() -> Case:
+    """toil.scoring.toil_relief_from_hours, in SQL."""
+    none, low, high = TOIL_RELIEF_STEPS_HOURS
+    return Case(
+        When(toil_hours_per_month__lte=none, then=sql_float(0)),
+        When(toil_hours_per_month__lt=low, then=sql_float(1)),
+        When(toil_hours_per_month__lte=high, then=sql_float(2)),
+        default=sql_float(3),
+        output_field=FloatField(),
+    )
+
+
+def effort_points_expression() -> Case:
+    """toil.scoring.effort_points, in SQL."""
+    return Case(
+        *(When(effort=size, then=sql_float(points)) for size, points in EFFORT_POINTS.items()),
+        output_field=FloatField(),
+    )
+
+
+def slo_risk_expression(risks: Mapping[int, int]) -> Case | Value:
+    """The slo_risk of each item from its SLO's, by SLO id (0 for any SLO left out)."""
+    found = [When(slo_id=slo_id, then=sql_float(risk)) for slo_id, risk in risks.items() if risk]
+    if not found:
+        return sql_float(0)
+    return Case(*found, default=sql_float(0), output_field=FloatField())
+
+
+# The slo_risk an item could have at most before its SLO's budget is read: a linked item
+# could be exhausted, an item without an SLO carries none.
+SLO_RISK_AT_MOST = Case(
+    When(slo__isnull=False, then=sql_float(FACTOR_MAX)),
+    default=sql_float(0),
+    output_field=FloatField(),
+)
+
+
+def score_expression(
+    *, weights: Weights, at: datetime, slo_risk: models.Expression
+) -> models.Expression:
+    """toil.scoring.compute_score's score as a database expression, term by term in the
+    same order (the pure function stays the definition: a test holds them equal)."""
+    cost_of_delay = (
+        sql_float(weights.impact_likelihood) * F("impact") * F("likelihood")
+        + sql_float(weights.toil_relief) * toil_relief_expression()
+        + sql_float(weights.slo_risk) * slo_risk
+    )
+    age = Greatest(SecondsSince("created_at", at=at), sql_float(0)) / sql_float(WEEK_SECONDS)
+    age_factor = sql_float(1) + sql_float(weights.age) * Least(
+        age / sql_float(weights.age_horizon_weeks), sql_float(1)
+    )
+    return models.ExpressionWrapper(
+        cost_of_delay / effort_points_expression() * age_factor, output_field=FloatField()
+    )
 
 
 class BacklogItemQuerySet(models.QuerySet):
@@ -204,6 +312,28 @@ class BacklogItem(models.Model):
     @property
     def toil_relief(self) -> int:
         return toil_relief_from_hours(self.toil_hours_per_month)
+
+    # The labels of the choices, read from the enums: get_FOO_display() rebuilds the
+    # field's choices on every call, and the plan page calls it a hundred times.
+    @property
+    def kind_label(self) -> str:
+        return Kind(self.kind).label
+
+    @property
+    def status_label(self) -> str:
+        return Status(self.status).label
+
+    @property
+    def impact_label(self) -> str:
+        return Impact(self.impact).label
+
+    @property
+    def likelihood_label(self) -> str:
+        return Likelihood(self.likelihood).label
+
+    @property
+    def effort_label(self) -> str:
+        return Effort(self.effort).label
 
     @property
     def is_open(self) -> bool:

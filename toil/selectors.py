@@ -10,7 +10,8 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
-from django.db.models import Q, Sum
+from django.db.models import Count, F, Q, Subquery, Sum
+from django.db.models.functions import Coalesce
 
 from portal.models import Team
 from portal.weeks import recent_mondays, week_monday
@@ -26,7 +27,15 @@ from toil.capacity import (
     size_hours,
     week_sums,
 )
-from toil.models import BacklogItem, BacklogItemQuerySet, BacklogSettings, WorkLogEntry
+from toil.models import (
+    SLO_RISK_AT_MOST,
+    BacklogItem,
+    BacklogItemQuerySet,
+    BacklogSettings,
+    WorkLogEntry,
+    score_expression,
+    sql_float,
+)
 from toil.scoring import (
     DEFAULT_WEIGHTS,
     Rankable,
@@ -39,6 +48,7 @@ from toil.scoring import (
     rank,
     rank_moves,
     slo_risk_from_budget,
+    toil_relief_from_hours,
 )
 
 
@@ -191,6 +201,131 @@ def ranked_backlog(
             )
         )
     return _in_order(rows)
+
+
+# The database's sums of floats may differ from Python's in the last bits: a candidate is
+# kept when its best score is within this of the threshold (scores are below 500).
+SCORE_SLACK = 1e-6
+
+
+@dataclass(frozen=True)
+class RankingTop:
+    """The top of a team's ranking, exact: every pinned item, then the first `count`
+    others by score, each at its place in the whole ranking."""
+
+    rows: list[RankedItem]
+    open_items: int  # in the whole ranking
+
+    @property
+    def complete(self) -> bool:
+        return len(self.rows) == self.open_items
+
+
+def _logged_hours(item_ids: list[int]) -> dict[int, Decimal]:
+    if not item_ids:
+        return {}
+    return dict(
+        WorkLogEntry.objects.filter(item__in=item_ids)
+        .values("item")
+        .annotate(total=Sum("hours"))
+        .values_list("item", "total")
+    )
+
+
+def ranking_top(
+    team: Team, *, at: datetime, count: int, settings: BacklogSettings | None = None
+) -> RankingTop:
+    """The pinned items and the `count` best others of the team's open items, as
+    ranked_backlog(…, with_hours=True) ranks them, reading the budgets of only the SLOs
+    that can matter there. A linked item's score lies between its score with no SLO risk
+    and with the most: the `count`-th best lower bound is a floor no item of the top can
+    be under, so only items whose upper bound reaches it are candidates (the database
+    scores and selects them; DESIGN.md's formula in SQL, toil.models.score_expression).
+    The candidates are then scored by the pure function with their SLOs' live budgets
+    and ranked by toil.scoring.rank, as the whole ranking is. Eight queries at most."""
+    if count < 1:
+        raise ValueError("the top of a ranking holds at least one item")
+    settings = settings if settings is not None else backlog_settings(team)
+    weights = settings.weights()
+    open_items = BacklogItem.objects.filter(team=team).open()
+    floor = (
+        open_items.filter(pinned_at__isnull=True)
+        .annotate(lowest=score_expression(weights=weights, at=at, slo_risk=sql_float(0)))
+        .order_by("-lowest")
+        .values("lowest")[count - 1 : count]
+    )
+    candidates = list(
+        open_items.annotate(
+            highest=score_expression(weights=weights, at=at, slo_risk=SLO_RISK_AT_MOST),
+            floor=Coalesce(Subquery(floor), sql_float(-1)),
+            # Beside each candidate, how many open items there are (no query of its own).
+            open_items=Subquery(
+                open_items.order_by().values("team").annotate(total=Count("pk")).values("total")
+            ),
+        )
+        .filter(Q(pinned_at__isnull=False) | Q(highest__gte=F("floor") - sql_float(SCORE_SLACK)))
+        .order_by()
+        .values_list(
+            "pk",
+            "impact",
+            "likelihood",
+            "toil_hours_per_month",
+            "effort",
+            "created_at",
+            "pinned_at",
+            "slo_id",
+            "open_items",
+            named=True,
+        )
+    )
+    budgets = slo_budgets({row.slo_id for row in candidates if row.slo_id is not None}, at=at)
+    breakdowns = {}
+    for row in candidates:
+        budget = budgets.get(row.slo_id)
+        factors = ScoreFactors(
+            impact=row.impact,
+            likelihood=row.likelihood,
+            toil_relief=toil_relief_from_hours(row.toil_hours_per_month),
+            slo_risk=slo_risk_from_budget(
+                budget.error_budget_remaining if budget is not None else None
+            ),
+            effort_points=effort_points(row.effort),
+            age_weeks=age_weeks(row.created_at, at),
+        )
+        breakdowns[row.pk] = compute_score(factors, weights)
+    order = rank(
+        [
+            Rankable(
+                key=row.pk,
+                score=breakdowns[row.pk].score,
+                created_at=row.created_at,
+                pinned_at=row.pinned_at,
+            )
+            for row in candidates
+        ]
+    )
+    pinned = sum(1 for row in candidates if row.pinned_at is not None)
+    items = BacklogItem.objects.filter(pk__in=order[: pinned + count]).for_ranking()
+    by_pk = {item.pk: item for item in items.select_related("team", "owner", "pinned_by", "slo")}
+    # An item deleted since the candidates were read is left out.
+    shown = [pk for pk in order[: pinned + count] if pk in by_pk]
+    frozen = _frozen_slos(
+        {by_pk[pk].slo_id: budgets[by_pk[pk].slo_id] for pk in shown if by_pk[pk].slo_id}
+    )
+    logged = _logged_hours(shown)
+    rows = [
+        RankedItem(
+            item=by_pk[pk],
+            breakdown=breakdowns[pk],
+            slo_budget=budgets.get(by_pk[pk].slo_id),
+            place=place,
+            frozen=by_pk[pk].slo_id in frozen,
+            logged_hours=logged.get(pk, Decimal(0)),
+            size_hours=size_hours(by_pk[pk].effort, settings.hours_per_point),
+        )
+        for place, pk in enumerate(shown, start=1)
+    ]
+    return RankingTop(rows=rows, open_items=candidates[0].open_items if candidates else 0)
 
 
 def rescored(rows: list[RankedItem], weights: Weights) -> list[RankedItem]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -25,11 +24,10 @@ from toil.capacity import reserved_hours
 from toil.models import BacklogItem
 from toil.plan.charts import WeekBar, capacity_figure
 from toil.plan.forms import BacklogSettingsForm, PinForm, PlanFilterForm, first_error
-from toil.plan.selectors import PlanPage, plan_page
+from toil.plan.selectors import PlanFilters, PlanPage, page_number, plan_page, top_for_page
 from toil.selectors import weights_preview
 
 PAGE = "toil/plan.html"
-ROWS_PER_PAGE = 100
 
 
 def _capacity_chart(page: PlanPage) -> dict:
@@ -58,11 +56,9 @@ def _context(
     pin_item: int | None = None,
     error: str = "",
 ) -> dict:
-    filter_form = PlanFilterForm(request.GET or None, owners=page.owners(), slos=page.slos())
+    filter_form = PlanFilterForm(request.GET or None, owners=page.owners, slos=page.slos)
     filters = filter_form.filters()
-    rows = page.rows(filters)
-    # The ranking is read whole (places, what fits); a page of it is drawn at a time.
-    shown = Paginator(rows, ROWS_PER_PAGE).get_page(request.GET.get("page"))
+    shown = page.ranking_slice(filters, page_number(request.GET.get("page")))
     query = request.GET.copy()
     query.pop("page", None)
     can_admin = membership.allows(Role.ADMIN)
@@ -71,8 +67,8 @@ def _context(
     return {
         "team": page.team,
         "page": page,
-        "rows": shown.object_list,
-        "matching": len(rows),
+        "rows": shown.rows,
+        "matching": shown.matching,
         "shown": shown,
         "page_query": query.urlencode(),
         "filters": filters,
@@ -93,6 +89,11 @@ def _context(
     }
 
 
+def _filters(request: AuthedRequest) -> PlanFilters:
+    """The filters asked for (the choices only label the selects: none are needed)."""
+    return PlanFilterForm(request.GET or None, owners=[], slos=[]).filters()
+
+
 def _plan_url(team_slug: str, query: str = "") -> str:
     url = reverse("toil:plan", args=[team_slug])
     return f"{url}?{query}" if query else url
@@ -101,7 +102,10 @@ def _plan_url(team_slug: str, query: str = "") -> str:
 @require_GET
 def plan(request: AuthedRequest, slug: str) -> HttpResponse:
     membership = team_membership_or_404(request.user, slug)
-    page = plan_page(membership.team, at=timezone.now())
+    # Unfiltered, only the top of the ranking down to the page asked for is read; a
+    # filtered page shows places in the whole ranking, so it reads the whole.
+    top = None if _filters(request).active else top_for_page(page_number(request.GET.get("page")))
+    page = plan_page(membership.team, at=timezone.now(), top=top)
     context = _context(request, membership, page)
     bad_filter = context["filter_form"].is_bound and not context["filter_form"].is_valid()
     if bad_filter:

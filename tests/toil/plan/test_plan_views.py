@@ -13,6 +13,7 @@ from tests.conftest import client_for, utc
 from tests.factories import BacklogItemFactory, MembershipFactory, WorkLogEntryFactory
 from toil import services
 from toil.models import BacklogItem, BacklogSettings, BacklogSettingsChange, Status
+from toil.plan.selectors import ROWS_PER_PAGE
 
 NOW = utc(2026, 12, 2, 3)  # Wednesday noon in Tokyo; the week began on Monday 2026-11-30
 
@@ -254,10 +255,18 @@ def test_the_page_runs_a_fixed_number_of_queries(
     client_for(client, owner)
     with django_assert_num_queries(QUERIES):
         response = client.get(url(team))
-    assert len(PlanTable(response.content.decode()).items) == count
+    assert len(PlanTable(response.content.decode()).items) == min(count, ROWS_PER_PAGE)
+    with django_assert_num_queries(QUERIES_WHOLE):
+        response = client.get(url(team) + "?kind=toil")
+    assert PlanTable(response.content.decode()).items
 
 
-QUERIES = 17  # session, user, team, membership; the ranking (10); week sums, settings, changes
+# session, user, team, membership; settings, changes, the filters' owners and SLOs; the
+# top of the ranking (candidates, SLO budgets (3), rows, freeze steps, hours); week sums
+QUERIES = 16
+# … the whole ranking instead of its top: items, their teams, SLOs and people, team
+# settings, SLO budgets (3), freeze steps, hours
+QUERIES_WHOLE = 19
 
 
 def test_with_nothing_reserved_no_line_is_drawn(client, team, owner, items):
@@ -267,7 +276,7 @@ def test_with_nothing_reserved_no_line_is_drawn(client, team, owner, items):
     assert "reserves no time for reliability work" in client.get(url(team)).content.decode()
 
 
-def test_a_long_ranking_is_shown_a_hundred_places_at_a_time(client, team, owner, now):
+def test_a_long_ranking_is_shown_a_page_at_a_time(client, team, owner, now):
     BacklogItem.objects.bulk_create(
         BacklogItem(
             team=team,
@@ -281,9 +290,58 @@ def test_a_long_ranking_is_shown_a_hundred_places_at_a_time(client, team, owner,
         for index in range(120)
     )
     client_for(client, owner)
-    first = plan(client, team)
-    assert len(first.items) == 100
-    second = client.get(url(team) + "?kind=toil&page=2").content.decode()
-    assert len(PlanTable(second).items) == 20
-    assert 'data-factor="place">101<' in second and "Places 101–120 of 120" in second
-    assert client.get(url(team) + "?page=abc").status_code == 200
+    first = client.get(url(team)).content.decode()
+    assert len(PlanTable(first).items) == 25 and "Places 1–25 of 120" in first
+    assert 'href="?page=2#ranking-section"' in first
+    second = client.get(url(team) + "?page=2").content.decode()
+    assert 'data-factor="place">26<' in second and "Places 26–50 of 120" in second
+    # Read from the top of the ranking, as the whole ranking shows it (all are toil).
+    assert PlanTable(second).items == plan(client, team, "?kind=toil&page=2").items
+    last = client.get(url(team) + "?kind=toil&page=5").content.decode()
+    assert len(PlanTable(last).items) == 20
+    assert 'data-factor="place">101<' in last and "Places 101–120 of 120" in last
+    assert 'href="?kind=toil&amp;page=4#ranking-section"' in last
+    assert PlanTable(client.get(url(team) + "?page=abc").content.decode()).items == (
+        PlanTable(first).items
+    )
+    assert PlanTable(client.get(url(team) + "?page=99").content.decode()).items == (
+        PlanTable(last).items
+    )
+
+
+@pytest.mark.parametrize(("reserved", "line"), [(200, 40), (500, None)])
+def test_the_first_page_reaches_down_to_the_weeks_line(client, team, owner, now, reserved, line):
+    """The line shows as the page opens: the first page grows to reach it when it falls
+    within a hundred places (a line further down is named above the ranking)."""
+    BacklogItem.objects.bulk_create(
+        BacklogItem(
+            team=team,
+            title=f"Item {index}",
+            kind="toil",
+            impact=3,
+            likelihood=3,
+            effort="XS",
+            created_at=NOW - timedelta(hours=index),
+        )
+        for index in range(150)
+    )
+    services.backlog_settings_update(
+        team=team, by=owner, at=NOW, reserved_hours=Decimal(reserved), hours_per_point=Decimal(5)
+    )
+    html = client_for(client, owner).get(url(team)).content.decode()
+    table = PlanTable(html)
+    # The same factors: older ranks higher (its age factor is larger).
+    oldest = list(
+        BacklogItem.objects.filter(team=team).order_by("created_at").values_list("pk", flat=True)
+    )
+    if line is None:  # 100 items fit: the line is below the first page
+        assert table.items == oldest[:25] and table.cut_before is None
+        assert len(table.fits) == 25 and "100 items fit the 500 h left" in html
+        assert "The line is drawn above “Item 49”" in html
+        second = PlanTable(client.get(url(team) + "?page=2").content.decode())
+        assert second.items == oldest[25:50]
+    else:
+        assert table.items == oldest[: line + 1]
+        assert table.cut_before == line and table.fits == oldest[:line]
+        second = PlanTable(client.get(url(team) + "?page=2").content.decode())
+        assert second.items == oldest[line + 1 : line + 26]
