@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from functools import lru_cache, reduce
+from functools import cache, lru_cache, reduce
 from operator import or_
 from zoneinfo import ZoneInfo
 
@@ -50,6 +50,7 @@ from slos.budget import (
 )
 from slos.models import (
     SLO,
+    WINDOW_FIELDS,
     Annotation,
     BudgetPolicyStep,
     DailyBucket,
@@ -343,7 +344,7 @@ def _rolled_up_aggregates(
     sql = (
         f"SELECT slo_id, {', '.join(sums)} FROM ("
         f"SELECT slo_id, ring, {window_ring} AS window_ring, SUM(good) AS good, "
-        "SUM(valid) AS valid, SUM(hours) AS hours, SUM(errors) AS errors FROM ("
+        "SUM(valid) AS valid, SUM(hours)::int AS hours, SUM(errors)::int AS errors FROM ("
         + " UNION ALL ".join(parts)
         + ") AS rows GROUP BY slo_id, ring) AS rings GROUP BY slo_id"
     )
@@ -424,57 +425,108 @@ def _with_budgets(slo_list: list[SLO], *, at: datetime) -> list[SLOWithBudget]:
 
 User = get_user_model()
 
-# What SLOQuerySet.for_page() reads beside each SLO, by the foreign key that leads to it,
-# less the secrets it leaves behind.
-_PAGE_RELATED = (
-    ("service", Service, ()),
-    ("service__team", Team, ("slack_webhook_url",)),
-    ("data_source", DataSource, ("bearer_token", "basic_password", "extra_headers")),
-    ("owner", User, ()),
-)
+# The foreign keys an SLO list follows, and the model at the end of each.
+_RELATED = {"service": Service, "service__team": Team, "data_source": DataSource, "owner": User}
 
 
-def slos_for_page(slos: QuerySet[SLO]) -> list[SLO]:
-    """The SLOs of the queryset as `for_page()` loads them (service, team, data source
-    and owner), in its order, in one query; but each service, team, source and owner
-    is built once and shared by its SLOs, where select_related builds one per row (a
-    thousand SLOs of one team made a thousand copies of it)."""
-    columns = {"": [field.attname for field in SLO._meta.concrete_fields]}
-    for path, model, left_out in _PAGE_RELATED:
-        columns[path] = [
-            field.attname for field in model._meta.concrete_fields if field.name not in left_out
-        ]
-    names = [
-        f"{path}__{name}" if path else name for path, found in columns.items() for name in found
-    ]
-    spans, start = {}, 0
+def _columns(model, left_out: Iterable[str] = ()) -> list[str]:
+    return [field.attname for field in model._meta.concrete_fields if field.name not in left_out]
+
+
+@cache
+def _page_columns() -> dict[str, list[str]]:
+    """What SLOQuerySet.for_page() reads: every column of the SLO, its service, team,
+    data source and owner, less the secrets it leaves behind."""
+    return {
+        "": _columns(SLO),
+        "service": _columns(Service),
+        "service__team": _columns(Team, ["slack_webhook_url"]),
+        "data_source": _columns(DataSource, ["bearer_token", "basic_password", "extra_headers"]),
+        "owner": _columns(User),
+    }
+
+
+# What the SLO list filters, orders and draws an SLO by, and what its budget needs: the
+# list reads every SLO of the user's teams, and draws a page of them.
+_LIST_COLUMNS = {
+    "": [
+        "id",
+        "service_id",
+        "name",
+        "target",
+        "budgeting_method",
+        *sorted(WINDOW_FIELDS),
+        "provisional",
+        "labels",
+        "retired_at",
+    ],
+    "service": ["id", "team_id", "name"],
+    "service__team": ["id", "name", "slug", "time_zone", "budget_at_risk_below"],
+}
+
+
+def _sharing_related(slos: QuerySet[SLO], columns: dict[str, list[str]]) -> list[SLO]:
+    """The SLOs of the queryset, in its order, with the `columns` of each (by the foreign
+    key that leads to them, "" for the SLO's own; the others deferred), in one query.
+    Each service, team, source and owner is built once and shared by its SLOs, where
+    select_related builds one per row: a thousand SLOs of one team made a thousand
+    copies of it."""
+    names, spans, start = [], {}, 0
     for path, found in columns.items():
+        names.extend(f"{path}__{name}" if path else name for name in found)
         spans[path] = (start, start + len(found))
         start += len(found)
     built: dict[str, dict[object, object]] = {path: {} for path in spans}
     db = slos.db
 
-    def shared(path: str, model, row: tuple):
+    def shared(path: str, row: tuple):
         first, last = spans[path]
         pk = row[first]
         if pk is None:
             return None
         found = built[path].get(pk)
         if found is None:
-            found = built[path][pk] = model.from_db(db, columns[path], row[first:last])
+            found = _RELATED[path].from_db(db, columns[path], row[first:last])
+            built[path][pk] = found
             if path == "service":
-                Service.team.field.set_cached_value(found, shared("service__team", Team, row))
+                Service.team.field.set_cached_value(found, shared("service__team", row))
         return found
 
     first, last = spans[""]
+    setters = [
+        (getattr(SLO, path).field.set_cached_value, path)
+        for path in ("service", "data_source", "owner")
+        if path in columns
+    ]
     result = []
     for row in slos.values_list(*names):
         slo = SLO.from_db(db, columns[""], row[first:last])
-        SLO.service.field.set_cached_value(slo, shared("service", Service, row))
-        SLO.data_source.field.set_cached_value(slo, shared("data_source", DataSource, row))
-        SLO.owner.field.set_cached_value(slo, shared("owner", User, row))
+        for setter, path in setters:
+            setter(slo, shared(path, row))
         result.append(slo)
     return result
+
+
+def slos_for_page(slos: QuerySet[SLO]) -> list[SLO]:
+    """The SLOs of the queryset as `for_page()` loads them (with their service, team,
+    data source and owner), in its order, in one query; each service, team, source and
+    owner built once."""
+    return _sharing_related(slos, _page_columns())
+
+
+def slos_for_list(slos: QuerySet[SLO]) -> list[SLO]:
+    """The SLOs of the queryset by team, service and name, with only what the SLO list
+    filters, orders and draws them by and what their budgets need (the rest deferred),
+    in one query."""
+    return _sharing_related(
+        slos.order_by("service__team__name", "service__name", "name"), _LIST_COLUMNS
+    )
+
+
+def slos_budgeted(slo_list: list[SLO], *, at: datetime) -> list[SLOWithBudget]:
+    """The budgets of SLOs already read (by `slos_for_list`, say), in their order: two
+    queries, three when some have excluded hours."""
+    return _with_budgets(slo_list, at=at)
 
 
 def slos_with_budgets(slos: QuerySet[SLO], *, at: datetime) -> list[SLOWithBudget]:

@@ -198,6 +198,7 @@ def test_budgets_from_day_rows_are_the_budgets_from_hours(
         found = from_days[pk]
         assert len(found) == len(expected) == len(selectors.NO_SUMS)
         for index, (got, value) in enumerate(zip(found, expected, strict=True)):
+            assert type(got) is type(value), (pk, index)  # plain numbers, no Decimal
             if isinstance(value, float):
                 assert math.isclose(got, value, rel_tol=1e-12, abs_tol=1e-9), (pk, index)
             else:
