@@ -390,11 +390,14 @@ def _with_budgets(slo_list: list[SLO], *, at: datetime) -> list[SLOWithBudget]:
     else:
         aggregates = _hourly_aggregates(windows, end=end, excluded=excluded, timeslices=timeslices)
 
-    # Where each span's sums sit in a row of `Sums`.
+    # Where each span's sums sit in a row of `Sums`; the last day is also a burn span.
     at_span = {span: 4 + 3 * index for index, span in enumerate(SPANS)}
-    burn_at = [(span, at_span[span], span // HOUR) for span in BURN_SPANS]
     day_at, week_at = at_span[DAY], at_span[WEEK]
+    burn_at = [(span, at_span[span], span // HOUR) for span in BURN_SPANS if span != DAY]
+    # What SLOs share (a team's line, a target, a window) is worked out once.
     at_risk: dict[int, float] = {}
+    fractions: dict[object, float] = {}
+    hours_of = {id(window): window.hours for window in windows.values()}
     result = []
     for slo in slo_list:
         window = windows[slo.id]
@@ -405,17 +408,20 @@ def _with_budgets(slo_list: list[SLO], *, at: datetime) -> list[SLOWithBudget]:
         team = slo.service.team
         if team.id not in at_risk:
             at_risk[team.id] = float(team.budget_at_risk_below) / 100
+        if slo.target not in fractions:
+            fractions[slo.target] = slo.target_fraction
+        last_day = WindowTotals(sums[day_at], sums[day_at + 1], sums[day_at + 2], 24)
+        recent = {DAY: last_day}
+        for span, index, hours in burn_at:
+            recent[span] = WindowTotals(sums[index], sums[index + 1], sums[index + 2], hours)
         budget = compute_budget(
-            WindowTotals(sums[0], sums[1], sums[2], window.hours - in_window_excluded),
-            target=slo.target_fraction,
+            WindowTotals(sums[0], sums[1], sums[2], hours_of[id(window)] - in_window_excluded),
+            target=fractions[slo.target],
             window=window.length,
             at_risk_below=at_risk[team.id],
-            last_day=WindowTotals(sums[day_at], sums[day_at + 1], sums[day_at + 2], 24),
+            last_day=last_day,
             last_week=WindowTotals(sums[week_at], sums[week_at + 1], sums[week_at + 2], 24 * 7),
-            recent={
-                span: WindowTotals(sums[index], sums[index + 1], sums[index + 2], hours)
-                for span, index, hours in burn_at
-            },
+            recent=recent,
             excluded_hours=in_window_excluded,
             data_error=sums[3] > 0,
         )
