@@ -279,7 +279,8 @@ def _rolled_up_aggregates(
     position = {bound: index for index, bound in enumerate(bounds)}
     days, hours = _day_and_hour_runs(bounds, end=end)
     reach = _reach(windows, end=end)
-    timeslices = [pk for pk in windows if pk in set(timeslices)]
+    sliced = set(timeslices)
+    timeslices = [pk for pk in windows if pk in sliced]
     parts: list[str] = []
     params: list[object] = []
 
@@ -346,7 +347,7 @@ def _rolled_up_aggregates(
         f"SELECT slo_id, ring, {window_ring} AS window_ring, SUM(good) AS good, "
         "SUM(valid) AS valid, SUM(hours)::int AS hours, SUM(errors)::int AS errors FROM ("
         + " UNION ALL ".join(parts)
-        + ") AS rows GROUP BY slo_id, ring) AS rings GROUP BY slo_id"
+        + ") AS bucket_rows GROUP BY slo_id, ring) AS rings GROUP BY slo_id"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
