@@ -217,9 +217,12 @@ def compute_budget(
     recent: dict[timedelta, WindowTotals] | None = None,
     excluded_hours: int = 0,
     data_error: bool = False,
+    burn_rates: dict[timedelta, float | None] | None = None,
 ) -> Budget:
     """The budget over a window whose whole length is `window` (for a calendar window,
-    the whole period: the budget is for the period, events are not extrapolated)."""
+    the whole period: the budget is for the period, events are not extrapolated).
+    `recent` holds the sums of the burn table's windows (BURN_SPANS); a caller that
+    has their burn rates already (`burn_rate`) may give `burn_rates` instead."""
     if not 0 < target < 1:
         raise ValueError("target must be a fraction strictly between 0 and 1")
     error_budget = 1 - target
@@ -228,13 +231,12 @@ def compute_budget(
     data_error = data_error or good > valid
     burn_1d = _burn(last_day, target)
     burn_7d = _burn(last_week, target)
-    burning = burning_alert(
-        {
+    if burn_rates is None:
+        burn_rates = {
             span: (1 - found.good / found.valid) / error_budget if found.valid > 0 else None
             for span, found in (recent or {}).items()
-        },
-        window=window,
-    )
+        }
+    burning = burning_alert(burn_rates, window=window)
     allowed_bad = error_budget * valid
     bad = valid - good
     if valid <= 0:

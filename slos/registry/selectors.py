@@ -391,10 +391,10 @@ def _with_budgets(slo_list: list[SLO], *, at: datetime) -> list[SLOWithBudget]:
     else:
         aggregates = _hourly_aggregates(windows, end=end, excluded=excluded, timeslices=timeslices)
 
-    # Where each span's sums sit in a row of `Sums`; the last day is also a burn span.
+    # Where each span's sums sit in a row of `Sums`.
     at_span = {span: 4 + 3 * index for index, span in enumerate(SPANS)}
     day_at, week_at = at_span[DAY], at_span[WEEK]
-    burn_at = [(span, at_span[span], span // HOUR) for span in BURN_SPANS if span != DAY]
+    burn_at = [(span, at_span[span]) for span in BURN_SPANS]
     # What SLOs share (a team's line, a target, a window) is worked out once.
     at_risk: dict[int, float] = {}
     fractions: dict[object, float] = {}
@@ -411,18 +411,24 @@ def _with_budgets(slo_list: list[SLO], *, at: datetime) -> list[SLOWithBudget]:
             at_risk[team.id] = float(team.budget_at_risk_below) / 100
         if slo.target not in fractions:
             fractions[slo.target] = slo.target_fraction
-        last_day = WindowTotals(sums[day_at], sums[day_at + 1], sums[day_at + 2], 24)
-        recent = {DAY: last_day}
-        for span, index, hours in burn_at:
-            recent[span] = WindowTotals(sums[index], sums[index + 1], sums[index + 2], hours)
+        target = fractions[slo.target]
+        # The burn table reads rates only: worked out here from the plain sums
+        # (slos.budget.burn_rate), as a thousand SLOs' sums need no objects of their own.
+        error_budget = 1 - target
+        burn_rates = {
+            span: (1 - sums[index] / sums[index + 1]) / error_budget
+            if sums[index + 1] > 0
+            else None
+            for span, index in burn_at
+        }
         budget = compute_budget(
             WindowTotals(sums[0], sums[1], sums[2], hours_of[id(window)] - in_window_excluded),
-            target=fractions[slo.target],
+            target=target,
             window=window.length,
             at_risk_below=at_risk[team.id],
-            last_day=last_day,
+            last_day=WindowTotals(sums[day_at], sums[day_at + 1], sums[day_at + 2], 24),
             last_week=WindowTotals(sums[week_at], sums[week_at + 1], sums[week_at + 2], 24 * 7),
-            recent=recent,
+            burn_rates=burn_rates,
             excluded_hours=in_window_excluded,
             data_error=sums[3] > 0,
         )
