@@ -1,9 +1,11 @@
 """Benchmark: every budget of 1,000 SLOs × 90 days of hourly rows on PostgreSQL.
 
 Times the list page's work (slos_with_budgets over all SLOs) against its floor, in the
-same run: the very SQL it sends (the SLOs, their exclusions, the sums of day rows and of
-the hours around them), sent raw with no ORM and no Python after it. Also printed: one raw
-aggregate of the window's hourly rows (3 sums), the floor before the day rows
+same run: the very SQL it sends (the SLOs, their exclusions, and the sums of day rows and
+of the hours around them by SLO and ring, added up per window and burn span), sent raw
+with no ORM and no Python after it. The floor is the same aggregates as the page's, not
+fewer: the honest floor of this work. Also printed: one raw aggregate of the window's
+hourly rows (3 sums, no day or burn windows), the floor before the day rows
 (slos.models.DailyBucket) existed. Targets: ≤ 2 s, and ≤ 1.5× the floor.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal_bench .venv/bin/python bench/budgets.py

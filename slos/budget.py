@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 HOUR = timedelta(hours=1)
@@ -92,19 +93,29 @@ def burning_alert(
     follow) whose long and short windows both burn at or above its threshold for an SLO
     whose window is `window` long: the SLO is burning, and this says how fast. None when
     no row fires, or the rates are not known."""
-    for alert, long_span, short_span in _BURN_SPANS_OF:
-        threshold = float(alert.budget_fraction) * (window / long_span)
+    for alert, long_span, short_span, threshold in _burn_thresholds(window):
         long, short = burn_rates.get(long_span), burn_rates.get(short_span)
         if long is not None and short is not None and long >= threshold and short >= threshold:
             return alert
     return None
 
 
-# Each row of the burn table with its windows as hourly rows tell them (a list of 1,000
-# SLOs asks 4,000 times).
-_BURN_SPANS_OF = tuple(
-    (alert, alert.long_window_span, hourly_span(alert.short_window)) for alert in BURN_ALERTS
-)
+@lru_cache(maxsize=64)
+def _burn_thresholds(
+    window: timedelta,
+) -> tuple[tuple[BurnAlert, timedelta, timedelta, float], ...]:
+    """Each row of the burn table with its windows as hourly rows tell them and its
+    threshold for a window this long: a list of 1,000 SLOs asks 1,000 times, for a few
+    window lengths."""
+    return tuple(
+        (
+            alert,
+            alert.long_window_span,
+            hourly_span(alert.short_window),
+            burn_threshold(alert, window=window),
+        )
+        for alert in BURN_ALERTS
+    )
 
 
 class BudgetStatus(StrEnum):
@@ -206,9 +217,12 @@ def compute_budget(
     recent: dict[timedelta, WindowTotals] | None = None,
     excluded_hours: int = 0,
     data_error: bool = False,
+    burn_rates: dict[timedelta, float | None] | None = None,
 ) -> Budget:
     """The budget over a window whose whole length is `window` (for a calendar window,
-    the whole period: the budget is for the period, events are not extrapolated)."""
+    the whole period: the budget is for the period, events are not extrapolated).
+    `recent` holds the sums of the burn table's windows (BURN_SPANS); a caller that
+    has their burn rates already (`burn_rate`) may give `burn_rates` instead."""
     if not 0 < target < 1:
         raise ValueError("target must be a fraction strictly between 0 and 1")
     error_budget = 1 - target
@@ -217,9 +231,12 @@ def compute_budget(
     data_error = data_error or good > valid
     burn_1d = _burn(last_day, target)
     burn_7d = _burn(last_week, target)
-    burning = burning_alert(
-        {span: _burn(found, target) for span, found in (recent or {}).items()}, window=window
-    )
+    if burn_rates is None:
+        burn_rates = {
+            span: (1 - found.good / found.valid) / error_budget if found.valid > 0 else None
+            for span, found in (recent or {}).items()
+        }
+    burning = burning_alert(burn_rates, window=window)
     allowed_bad = error_budget * valid
     bad = valid - good
     if valid <= 0:

@@ -7,15 +7,28 @@ not depend on the number of SLOs."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from functools import lru_cache, reduce
+from functools import cache, lru_cache, reduce
 from operator import or_
 from zoneinfo import ZoneInfo
 
+from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models import Window as Over
 from django.db.models.functions import RowNumber, TruncMonth
 
@@ -38,12 +51,15 @@ from slos.budget import (
 )
 from slos.models import (
     SLO,
+    WINDOW_FIELDS,
     Annotation,
     BudgetPolicyStep,
     DailyBucket,
+    DataSource,
     HourlyBucket,
     PullRun,
     PullStatus,
+    Service,
     SLOReview,
     WindowKind,
 )
@@ -77,107 +93,140 @@ def exclusion_intervals(
     """Excluded maintenance intervals overlapping [start, end), per SLO id: those on the
     SLO itself, on its service, or on its whole team. One query."""
     slos = list(slos)
+    # Asked by team (a few values, where a thousand SLO ids took longer to send than to
+    # answer): every excluded annotation on an SLO or service of these teams, or on the
+    # teams themselves; matched to each SLO below.
+    teams = {slo.service.team_id for slo in slos}
     annotations = Annotation.objects.filter(
-        Q(slo__in=slos)
-        | Q(slo__isnull=True, service__in={slo.service_id for slo in slos})
-        | Q(slo__isnull=True, service__isnull=True, team__in={slo.service.team_id for slo in slos}),
+        Q(slo__service__team_id__in=teams)
+        | Q(slo__isnull=True, service__team_id__in=teams)
+        | Q(slo__isnull=True, service__isnull=True, team_id__in=teams),
         excluded=True,
         starts_at__lt=end,
         ends_at__gt=start,
     ).values_list("slo_id", "service_id", "team_id", "starts_at", "ends_at")
+    on_slo, on_service, on_team = defaultdict(list), defaultdict(list), defaultdict(list)
+    for slo_id, service_id, team_id, starts_at, ends_at in annotations:
+        if slo_id is not None:
+            on_slo[slo_id].append((starts_at, ends_at))
+        elif service_id is not None:
+            on_service[service_id].append((starts_at, ends_at))
+        else:
+            on_team[team_id].append((starts_at, ends_at))
     by_slo: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
-    annotations = list(annotations)
+    if not (on_slo or on_service or on_team):
+        return by_slo
     for slo in slos:
-        for slo_id, service_id, team_id, starts_at, ends_at in annotations:
-            if (
-                slo_id == slo.pk
-                or (slo_id is None and service_id == slo.service_id)
-                or (slo_id is None and service_id is None and team_id == slo.service.team_id)
-            ):
-                by_slo[slo.pk].append((starts_at, ends_at))
+        found = [
+            *on_slo.get(slo.pk, ()),
+            *on_service.get(slo.service_id, ()),
+            *on_team.get(slo.service.team_id, ()),
+        ]
+        if found:
+            by_slo[slo.pk] = sorted(found)
     return by_slo
 
 
-# The sums read beside each window: the last day and week (the burn rates a page
-# shows), and every other window of the burn table (slos.budget.BURN_SPANS), whose
-# hours are not counted.
-RECENT = {"day": DAY, "week": WEEK}
-BURN_ONLY = {f"burn_{span // HOUR}h": span for span in BURN_SPANS if span not in RECENT.values()}
+# Every budget is read from sums over rings: the spans between consecutive boundaries of
+# the windows a budget needs (each SLO's window start, and the last 1h, 2h, 6h, day,
+# 3 days and week: the burn table's windows, slos.budget.BURN_SPANS, and the day and
+# week a page shows). Each row falls in one ring (one CASE) and the rows are summed by
+# SLO and ring; a window's sums are then the sums of the rings inside it.
+SPANS = tuple(sorted({*BURN_SPANS, DAY, WEEK}))
+
+# What a budget reads of one SLO, in this order: its window's good, valid, hours with a
+# row and hours whose good exceeds their valid (data errors), then good, valid and
+# hours with a row of each span of SPANS. Good and valid are events, or slices for an
+# SLO budgeted by timeslices.
+Sums = tuple[float, ...]
+NO_SUMS: Sums = (0.0, 0.0, 0, 0, *((0.0, 0.0, 0) * len(SPANS)))
 
 
-BURN_PREFIXES = {span: prefix for prefix, span in {**BURN_ONLY, **RECENT}.items()}
+def _bounds(windows: dict[int, Window], *, end: datetime) -> tuple[datetime, ...]:
+    """The rings' lower bounds, newest first: ring i holds the hours from bounds[i] up
+    to bounds[i - 1] (ring 0 up to `end`)."""
+    starts = {window.start for window in windows.values()}
+    return tuple(sorted({*(end - span for span in SPANS), *starts}, reverse=True))
 
 
-def _sums(prefix: str, condition: Q, *, hours: bool = True, day_rows: bool = False) -> dict:
-    """The sums of the rows `condition` keeps, named after `prefix`; with `hours`, also
-    how many hours had a row (over DailyBucket, `day_rows`: each day row counts its own)."""
-    sums = {
-        f"{prefix}_good": Sum("good", filter=condition),
-        f"{prefix}_valid": Sum("valid", filter=condition),
-        f"{prefix}_good_slices": Sum("good_slices", filter=condition),
-        f"{prefix}_total_slices": Sum("total_slices", filter=condition),
-    }
-    if hours:
-        counted = Sum("hours", filter=condition) if day_rows else Count("hour", filter=condition)
-        sums[f"{prefix}_hours"] = counted
-    return sums
-
-
-def _totals(slo: SLO, row: dict, prefix: str, hours_in_window: int) -> WindowTotals:
-    if slo.uses_timeslices:
-        good, valid = row.get(f"{prefix}_good_slices"), row.get(f"{prefix}_total_slices")
-    else:
-        good, valid = row.get(f"{prefix}_good"), row.get(f"{prefix}_valid")
-    return WindowTotals(
-        good=float(good or 0),
-        valid=float(valid or 0),
-        hours_with_data=row.get(f"{prefix}_hours") or 0,
-        hours_in_window=hours_in_window,
-    )
-
-
-def _by_start(windows: dict[int, Window], condition) -> Q:
-    """`condition(start)` for each SLO by its window's start: one term when all SLOs
-    share a start (a team's rolling windows of one length)."""
-    by_start: dict[datetime, list[int]] = defaultdict(list)
+def _reach(windows: dict[int, Window], *, end: datetime) -> dict[datetime, list[int]]:
+    """The SLOs by the oldest hour their budget reads (the start of the window, or of
+    the last week when the window is shorter): a quarter's SLO does not make its
+    neighbours read a quarter."""
+    by_first: dict[datetime, list[int]] = defaultdict(list)
     for pk, window in windows.items():
-        by_start[window.start].append(pk)
-    if len(by_start) == 1:
-        return condition(next(iter(by_start)))
-    found = Q()
-    for start, ids in by_start.items():
-        found |= Q(slo_id__in=ids) & condition(start)
-    return found
+        by_first[min(window.start, end - WEEK)].append(pk)
+    return by_first
 
 
 def _hourly_aggregates(
-    windows: dict[int, Window], *, end: datetime, excluded: dict[int, set[datetime]]
-) -> dict[int, dict]:
-    """The window, last day and last week sums of each SLO, from its hourly rows, less
-    its excluded hours. One query."""
-    span_start = min([end - WEEK, *(window.start for window in windows.values())])
-    in_window = _by_start(windows, lambda start: Q(hour__gte=start))
-    rows = HourlyBucket.objects.filter(slo_id__in=list(windows), hour__gte=span_start, hour__lt=end)
+    windows: dict[int, Window],
+    *,
+    end: datetime,
+    excluded: dict[int, set[datetime]],
+    timeslices: Collection[int] = (),
+) -> dict[int, Sums]:
+    """Each SLO's sums (`Sums`) from its hourly rows, less its excluded hours: the rows
+    summed by ring in one query, the rings added up here."""
+    bounds = _bounds(windows, end=end)
+    ring = Case(
+        *(When(hour__gte=bound, then=Value(index)) for index, bound in enumerate(bounds)),
+        default=Value(len(bounds)),
+        output_field=IntegerField(),
+    )
+    reach = reduce(
+        or_,
+        (Q(slo_id__in=ids, hour__gte=first) for first, ids in _reach(windows, end=end).items()),
+    )
+    rows = HourlyBucket.objects.filter(reach, hour__lt=end)
     for pk, hours in excluded.items():
         if hours:
             rows = rows.exclude(slo_id=pk, hour__in=sorted(hours))
-    return {
-        row["slo_id"]: row
-        for row in rows.values("slo_id").annotate(
-            **_sums("window", in_window),
-            **{
-                k: v
-                for p, span in RECENT.items()
-                for k, v in _sums(p, Q(hour__gte=end - span)).items()
-            },
-            **{
-                k: v
-                for p, span in BURN_ONLY.items()
-                for k, v in _sums(p, Q(hour__gte=end - span), hours=False).items()
-            },
-            window_errors=Count("hour", filter=in_window & Q(good__gt=F("valid"))),
+    sums = (
+        rows.annotate(ring=ring)
+        .order_by()
+        .values("slo_id", "ring")
+        .annotate(
+            ring_good=Sum("good"),
+            ring_valid=Sum("valid"),
+            ring_good_slices=Sum("good_slices"),
+            ring_total_slices=Sum("total_slices"),
+            ring_hours=Count("hour"),
+            ring_errors=Count("hour", filter=Q(good__gt=F("valid"))),
         )
-    }
+        .values_list(
+            "slo_id",
+            "ring",
+            "ring_good",
+            "ring_valid",
+            "ring_good_slices",
+            "ring_total_slices",
+            "ring_hours",
+            "ring_errors",
+        )
+    )
+    rings: dict[int, dict[int, tuple]] = defaultdict(dict)
+    for slo_id, index, good, valid, good_slices, total_slices, hours, errors in sums:
+        if slo_id in timeslices:
+            good, valid = good_slices, total_slices
+        rings[slo_id][index] = (float(good), float(valid), hours, errors)
+    position = {bound: index for index, bound in enumerate(bounds)}
+    spans = [position[end - span] for span in SPANS]
+    found: dict[int, Sums] = {}
+    for pk, by_ring in rings.items():
+        # cumulative[i]: the sums of rings 0 to i, from `end` back to bounds[i].
+        cumulative, good, valid, hours, errors = [], 0.0, 0.0, 0, 0
+        for index in range(len(bounds)):
+            ring_sums = by_ring.get(index)
+            if ring_sums is not None:
+                good, valid = good + ring_sums[0], valid + ring_sums[1]
+                hours, errors = hours + ring_sums[2], errors + ring_sums[3]
+            cumulative.append((good, valid, hours, errors))
+        found[pk] = (
+            *cumulative[position[windows[pk].start]],
+            *(value for index in spans for value in cumulative[index][:3]),
+        )
+    return found
 
 
 def _midnight_after(moment: datetime) -> datetime:
@@ -190,73 +239,120 @@ def _midnight_before(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def _split(start: datetime, end: datetime) -> tuple[Q, Q | None]:
-    """[start, end) as hourly rows and day rows: the whole UTC days inside it from
-    DailyBucket, the ragged ends from the hourly rows (the hourly query holds hour < end).
-    No day rows for a span without a whole day."""
-    first, last = _midnight_after(start), _midnight_before(end)
-    if first >= last:
-        return Q(hour__gte=start), None
-    return Q(hour__gte=start, hour__lt=first) | Q(hour__gte=last), Q(
-        day__gte=first.date(), day__lt=last.date()
-    )
+def _prepend(runs: list[tuple[datetime, datetime]], start: datetime, end: datetime) -> None:
+    """Add [start, end) to runs kept newest first, joined to the run it touches."""
+    if runs and runs[-1][0] == end:
+        runs[-1] = (start, runs[-1][1])
+    else:
+        runs.append((start, end))
 
 
-def _rolled_up_aggregates(windows: dict[int, Window], *, end: datetime) -> dict[int, dict]:
+def _day_and_hour_runs(
+    bounds: tuple[datetime, ...], *, end: datetime
+) -> tuple[list[tuple[datetime, datetime]], list[tuple[datetime, datetime]]]:
+    """The whole UTC days that lie inside one ring (read from DailyBucket), and the
+    hours left around them (read from the hourly rows), each as runs newest first."""
+    days: list[tuple[datetime, datetime]] = []
+    hours: list[tuple[datetime, datetime]] = []
+    for upper, lower in zip((end, *bounds), bounds, strict=False):
+        first, last = _midnight_after(lower), _midnight_before(upper)
+        if first < last:
+            if last < upper:
+                _prepend(hours, last, upper)
+            _prepend(days, first, last)
+            if lower < first:
+                _prepend(hours, lower, first)
+        elif lower < upper:
+            _prepend(hours, lower, upper)
+    return days, hours
+
+
+def _rolled_up_aggregates(
+    windows: dict[int, Window], *, end: datetime, timeslices: Collection[int] = ()
+) -> dict[int, Sums]:
     """The same sums as `_hourly_aggregates` (SLOs without excluded hours), from day
-    rows and the hours around them: two queries, reading about a sixth of the rows."""
-    starts = {start: _split(start, end) for start in {w.start for w in windows.values()}}
-    spans = {prefix: _split(end - span, end) for prefix, span in {**RECENT, **BURN_ONLY}.items()}
-    nothing = Q(pk__in=[])
-    window_hours = _by_start(windows, lambda start: starts[start][0])
-    window_days = _by_start(windows, lambda start: starts[start][1] or nothing)
-    hourly_terms = {"window": window_hours, **{p: split[0] for p, split in spans.items()}}
-    daily_terms = {"window": window_days, **{p: split[1] or nothing for p, split in spans.items()}}
-    span_start = min([end - WEEK, *(window.start for window in windows.values())])
-    hourly = HourlyBucket.objects.filter(
-        slo_id__in=list(windows), hour__gte=span_start, hour__lt=end
+    rows and the hours around them, in one query that reads about a sixth of the rows:
+    the hours and the days side by side (UNION ALL), each row given its ring by one
+    CASE, summed by SLO and ring, and the rings of each window and span added up by
+    SLO. Written as SQL: the ORM took longer to build such a statement than PostgreSQL
+    takes to run it, and it reads back one plain row per SLO."""
+    bounds = _bounds(windows, end=end)
+    position = {bound: index for index, bound in enumerate(bounds)}
+    days, hours = _day_and_hour_runs(bounds, end=end)
+    reach = _reach(windows, end=end)
+    sliced = set(timeslices)
+    timeslices = [pk for pk in windows if pk in sliced]
+    parts: list[str] = []
+    params: list[object] = []
+
+    def part(table: str, column: str, runs, to_param, counted: str) -> None:
+        ring = " ".join(f"WHEN {column} >= %s THEN {index}" for index in range(len(bounds)))
+        params.extend(to_param(bound) for bound in bounds)
+        if timeslices:
+            good = "CASE WHEN slo_id = ANY(%s) THEN good_slices ELSE good END AS good, "
+            valid = "CASE WHEN slo_id = ANY(%s) THEN total_slices ELSE valid END AS valid, "
+            params.extend((timeslices, timeslices))
+        else:
+            good, valid = "good, ", "valid, "
+        parts.append(
+            f"SELECT slo_id, CASE {ring} ELSE {len(bounds)} END AS ring, {good}{valid}"
+            f"{counted} FROM {table} WHERE ("
+            + " OR ".join(f"(slo_id = ANY(%s) AND {column} >= %s)" for _ in reach)
+            + ") AND ("
+            + " OR ".join(f"({column} >= %s AND {column} < %s)" for _ in runs)
+            + ")"
+        )
+        for first, ids in reach.items():
+            params.extend((ids, to_param(first)))
+        for start, stop in runs:
+            params.extend((to_param(start), to_param(stop)))
+
+    if hours:
+        part(
+            HourlyBucket._meta.db_table,
+            "hour",
+            hours,
+            lambda moment: moment,
+            "1 AS hours, (good > valid)::int AS errors",
+        )
+    if days:
+        part(
+            DailyBucket._meta.db_table,
+            "day",
+            days,
+            lambda moment: _midnight_after(moment).date(),
+            "hours, error_hours AS errors",
+        )
+    # Each SLO's window ends at its own ring: one CASE over the SLOs by window start.
+    by_start: dict[int, list[int]] = defaultdict(list)
+    for pk, window in windows.items():
+        by_start[position[window.start]].append(pk)
+    if len(by_start) == 1:
+        window_ring = str(next(iter(by_start)))
+    else:
+        window_ring = (
+            "CASE " + " ".join(f"WHEN slo_id = ANY(%s) THEN {index}" for index in by_start) + " END"
+        )
+        params[:0] = by_start.values()  # the CASE comes before the rows in the statement
+
+    def upto(ring: str, column: str) -> str:
+        return f"COALESCE(SUM({column}) FILTER (WHERE ring <= {ring}), 0)"
+
+    sums = [upto("window_ring", column) for column in ("good", "valid", "hours", "errors")]
+    for span in SPANS:
+        sums.extend(
+            upto(str(position[end - span]), column) for column in ("good", "valid", "hours")
+        )
+    sql = (
+        f"SELECT slo_id, {', '.join(sums)} FROM ("
+        f"SELECT slo_id, ring, {window_ring} AS window_ring, SUM(good) AS good, "
+        "SUM(valid) AS valid, SUM(hours)::int AS hours, SUM(errors)::int AS errors FROM ("
+        + " UNION ALL ".join(parts)
+        + ") AS bucket_rows GROUP BY slo_id, ring) AS rings GROUP BY slo_id"
     )
-    hourly = hourly.filter(reduce(or_, hourly_terms.values()))
-    daily = DailyBucket.objects.filter(
-        slo_id__in=list(windows), day__gte=span_start.date(), day__lt=_midnight_before(end).date()
-    )
-    # One query: the two sums side by side (UNION ALL, the same columns in the same
-    # order), added up here.
-    rows = hourly.values("slo_id").annotate(
-        **{
-            k: v
-            for prefix, term in hourly_terms.items()
-            for k, v in _sums(prefix, term, hours=prefix not in BURN_ONLY).items()
-        },
-        window_errors=Count("hour", filter=window_hours & Q(good__gt=F("valid"))),
-    )
-    rows = rows.union(
-        daily.values("slo_id").annotate(
-            **{
-                k: v
-                for prefix, term in daily_terms.items()
-                for k, v in _sums(
-                    prefix, term, hours=prefix not in BURN_ONLY, day_rows=True
-                ).items()
-            },
-            window_errors=Sum("error_hours", filter=window_days),
-        ),
-        all=True,
-    )
-    # Sent as SQL, read as plain rows: Django's converters for 40 aggregate columns of
-    # 2,000 rows cost as much as the sums themselves, and these need none.
-    sql, params = rows.query.sql_with_params()
-    found: dict[int, dict] = {}
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        names = [column[0] for column in cursor.description]
-        for values in cursor.fetchall():
-            row = dict(zip(names, values, strict=True))
-            into = found.setdefault(row["slo_id"], {})
-            for key, value in row.items():
-                if value is not None:
-                    into[key] = into[key] + value if key in into and key != "slo_id" else value
-    return found
+        return {row[0]: row[1:] for row in cursor.fetchall()}
 
 
 def _with_budgets(slo_list: list[SLO], *, at: datetime) -> list[SLOWithBudget]:
@@ -266,56 +362,192 @@ def _with_budgets(slo_list: list[SLO], *, at: datetime) -> list[SLOWithBudget]:
     if not slo_list:
         return []
     end = align_to_hour(at)
-    windows = {slo.pk: slo_window(slo, at=at) for slo in slo_list}
+    windows = {slo.id: slo_window(slo, at=at) for slo in slo_list}
     span_start = min([end - WEEK, *(window.start for window in windows.values())])
     intervals = exclusion_intervals(slo_list, start=span_start, end=end)
     span = Window(start=span_start, end=end, length=end - span_start)
     excluded = {pk: excluded_hours(span, found) for pk, found in intervals.items()}
     excluded = {pk: hours for pk, hours in excluded.items() if hours}
+    timeslices = {slo.id for slo in slo_list if slo.uses_timeslices}
 
     if connection.vendor == "postgresql":
         aggregates = (
             _rolled_up_aggregates(
-                {pk: window for pk, window in windows.items() if pk not in excluded}, end=end
+                {pk: window for pk, window in windows.items() if pk not in excluded},
+                end=end,
+                timeslices=timeslices,
             )
             if len(excluded) < len(windows)
             else {}
         )
         if excluded:
             aggregates.update(
-                _hourly_aggregates({pk: windows[pk] for pk in excluded}, end=end, excluded=excluded)
+                _hourly_aggregates(
+                    {pk: windows[pk] for pk in excluded},
+                    end=end,
+                    excluded=excluded,
+                    timeslices=timeslices,
+                )
             )
     else:
-        aggregates = _hourly_aggregates(windows, end=end, excluded=excluded)
+        aggregates = _hourly_aggregates(windows, end=end, excluded=excluded, timeslices=timeslices)
 
+    # Where each span's sums sit in a row of `Sums`.
+    at_span = {span: 4 + 3 * index for index, span in enumerate(SPANS)}
+    day_at, week_at = at_span[DAY], at_span[WEEK]
+    burn_at = [(span, at_span[span]) for span in BURN_SPANS]
+    # What SLOs share (a team's line, a target, a window) is worked out once.
+    at_risk: dict[int, float] = {}
+    fractions: dict[object, float] = {}
+    hours_of = {id(window): window.hours for window in windows.values()}
     result = []
     for slo in slo_list:
-        window = windows[slo.pk]
-        row = aggregates.get(slo.pk, {})
-        hours_excluded = excluded.get(slo.pk, set())
-        in_window_excluded = sum(1 for hour in hours_excluded if hour >= window.start)
+        window = windows[slo.id]
+        sums = aggregates.get(slo.id, NO_SUMS)
+        in_window_excluded = 0
+        if slo.id in excluded:
+            in_window_excluded = sum(1 for hour in excluded[slo.id] if hour >= window.start)
+        team = slo.service.team
+        if team.id not in at_risk:
+            at_risk[team.id] = float(team.budget_at_risk_below) / 100
+        if slo.target not in fractions:
+            fractions[slo.target] = slo.target_fraction
+        target = fractions[slo.target]
+        # The burn table reads rates only: worked out here from the plain sums
+        # (slos.budget.burn_rate), as a thousand SLOs' sums need no objects of their own.
+        error_budget = 1 - target
+        burn_rates = {
+            span: (1 - sums[index] / sums[index + 1]) / error_budget
+            if sums[index + 1] > 0
+            else None
+            for span, index in burn_at
+        }
         budget = compute_budget(
-            _totals(slo, row, "window", window.hours - in_window_excluded),
-            target=slo.target_fraction,
+            WindowTotals(sums[0], sums[1], sums[2], hours_of[id(window)] - in_window_excluded),
+            target=target,
             window=window.length,
-            at_risk_below=float(slo.service.team.budget_at_risk_below) / 100,
-            last_day=_totals(slo, row, "day", 24),
-            last_week=_totals(slo, row, "week", 24 * 7),
-            recent={
-                span: _totals(slo, row, BURN_PREFIXES[span], span // HOUR) for span in BURN_SPANS
-            },
+            at_risk_below=at_risk[team.id],
+            last_day=WindowTotals(sums[day_at], sums[day_at + 1], sums[day_at + 2], 24),
+            last_week=WindowTotals(sums[week_at], sums[week_at + 1], sums[week_at + 2], 24 * 7),
+            burn_rates=burn_rates,
             excluded_hours=in_window_excluded,
-            data_error=bool(row.get("window_errors")),
+            data_error=sums[3] > 0,
         )
         result.append(SLOWithBudget(slo, budget, window))
     return result
+
+
+User = get_user_model()
+
+# The foreign keys an SLO list follows, and the model at the end of each.
+_RELATED = {"service": Service, "service__team": Team, "data_source": DataSource, "owner": User}
+
+
+def _columns(model, left_out: Iterable[str] = ()) -> list[str]:
+    return [field.attname for field in model._meta.concrete_fields if field.name not in left_out]
+
+
+@cache
+def _page_columns() -> dict[str, list[str]]:
+    """What SLOQuerySet.for_page() reads: every column of the SLO, its service, team,
+    data source and owner, less the secrets it leaves behind."""
+    return {
+        "": _columns(SLO),
+        "service": _columns(Service),
+        "service__team": _columns(Team, ["slack_webhook_url"]),
+        "data_source": _columns(DataSource, ["bearer_token", "basic_password", "extra_headers"]),
+        "owner": _columns(User),
+    }
+
+
+# What the SLO list filters, orders and draws an SLO by, and what its budget needs: the
+# list reads every SLO of the user's teams, and draws a page of them.
+_LIST_COLUMNS = {
+    "": [
+        "id",
+        "service_id",
+        "name",
+        "target",
+        "budgeting_method",
+        *sorted(WINDOW_FIELDS),
+        "provisional",
+        "labels",
+        "retired_at",
+    ],
+    "service": ["id", "team_id", "name"],
+    "service__team": ["id", "name", "slug", "time_zone", "budget_at_risk_below"],
+}
+
+
+def _sharing_related(slos: QuerySet[SLO], columns: dict[str, list[str]]) -> list[SLO]:
+    """The SLOs of the queryset, in its order, with the `columns` of each (by the foreign
+    key that leads to them, "" for the SLO's own; the others deferred), in one query.
+    Each service, team, source and owner is built once and shared by its SLOs, where
+    select_related builds one per row: a thousand SLOs of one team made a thousand
+    copies of it."""
+    names, spans, start = [], {}, 0
+    for path, found in columns.items():
+        names.extend(f"{path}__{name}" if path else name for name in found)
+        spans[path] = (start, start + len(found))
+        start += len(found)
+    built: dict[str, dict[object, object]] = {path: {} for path in spans}
+    db = slos.db
+
+    def shared(path: str, row: tuple):
+        first, last = spans[path]
+        pk = row[first]
+        if pk is None:
+            return None
+        found = built[path].get(pk)
+        if found is None:
+            found = _RELATED[path].from_db(db, columns[path], row[first:last])
+            built[path][pk] = found
+            if path == "service":
+                Service.team.field.set_cached_value(found, shared("service__team", row))
+        return found
+
+    first, last = spans[""]
+    setters = [
+        (getattr(SLO, path).field.set_cached_value, path)
+        for path in ("service", "data_source", "owner")
+        if path in columns
+    ]
+    result = []
+    for row in slos.values_list(*names):
+        slo = SLO.from_db(db, columns[""], row[first:last])
+        for setter, path in setters:
+            setter(slo, shared(path, row))
+        result.append(slo)
+    return result
+
+
+def slos_for_page(slos: QuerySet[SLO]) -> list[SLO]:
+    """The SLOs of the queryset as `for_page()` loads them (with their service, team,
+    data source and owner), in its order, in one query; each service, team, source and
+    owner built once."""
+    return _sharing_related(slos, _page_columns())
+
+
+def slos_for_list(slos: QuerySet[SLO]) -> list[SLO]:
+    """The SLOs of the queryset by team, service and name, with only what the SLO list
+    filters, orders and draws them by and what their budgets need (the rest deferred),
+    in one query."""
+    return _sharing_related(
+        slos.order_by("service__team__name", "service__name", "name"), _LIST_COLUMNS
+    )
+
+
+def slos_budgeted(slo_list: list[SLO], *, at: datetime) -> list[SLOWithBudget]:
+    """The budgets of SLOs already read (by `slos_for_list`, say), in their order: two
+    queries, three when some have excluded hours."""
+    return _with_budgets(slo_list, at=at)
 
 
 def slos_with_budgets(slos: QuerySet[SLO], *, at: datetime) -> list[SLOWithBudget]:
     """Every SLO of the queryset with its budget as of `at`, with what a list shows
     beside it, in a fixed number of queries."""
     return _with_budgets(
-        list(slos.for_page().order_by("service__team__name", "service__name", "name")), at=at
+        slos_for_page(slos.order_by("service__team__name", "service__name", "name")), at=at
     )
 
 

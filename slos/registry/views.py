@@ -40,8 +40,8 @@ from slos.charts import (
 from slos.models import SLO, Annotation, BudgetPolicyStep, SLOReview
 from slos.registry import services
 from slos.registry.forms import ServiceForm
-from slos.registry.listing import ListFilterForm
-from slos.registry.selectors import SLOPage, slo_page, slos_with_budgets
+from slos.registry.listing import ListFilterForm, list_page
+from slos.registry.selectors import SLOPage, slo_page, slos_for_list
 
 # The what-if slider runs on a "nines" scale, -log10(1 - target): 1 is 90%, 2 is 99%,
 # 3 is 99.9%, 5 is 99.999% (the highest target allowed), so 99.9 to 99.99 is a quarter
@@ -299,13 +299,20 @@ def _page_context(
 
 @require_GET
 def slo_list(request: AuthedRequest) -> HttpResponse:
-    rows = slos_with_budgets(SLO.objects.visible_to(request.user), at=timezone.now())
-    form = ListFilterForm(request.GET or None, rows=rows)
+    slos = slos_for_list(SLO.objects.visible_to(request.user))
+    form = ListFilterForm(request.GET or None, slos=slos)
     filters = form.filters()
     bad_filter = form.is_bound and not form.is_valid()
+    shown = list_page(slos, filters, at=timezone.now(), number=request.GET.get("page"))
+    # The pages' links keep the filters and the order.
+    query = request.GET.copy()
+    query.pop("page", None)
     context = {
-        "rows": filters.apply(rows),
-        "all_count": len(rows),
+        "rows": shown.rows,
+        "shown": shown.page,
+        "matching": shown.matching,
+        "all_count": shown.total,
+        "page_query": query.urlencode(),
         "filters": filters,
         "filter_form": form,
         "error": _("A filter was not understood and is ignored.") if bad_filter else "",

@@ -199,3 +199,28 @@ def test_little_budget_left_is_not_burning_and_a_budget_burning_fast_is():
     assert burning.status == BudgetStatus.HEALTHY
     assert burning.burning == BURN_ALERTS[0]  # 20× over the last hour, 16.7× over six
     assert day in BURN_SPANS and three_days in BURN_SPANS
+
+
+@given(
+    sums=st.lists(
+        st.tuples(st.integers(min_value=0, max_value=10_000), st.integers(0, 10_000)),
+        min_size=len(BURN_SPANS),
+        max_size=len(BURN_SPANS),
+    ),
+    target=st.sampled_from([0.9, 0.99, 0.999, 0.9995]),
+)
+def test_burn_rates_given_are_the_rates_of_the_sums_given(sums, target):
+    """A caller with the burn table's rates worked out (the list of a thousand SLOs)
+    gets the budget it would get from the sums."""
+    recent = {
+        span: WindowTotals(good=min(good, valid), valid=valid, hours_with_data=1, hours_in_window=1)
+        for span, (good, valid) in zip(BURN_SPANS, sums, strict=True)
+    }
+    rates = {
+        span: burn_rate(good=found.good, valid=found.valid, target=target)
+        for span, found in recent.items()
+    }
+    totals = WindowTotals(good=99_900, valid=100_000, hours_with_data=720, hours_in_window=720)
+    from_sums = compute_budget(totals, target=target, window=WINDOW, recent=recent)
+    from_rates = compute_budget(totals, target=target, window=WINDOW, burn_rates=rates)
+    assert from_rates == from_sums
