@@ -397,8 +397,9 @@ def demo_pull_runs_record(demo: Demo) -> list[PullRun]:
         last_nightly - timedelta(days=3): (set(specs), REFUSED),
     }
     moments = [(night, PullTrigger.NIGHTLY, None) for night in nights]
-    if end > last_nightly:
-        # "Pull now", between the end of the last complete hour and now.
+    if now > last_nightly:
+        # "Pull now", between the end of the last complete hour and now; in the hour after
+        # the nightly run it finds nothing new, but it is there whatever the hour.
         moments.append((end + (now - end) / 2, PullTrigger.MANUAL, demo.users["dev"]))
     for started_at, trigger, user in moments:
         until = align_to_hour(started_at)
