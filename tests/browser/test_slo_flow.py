@@ -28,7 +28,7 @@ def test_log_in_create_an_slo_pull_and_see_the_budget(page, prometheus, transact
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("heading", name="Where we stand")).to_be_visible()
 
-    page.get_by_role("link", name="Team").click()
+    page.get_by_role("link", name="Team", exact=True).click()
     page.get_by_role("link", name="Kintai").click()
     page.get_by_role("button", name="Add a data source").click()
     page.get_by_label("Name", exact=True).fill("Prometheus")
@@ -38,7 +38,7 @@ def test_log_in_create_an_slo_pull_and_see_the_budget(page, prometheus, transact
     page.get_by_label("URL", exact=True).fill(prometheus.url)
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_text("Data source “Prometheus” saved.")).to_be_visible()
-    page.get_by_role("link", name="Team").click()
+    page.get_by_role("link", name="Team", exact=True).click()
     page.get_by_role("link", name="Kintai").click()
 
     page.get_by_role("button", name="Add a service").click()
