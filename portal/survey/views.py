@@ -17,9 +17,11 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from portal.access import AuthedRequest, team_membership_or_404, team_object_for_user
+from portal.confirm import after_delete, delete_confirmation, delete_confirmed
 from portal.models import (
     ExpectedAnswer,
     Membership,
@@ -184,12 +186,28 @@ def statement_edit(request: AuthedRequest, slug: str, pk: int) -> HttpResponse:
 
 @require_POST
 def statement_retire(request: AuthedRequest, slug: str, pk: int) -> HttpResponse:
+    """Retires once confirmed (portal/confirm.py); else the page that asks."""
     statement, _membership = _statement(request, slug, pk)
+    back_to = _survey_url(slug, "statements")
+    if not delete_confirmed(request):
+        return delete_confirmation(
+            request,
+            question=_("Retire “%(text)s”?") % {"text": statement.text},
+            details=[
+                _(
+                    "It leaves the list: the rounds to come no longer ask it. Earlier rounds "
+                    "keep it with their answers."
+                )
+            ],
+            action=request.path,
+            cancel_url=back_to,
+            button=_("Retire the statement"),
+        )
     services.statement_retire(statement=statement, at=timezone.now())
     messages.success(
         request, _("Statement retired: the rounds to come leave it out, earlier rounds keep it.")
     )
-    return redirect(_survey_url(slug, "statements"))
+    return after_delete(request, back_to)
 
 
 @require_POST
@@ -257,7 +275,11 @@ def _round_page(
                 selectors.round_statements(survey_round),
                 initial={f"s{pk}": choice for pk, choice in mine.items()},
             )
-        context |= {"answer_form": answer_form, "answered": bool(mine)}
+        context |= {
+            "answer_form": answer_form,
+            "answered": bool(mine),
+            "close_question": f"{close_question(survey_round)} {_answered_so_far(count)}",
+        }
     else:
         withheld = results_withheld(anonymous=survey_round.anonymous, respondents=count)
         rows = []
@@ -301,9 +323,42 @@ def round_answer(request: AuthedRequest, slug: str, number: int) -> HttpResponse
     return redirect(_round_url(slug, number))
 
 
+def _answered_so_far(count: int) -> str:
+    return ngettext(
+        "%(counter)s person answered so far.", "%(counter)s people answered so far.", count
+    ) % {"counter": count}
+
+
+def close_question(survey_round: SurveyRound) -> str:
+    """What closing the round does, asked before it is closed (here and by the browser)."""
+    if survey_round.anonymous:
+        return _(
+            "Close round %(number)s? People can no longer answer or change their answers; "
+            "the answers are kept without names."
+        ) % {"number": survey_round.number}
+    return _(
+        "Close round %(number)s? People can no longer answer or change their answers; "
+        "the team sees each answer with the name of the person who gave it."
+    ) % {"number": survey_round.number}
+
+
 @require_POST
 def round_close(request: AuthedRequest, slug: str, number: int) -> HttpResponse:
+    """Closes once confirmed (portal/confirm.py); else the page that asks."""
     survey_round, membership = _round(request, slug, number, Role.ADMIN)
+    if survey_round.is_open and not delete_confirmed(request):
+        count = selectors.respondents(survey_round)
+        return delete_confirmation(
+            request,
+            question=close_question(survey_round),
+            details=[
+                _answered_so_far(count),
+                _("The results show once you close the round."),
+            ],
+            action=request.path,
+            cancel_url=_round_url(slug, number),
+            button=_("Close the round"),
+        )
     try:
         services.round_close(survey_round=survey_round, at=timezone.now())
     except ValidationError as error:
@@ -313,7 +368,7 @@ def round_close(request: AuthedRequest, slug: str, number: int) -> HttpResponse:
         request,
         _("Round %(number)s is closed: here are its results.") % {"number": survey_round.number},
     )
-    return redirect(_round_url(slug, number))
+    return after_delete(request, _round_url(slug, number))
 
 
 def _refusal(message: str) -> HttpResponse:

@@ -90,3 +90,31 @@ def test_a_member_answers_the_survey_and_sees_it_recorded(page, team):
     expect(results).to_contain_text("Disagree: botan, member")
     expect(results.locator(".survey-bar").first).to_be_visible()
     assert violations == []
+
+
+def test_an_admin_closes_the_round_once_the_browser_asked(page, team):
+    violations = csp_violations(page)
+    log_in(page, "lead")
+    page.goto("/teams/kintai/survey/rounds/1/")
+    questions = []
+
+    def dismiss(dialog):
+        questions.append(dialog.message)
+        dialog.dismiss()
+
+    # Said no: nothing changes.
+    page.once("dialog", dismiss)
+    page.locator("#close-round").click()
+    expect(page.locator("#live-count")).to_be_visible()
+    assert questions == [
+        "Close round 1? People can no longer answer or change their answers; the team sees "
+        "each answer with the name of the person who gave it. 2 people answered so far."
+    ]
+    assert team.survey_rounds.get().is_open
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.locator("#close-round").click()
+    expect(page.get_by_text("Round 1 is closed: here are its results.")).to_be_visible()
+    expect(page.locator("#results")).to_contain_text("2 people answered.")
+    assert not team.survey_rounds.get().is_open
+    assert violations == []

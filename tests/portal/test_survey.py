@@ -202,7 +202,20 @@ def test_an_admin_adds_edits_and_retires_statements(client, team, owner):
     assert response.status_code == 302
     statement.refresh_from_db()
     assert (statement.text, statement.expected) == ("The SRE writes every runbook.", "")
-    assert client.post(survey_url(team, "statement_retire", statement.pk)).status_code == 302
+    retire = survey_url(team, "statement_retire", statement.pk)
+    page = client.get(survey_url(team)).content.decode()
+    assert 'hx-confirm="Retire “The SRE writes every runbook.”? It leaves the list' in page
+    # Unconfirmed, the post changes nothing and asks first.
+    response = client.post(retire)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Retire “The SRE writes every runbook.”?" in page
+    assert "Earlier rounds keep it with their answers." in page
+    assert 'name="confirm" value="yes"' in page and f'action="{retire}"' in page
+    assert 'id="confirm-delete-button"' in page
+    statement.refresh_from_db()
+    assert statement.retired_at is None
+    assert client.post(retire, {"confirm": "yes"}).status_code == 302
     statement.refresh_from_db()
     assert statement.retired_at is not None
     page = client.get(survey_url(team)).content.decode()
@@ -335,7 +348,7 @@ def test_a_closed_round_takes_no_answer_and_only_one_round_is_open(client, team,
     assert "A round is already open: close it first." in response.content.decode()
     assert SurveyRound.objects.count() == 1
 
-    assert client.post(survey_url(team, "close", 1)).status_code == 302
+    assert client.post(survey_url(team, "close", 1), {"confirm": "yes"}).status_code == 302
     (row,) = survey_round.statements.all()
     response = client_for(client, teammate).post(
         survey_url(team, "answer", 1), {f"s{row.pk}": AGREE}
@@ -343,8 +356,59 @@ def test_a_closed_round_takes_no_answer_and_only_one_round_is_open(client, team,
     assert response.status_code == 400
     assert "This round is closed" in response.content.decode()
     assert not SurveyAnswer.objects.exists()
-    response = client_for(client, owner).post(survey_url(team, "close", 1))
+    response = client_for(client, owner).post(survey_url(team, "close", 1), {"confirm": "yes"})
     assert response.status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("anonymous", "what"),
+    [
+        (True, "the answers are kept without names."),
+        (False, "the team sees each answer with the name of the person who gave it."),
+    ],
+)
+def test_closing_a_round_asks_first_and_says_what_happens(
+    client, team, owner, teammate, anonymous, what
+):
+    statements(team, ("The SRE is on call.", DISAGREE))
+    survey_round = round_open(team=team, by=owner, at=NOW, anonymous=anonymous)
+    answer_all(survey_round, teammate, AGREE)
+    client_for(client, owner)
+    close = survey_url(team, "close", 1)
+    question = f"Close round 1? People can no longer answer or change their answers; {what}"
+    # The round page's button asks in the browser (htmx) with the same question.
+    page = client.get(survey_url(team, "round", 1)).content.decode()
+    assert f'hx-confirm="{question} 1 person answered so far."' in page
+    assert """hx-vals='{"confirm": "yes"}'""" in page
+
+    before = _state()
+    response = client.post(close)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert question in page and "1 person answered so far." in page
+    assert 'name="confirm" value="yes"' in page and f'action="{close}"' in page
+    assert 'id="confirm-delete-button"' in page and "Close the round" in page
+    assert _state() == before
+    survey_round.refresh_from_db()
+    assert survey_round.is_open
+    # Anything but yes is no.
+    assert client.post(close, {"confirm": "no"}).status_code == 200
+    assert _state() == before
+
+    response = client.post(close, {"confirm": "yes"})
+    assert response.status_code == 302 and response["Location"] == survey_url(team, "round", 1)
+    survey_round.refresh_from_db()
+    assert not survey_round.is_open
+    assert SurveyAnswer.objects.count() == 1
+    # With htmx (the browser asked already), the whole page loads afterwards.
+    second = round_open(team=team, by=owner, at=LATER, anonymous=anonymous)
+    response = client.post(
+        survey_url(team, "close", 2), {"confirm": "yes"}, headers={"HX-Request": "true"}
+    )
+    assert response.status_code == 200
+    assert response["HX-Redirect"] == survey_url(team, "round", 2)
+    second.refresh_from_db()
+    assert not second.is_open
 
 
 def test_an_admin_opens_a_round_anonymous_as_the_team_setting_says(client, team, owner):
@@ -620,10 +684,12 @@ def test_outsiders_get_404_on_every_url_and_nothing_changes(client, team, owner,
         (survey_url(team, "statement_add"), {"text": "x"}),
         (survey_url(team, "statement_edit", statement.pk), {"text": "x"}),
         (survey_url(team, "statement_retire", statement.pk), {}),
+        (survey_url(team, "statement_retire", statement.pk), {"confirm": "yes"}),
         (survey_url(team, "settings"), {}),
         (survey_url(team, "round_open"), {}),
         (survey_url(team, "answer", 2), {f"s{row.pk}": AGREE}),
         (survey_url(team, "close", 2), {}),
+        (survey_url(team, "close", 2), {"confirm": "yes"}),
     ]
     for url in gets:
         assert client.get(url).status_code == 404, url
@@ -656,9 +722,11 @@ def test_members_and_viewers_answer_and_read_but_only_admins_run_the_survey(
             (survey_url(team, "statement_add"), {"text": "x", "expected": ""}),
             (survey_url(team, "statement_edit", statement.pk), {"text": "x", "expected": ""}),
             (survey_url(team, "statement_retire", statement.pk), {}),
+            (survey_url(team, "statement_retire", statement.pk), {"confirm": "yes"}),
             (survey_url(team, "settings"), {}),
             (survey_url(team, "round_open"), {}),
             (survey_url(team, "close", 1), {}),
+            (survey_url(team, "close", 1), {"confirm": "yes"}),
         ]:
             assert client.post(url, data).status_code == 403, url
         assert _state() == before
