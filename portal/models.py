@@ -264,6 +264,8 @@ class CharterChangeKind(models.TextChoices):
     RESPONSIBILITY_ADDED = "resp_added", _("Responsibility added")
     RESPONSIBILITY_CHANGED = "resp_changed", _("Responsibility changed")
     RESPONSIBILITY_REMOVED = "resp_removed", _("Responsibility removed")
+    HEARING_CHANGED = "hear_changed", _("Hearing edited")
+    HEARING_DELETED = "hear_deleted", _("Hearing deleted")
 
 
 class CharterChange(models.Model):

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from portal.charter.services import FeatureHeard
+from portal.charter.services import FeatureEdit, FeatureHeard
 from portal.models import Hearing, Responsibility, ResponsibleParty, SLICandidate, SREShape
 
 
@@ -107,6 +107,61 @@ CandidateFormSet = forms.formset_factory(
     CandidateForm,
     formset=_BaseCandidateFormSet,
     extra=FEATURE_ROWS,
+    max_num=MAX_FEATURES,
+    validate_max=True,
+    absolute_max=MAX_FEATURES,
+)
+
+
+class FeatureEditForm(CandidateForm):
+    """A feature on the hearing's edit page: a recorded one (its `candidate`, a hidden
+    id) to change or remove, or a blank row for a new one."""
+
+    candidate = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+
+
+class _BaseFeatureEditFormSet(forms.BaseFormSet):
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        if "DELETE" in form.fields:
+            form.fields["DELETE"].label = _("Remove this feature")
+
+    def clean(self):
+        super().clean()
+        if any("candidate" in form.errors for form in self.forms):
+            raise forms.ValidationError(_("A feature listed is not one of this hearing's."))
+        ids = [pk for form in self.forms if (pk := self._with_id(form))]
+        if len(ids) != len(set(ids)):
+            raise forms.ValidationError(_("A feature is listed twice."))
+
+    def _with_id(self, form) -> int | None:
+        return (getattr(form, "cleaned_data", None) or {}).get("candidate")
+
+    def edits(self) -> list[FeatureEdit]:
+        """The recorded features as posted: changed, kept or removed."""
+        edits = []
+        for form in self.forms:
+            candidate_id = self._with_id(form)
+            if candidate_id and self._should_delete_form(form):
+                edits.append(FeatureEdit(candidate_id, FeatureHeard("", ""), remove=True))
+            elif candidate_id:
+                edits.append(FeatureEdit(candidate_id, form.feature_heard()))
+        return edits
+
+    def added(self) -> list[FeatureHeard]:
+        """The new rows filled in (blank ones and removed ones left out)."""
+        return [
+            form.feature_heard()
+            for form in self.forms
+            if not self._should_delete_form(form) and not self._with_id(form) and form.has_changed()
+        ]
+
+
+FeatureEditFormSet = forms.formset_factory(
+    FeatureEditForm,
+    formset=_BaseFeatureEditFormSet,
+    extra=2,
+    can_delete=True,
     max_num=MAX_FEATURES,
     validate_max=True,
     absolute_max=MAX_FEATURES,

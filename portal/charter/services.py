@@ -256,3 +256,125 @@ def candidate_add(*, hearing: Hearing, feature: FeatureHeard) -> SLICandidate:
     Hearing.objects.select_for_update().get(pk=hearing.pk)
     last = hearing.candidates.aggregate(last=Max("position"))["last"]
     return _candidate_create(hearing, feature, 0 if last is None else last + 1)
+
+
+@dataclass(frozen=True)
+class FeatureEdit:
+    """A change to a feature already recorded: its new words, or its removal."""
+
+    candidate_id: int
+    heard: FeatureHeard
+    remove: bool = False
+
+
+def hearing_label(hearing: Hearing) -> str:
+    """How the charter's history names a hearing: its date and who was heard (stored
+    values, so the history reads the same in every language)."""
+    return f"{hearing.held_on.isoformat()} · {hearing.heard}"[:200]
+
+
+def _feature_line(feature: str, working_means: str) -> str:
+    return f"{feature.strip()}: {working_means.strip()}"
+
+
+@transaction.atomic
+def hearing_update(
+    *,
+    hearing: Hearing,
+    by,
+    at: datetime,
+    held_on: date,
+    heard: str,
+    pains: str,
+    edits: list[FeatureEdit],
+    added: list[FeatureHeard],
+) -> bool:
+    """Changes who was heard, when, the pains and the features (`edits` name features of
+    this hearing; `added` are new ones). A feature made into an SLO cannot be removed: the
+    SLO points to it. One history entry with what changed before and after; False (and
+    nothing written) when nothing changed."""
+    hearing = Hearing.objects.select_for_update().get(pk=hearing.pk)
+    stored = {c.pk: c for c in hearing.candidates.all()}
+    unknown = [edit.candidate_id for edit in edits if edit.candidate_id not in stored]
+    if unknown or len({edit.candidate_id for edit in edits}) != len(edits):
+        raise ValidationError(_("A feature listed is not one of this hearing's."), code="unknown")
+    removing = [edit.candidate_id for edit in edits if edit.remove]
+    kept = SLICandidate.objects.filter(pk__in=removing, slos__isnull=False).distinct()
+    if kept_names := [c.feature for c in kept]:
+        raise ValidationError(
+            _("“%(features)s” became an SLO, so it stays with the hearing.")
+            % {"features": "”, “".join(kept_names)},
+            code="has_slo",
+        )
+    before: list[str] = []
+    after: list[str] = []
+    label = hearing_label(hearing)
+    new = {"held_on": held_on, "heard": heard.strip(), "pains": pains.strip()}
+    changed_fields = [name for name, value in new.items() if getattr(hearing, name) != value]
+    for name in changed_fields:
+        before.append(str(getattr(hearing, name)))
+        after.append(str(new[name]))
+        setattr(hearing, name, new[name])
+    for edit in edits:
+        candidate = stored[edit.candidate_id]
+        old_line = _feature_line(candidate.feature, candidate.working_means)
+        if edit.remove:
+            before.append(f"− {old_line}")
+            candidate.delete()
+            continue
+        values = {
+            "feature": edit.heard.feature.strip(),
+            "working_means": edit.heard.working_means.strip(),
+            "service_name": edit.heard.service_name.strip(),
+        }
+        fields = [name for name, value in values.items() if getattr(candidate, name) != value]
+        if not fields:
+            continue
+        old_service = candidate.service_name
+        for name in fields:
+            setattr(candidate, name, values[name])
+        candidate.save(update_fields=fields)
+        new_line = _feature_line(candidate.feature, candidate.working_means)
+        if new_line != old_line:
+            before.append(old_line)
+            after.append(new_line)
+        if candidate.service_name != old_service:
+            before.append(f"{candidate.feature} ({old_service or '–'})")
+            after.append(f"{candidate.feature} ({candidate.service_name or '–'})")
+    last = max((c.position for c in stored.values()), default=-1)
+    for position, heard_now in enumerate(added, start=last + 1):
+        _candidate_create(hearing, heard_now, position)
+        after.append(f"+ {_feature_line(heard_now.feature, heard_now.working_means)}")
+    if not (before or after):
+        return False
+    if changed_fields:
+        hearing.save(update_fields=changed_fields)
+    _record(
+        team=hearing.team,
+        kind=CharterChangeKind.HEARING_CHANGED,
+        by=by,
+        at=at,
+        subject=label,
+        before="\n".join(before),
+        after="\n".join(after),
+    )
+    return True
+
+
+@transaction.atomic
+def hearing_delete(*, hearing: Hearing, by, at: datetime) -> None:
+    """Deletes the hearing and its features. The SLOs made from them stay (their
+    `candidate` is set to null; their "why it matters" is their own copy of the words
+    heard). The history keeps the hearing's date, who was heard and its features."""
+    hearing = Hearing.objects.select_for_update().get(pk=hearing.pk)
+    _record(
+        team=hearing.team,
+        kind=CharterChangeKind.HEARING_DELETED,
+        by=by,
+        at=at,
+        subject=hearing_label(hearing),
+        before="\n".join(
+            _feature_line(c.feature, c.working_means) for c in hearing.candidates.all()
+        ),
+    )
+    hearing.delete()

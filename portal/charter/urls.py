@@ -26,5 +26,7 @@ urlpatterns = [
     ),
     path("hearings/new/", views.hearing_create, name="hearing_create"),
     path("hearings/<int:pk>/", views.hearing_detail, name="hearing"),
+    path("hearings/<int:pk>/edit/", views.hearing_edit, name="hearing_edit"),
+    path("hearings/<int:pk>/delete/", views.hearing_delete, name="hearing_delete"),
     path("hearings/<int:pk>/features/", views.candidate_add, name="candidate_add"),
 ]

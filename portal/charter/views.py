@@ -25,10 +25,12 @@ from portal.charter.forms import (
     CandidateForm,
     CandidateFormSet,
     CharterForm,
+    FeatureEditFormSet,
     HearingForm,
     ResponsibilityForm,
 )
 from portal.confirm import after_delete, delete_confirmation, delete_confirmed
+from portal.formatting import day_text
 from portal.models import (
     SRE_SHAPE_EXPLANATIONS,
     CharterChange,
@@ -79,6 +81,8 @@ def _change_row(change: CharterChange) -> ChangeRow:
             ngettext("%(count)d responsibility", "%(count)d responsibilities", count)
             % {"count": count},
         )
+    if kind in (CharterChangeKind.HEARING_CHANGED, CharterChangeKind.HEARING_DELETED):
+        return ChangeRow(change, change.subject, before, after)  # stored as written
     if kind in (CharterChangeKind.MISSION,):
         return ChangeRow(change, "", before, after)
     party_change = before in ResponsibleParty.values or after in ResponsibleParty.values
@@ -331,3 +335,116 @@ def candidate_add(request: AuthedRequest, slug: str, pk: int) -> HttpResponse:
     services.candidate_add(hearing=hearing, feature=form.feature_heard())
     messages.success(request, _("Feature added."))
     return redirect(reverse("charter:hearing", args=[slug, hearing.pk]) + "#candidates")
+
+
+def _hearing_for(request: AuthedRequest, slug: str, pk: int, needed: str | None = None):
+    return team_object_for_user(
+        request.user,
+        slug,
+        Hearing.objects.select_related("recorded_by", "team"),
+        pk=pk,
+        **({"needed": needed} if needed else {}),
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def hearing_edit(request: AuthedRequest, slug: str, pk: int) -> HttpResponse:
+    """Who, when, the pains and the features. A feature made into an SLO can be reworded
+    but not removed (the SLO points to it); the change goes to the charter's history."""
+    hearing, membership = _hearing_for(request, slug, pk, Role.MEMBER)
+    team = membership.team
+    candidates = selectors.hearing_with_candidates(hearing)
+    data = request.POST if request.method == "POST" else None
+    # Not bound to the instance: the service writes it (and compares with what was).
+    form = HearingForm(
+        data, initial={"held_on": hearing.held_on, "heard": hearing.heard, "pains": hearing.pains}
+    )
+    features = FeatureEditFormSet(
+        data,
+        prefix="features",
+        initial=[
+            {
+                "candidate": c.pk,
+                "feature": c.feature,
+                "working_means": c.working_means,
+                "service_name": c.service_name,
+            }
+            for c in candidates
+        ],
+    )
+    error = ""
+    if data is not None and form.is_valid() and features.is_valid():
+        try:
+            changed = services.hearing_update(
+                hearing=hearing,
+                by=request.user,
+                at=timezone.now(),
+                edits=features.edits(),
+                added=features.added(),
+                **form.cleaned_data,
+            )
+        except ValidationError as refused:
+            error = " ".join(refused.messages)
+        else:
+            if changed:
+                messages.success(request, _("Hearing saved."))
+            else:
+                messages.info(request, _("Nothing changed."))
+            return redirect("charter:hearing", slug=slug, pk=hearing.pk)
+    with_slos = {c.pk for c in candidates if c.measured_by}
+    return render(
+        request,
+        "portal/hearing_edit.html",
+        {
+            "team": team,
+            "hearing": hearing,
+            "form": form,
+            "features": features,
+            "rows": [(row, _int(row["candidate"].value()) in with_slos) for row in features],
+            "error": error,
+            "service_names": selectors.team_service_names(team),
+        },
+        status=400 if data is not None else 200,
+    )
+
+
+def _int(raw) -> int | None:
+    try:
+        return int(raw)
+    except (TypeError, ValueError):
+        return None
+
+
+@require_POST
+def hearing_delete(request: AuthedRequest, slug: str, pk: int) -> HttpResponse:
+    """Deletes once confirmed (portal/confirm.py); else the page that asks. The SLOs
+    made from its features stay."""
+    hearing, membership = _hearing_for(request, slug, pk, Role.MEMBER)
+    if not delete_confirmed(request):
+        measured = SLICandidate.objects.filter(hearing=hearing, slos__isnull=False).distinct()
+        slo_count = measured.count()
+        return delete_confirmation(
+            request,
+            question=_("Delete the hearing of %(date)s (%(heard)s)?")
+            % {"date": day_text(hearing.held_on), "heard": hearing.heard},
+            details=[
+                _("Its pains and the features heard go with it."),
+                ngettext(
+                    "%(count)d feature became an SLO: the SLO stays, with its own "
+                    "“why it matters”; it just no longer links to this hearing.",
+                    "%(count)d features became SLOs: the SLOs stay, each with its own "
+                    "“why it matters”; they just no longer link to this hearing.",
+                    slo_count,
+                )
+                % {"count": slo_count}
+                if slo_count
+                else "",
+                _("The charter's history keeps a note that it was deleted, by whom and when."),
+            ],
+            action=request.path,
+            cancel_url=reverse("charter:hearing", args=[slug, hearing.pk]),
+            button=_("Delete the hearing"),
+        )
+    services.hearing_delete(hearing=hearing, by=request.user, at=timezone.now())
+    messages.success(request, _("Hearing deleted."))
+    return after_delete(request, reverse("charter:detail", args=[slug]) + "#hearings")

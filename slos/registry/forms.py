@@ -300,6 +300,10 @@ class SLOForm(forms.ModelForm):
         self.fields["owner"].queryset = team.members.order_by("username")
         if not self.is_bound and self.instance.pk is not None:
             self.initial["labels"] = labels_text(self.instance.labels)
+        # Tall enough for the words in it (a hearing's quote is long); CSS field-sizing
+        # (static/slos/slo_form.css) does the same where the browser has it.
+        why = self["why"].value() or ""
+        self.fields["why"].widget.attrs["rows"] = why_rows(why)
 
     def clean_labels(self) -> dict[str, str]:
         try:
@@ -325,6 +329,15 @@ class SLOForm(forms.ModelForm):
         """The fields in groups, for the page: one group per part of the definition and
         one per SLI kind, each with a line saying when it applies."""
         return _grouped(self, self.FIELDSETS, self.FIELD_WHEN)
+
+
+WHY_CHARS_PER_ROW = 70
+
+
+def why_rows(text: str) -> int:
+    """Rows for the "why it matters" box: one per line, long lines wrapped, 2 to 12."""
+    rows = sum(1 + len(line) // WHY_CHARS_PER_ROW for line in str(text).splitlines() or [""])
+    return max(2, min(12, rows))
 
 
 def candidate_initial(candidate: SLICandidate, team: Team) -> dict:

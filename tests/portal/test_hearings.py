@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from portal.charter.selectors import candidates_unmeasured
 from portal.charter.services import FeatureHeard, hearing_record
-from portal.models import Hearing, SLICandidate
+from portal.models import CharterChange, CharterChangeKind, Hearing, SLICandidate
 from slos.models import SLO
 from tests.conftest import client_for, utc
 from tests.factories import DataSourceFactory, ServiceFactory
@@ -294,3 +294,292 @@ def test_the_hearing_page_reads_a_fixed_number_of_queries(
     with django_assert_num_queries(8):
         response = client.get(reverse("charter:hearing", args=[team.slug, hearing.pk]))
     assert response.content.decode().count('class="candidate-row"') == count
+
+
+# Editing and deleting a hearing ------------------------------------------------------
+
+
+def edit_post(hearing, rows=None, extra=None, **overrides) -> dict:
+    """The edit page's post: the recorded features as they are (or `rows`, each a dict of
+    a row's fields) then `extra` new rows."""
+    if rows is None:
+        rows = [
+            {
+                "candidate": str(c.pk),
+                "feature": c.feature,
+                "working_means": c.working_means,
+                "service_name": c.service_name,
+            }
+            for c in hearing.candidates.all()
+        ]
+    rows = rows + (extra or [])
+    data = {
+        "held_on": hearing.held_on.isoformat(),
+        "heard": hearing.heard,
+        "pains": hearing.pains,
+        "features-TOTAL_FORMS": str(len(rows)),
+        "features-INITIAL_FORMS": str(hearing.candidates.count()),
+        "features-MIN_NUM_FORMS": "0",
+        "features-MAX_NUM_FORMS": "30",
+    }
+    for i, row in enumerate(rows):
+        data |= {f"features-{i}-{name}": value for name, value in row.items()}
+    return data | overrides
+
+
+def measure(candidate) -> SLO:
+    service = ServiceFactory(team=candidate.hearing.team, name=f"svc {candidate.pk}")
+    return SLO.objects.create(
+        service=service,
+        name=candidate.feature,
+        target="99.9",
+        candidate=candidate,
+        why="Team hearing: clocking in is working when a tap is accepted.",
+    )
+
+
+def history(team):
+    return list(
+        CharterChange.objects.filter(team=team).values_list("kind", "subject", "before", "after")
+    )
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_member_edits_a_hearing_and_its_features_and_the_history_says_so(
+    client, team, owner, teammate
+):
+    hearing = record(team, by=owner)
+    clocking_in, export = hearing.candidates.all()
+    client_for(client, teammate)
+    url = reverse("charter:hearing_edit", args=[team.slug, hearing.pk])
+    page = client.get(url)
+    assert page.status_code == 200
+    assert 'value="Clocking in"' in page.content.decode()
+
+    data = edit_post(
+        hearing,
+        rows=[
+            {
+                "candidate": str(clocking_in.pk),
+                "feature": "Clocking in",
+                "working_means": "a tap is accepted within a second",
+                "service_name": "clock-in api",
+            },
+            {
+                "candidate": str(export.pk),
+                "feature": "Payroll export",
+                "working_means": "x",
+                "service_name": "",
+                "DELETE": "on",
+            },
+        ],
+        extra=[
+            {
+                "candidate": "",
+                "feature": "Reports",
+                "working_means": "they open",
+                "service_name": "",
+            },
+            {"candidate": "", "feature": "", "working_means": "", "service_name": ""},
+        ],
+        heard="Payroll PM, two support leads",
+        held_on="2026-10-21",
+    )
+    response = client.post(url, data)
+    assert response.status_code == 302
+    assert response["Location"] == reverse("charter:hearing", args=[team.slug, hearing.pk])
+    hearing.refresh_from_db()
+    assert (hearing.held_on, hearing.heard) == (date(2026, 10, 21), "Payroll PM, two support leads")
+    assert list(hearing.candidates.values_list("feature", "working_means")) == [
+        ("Clocking in", "a tap is accepted within a second"),
+        ("Reports", "they open"),
+    ]
+    assert SLICandidate.objects.filter(pk=clocking_in.pk).exists()  # edited in place
+    [(kind, subject, before, after)] = history(team)
+    assert kind == CharterChangeKind.HEARING_CHANGED
+    assert subject == "2026-10-20 · Payroll PM"
+    assert "Payroll PM" in before and "Payroll PM, two support leads" in after
+    assert "− Payroll export: the bank file is ready by the 25th" in before
+    assert "Clocking in: a tap is accepted within a second" in after
+    assert "+ Reports: they open" in after
+    charter = client.get(reverse("charter:detail", args=[team.slug])).content.decode()
+    assert "Hearing edited" in charter
+
+    # Saving again as it is changes nothing and writes no history.
+    assert client.post(url, edit_post(hearing)).status_code == 302
+    assert len(history(team)) == 1
+
+
+def test_a_feature_that_became_an_slo_cannot_be_removed_but_can_be_reworded(
+    client, team, owner, teammate
+):
+    hearing = record(team, by=owner)
+    clocking_in, export = hearing.candidates.all()
+    slo = measure(clocking_in)
+    client_for(client, teammate)
+    url = reverse("charter:hearing_edit", args=[team.slug, hearing.pk])
+    page = client.get(url).content.decode()
+    assert page.count("This feature became an SLO, so it stays with the hearing") == 1
+    assert page.count("Remove this feature") == 1  # only the export offers it
+
+    data = edit_post(hearing) | {"features-0-DELETE": "on", "features-1-DELETE": "on"}
+    refused = client.post(url, data)
+    assert refused.status_code == 400
+    assert "“Clocking in” became an SLO, so it stays with the hearing." in refused.content.decode()
+    assert hearing.candidates.count() == 2  # the export was not removed either
+    assert not history(team)
+
+    reworded = edit_post(hearing) | {"features-0-feature": "Clock-in"}
+    assert client.post(url, reworded).status_code == 302
+    slo.refresh_from_db()
+    assert slo.candidate == clocking_in
+    assert SLICandidate.objects.get(pk=clocking_in.pk).feature == "Clock-in"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"heard": ""}, "This field is required."),
+        ({"held_on": "21/10/2026"}, "Enter a valid date."),
+        ({"features-0-feature": ""}, "Name the feature."),
+        ({"features-1-working_means": " "}, "Say what “working” means for this feature"),
+        ({"features-0-candidate": "abc"}, "A feature listed is not one of this hearing"),
+        ({"features-1-candidate": "FIRST"}, "A feature is listed twice."),
+        ({"features-0-candidate": "OTHER"}, "A feature listed is not one of this hearing"),
+        ({"features-TOTAL_FORMS": "31"}, "Please submit at most 30 forms."),
+    ],
+)
+def test_a_bad_edit_is_refused_and_nothing_changes(
+    client, team, other_team, owner, teammate, change, message
+):
+    hearing = record(team, by=owner)
+    theirs = record(other_team).candidates.first()
+    first = hearing.candidates.first()
+    values = {"FIRST": str(first.pk), "OTHER": str(theirs.pk)}
+    change = {key: values.get(value, value) for key, value in change.items()}
+    data = edit_post(hearing, heard="Someone else") | change
+    response = client_for(client, teammate).post(
+        reverse("charter:hearing_edit", args=[team.slug, hearing.pk]), data
+    )
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    hearing.refresh_from_db()
+    assert hearing.heard == "Payroll PM"
+    assert list(hearing.candidates.values_list("feature", flat=True)) == [
+        "Clocking in",
+        "Payroll export",
+    ]
+    assert SLICandidate.objects.filter(pk=theirs.pk).exists()
+    assert not history(team)
+
+
+def test_deleting_a_hearing_asks_first_and_keeps_its_slos(client, team, owner, teammate):
+    hearing = record(team, by=owner)
+    clocking_in = hearing.candidates.first()
+    slo = measure(clocking_in)
+    client_for(client, teammate)
+    url = reverse("charter:hearing_delete", args=[team.slug, hearing.pk])
+    page = client.get(reverse("charter:hearing", args=[team.slug, hearing.pk])).content.decode()
+    assert f'action="{url}"' in page and 'hx-vals=\'{"confirm": "yes"}\'' in page
+
+    asked = client.post(url)  # no JavaScript: the page that asks
+    assert asked.status_code == 200
+    text = asked.content.decode()
+    assert "Delete the hearing of" in text and "Payroll PM" in text
+    assert "1 feature became an SLO: the SLO stays" in text
+    assert 'name="confirm" value="yes"' in text
+    assert Hearing.objects.filter(pk=hearing.pk).exists()
+    assert not history(team)
+
+    deleted = client.post(url, {"confirm": "yes"})
+    assert deleted.status_code == 302
+    assert deleted["Location"] == reverse("charter:detail", args=[team.slug]) + "#hearings"
+    assert not Hearing.objects.filter(pk=hearing.pk).exists()
+    assert not SLICandidate.objects.filter(hearing_id=hearing.pk).exists()
+    slo.refresh_from_db()  # the SLO stays, with its own words on why it matters
+    assert slo.candidate is None
+    assert "a tap is accepted" in slo.why
+    [(kind, subject, before, after)] = history(team)
+    assert (kind, subject, after) == (
+        CharterChangeKind.HEARING_DELETED,
+        "2026-10-20 · Payroll PM",
+        "",
+    )
+    assert "Clocking in: a tap is accepted within half a second" in before
+    charter = client.get(reverse("charter:detail", args=[team.slug])).content.decode()
+    assert "Hearing deleted" in charter
+
+
+def test_deleting_through_htmx_goes_back_to_the_charter(client, team, owner):
+    hearing = record(team, by=owner)
+    response = client_for(client, owner).post(
+        reverse("charter:hearing_delete", args=[team.slug, hearing.pk]),
+        {"confirm": "yes"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 200
+    assert response["HX-Redirect"] == reverse("charter:detail", args=[team.slug]) + "#hearings"
+    assert not Hearing.objects.exists()
+
+
+def test_viewers_cannot_edit_or_delete_hearings_and_outsiders_get_404(
+    client, team, owner, viewer, outsider, other_team
+):
+    hearing = record(team, by=owner)
+    edit = reverse("charter:hearing_edit", args=[team.slug, hearing.pk])
+    delete = reverse("charter:hearing_delete", args=[team.slug, hearing.pk])
+    data = edit_post(hearing, heard="Changed")
+
+    client_for(client, viewer)
+    page = client.get(reverse("charter:hearing", args=[team.slug, hearing.pk])).content.decode()
+    assert "Edit the hearing" not in page and "Delete the hearing" not in page
+    assert client.get(edit).status_code == 403
+    assert client.post(edit, data).status_code == 403
+    assert client.post(delete, {"confirm": "yes"}).status_code == 403
+
+    client_for(client, outsider)
+    assert client.get(edit).status_code == 404
+    assert client.post(edit, data).status_code == 404
+    assert client.post(delete, {"confirm": "yes"}).status_code == 404
+
+    theirs = record(other_team)  # another team's hearing under this team's address
+    client_for(client, owner)
+    other = reverse("charter:hearing_delete", args=[team.slug, theirs.pk])
+    assert client.post(other, {"confirm": "yes"}).status_code == 404
+    assert (
+        client.get(reverse("charter:hearing_edit", args=[team.slug, theirs.pk])).status_code == 404
+    )
+    assert client.get(delete).status_code == 405
+
+    hearing.refresh_from_db()
+    assert hearing.heard == "Payroll PM"
+    assert Hearing.objects.count() == 2
+    assert not CharterChange.objects.exists()
+
+
+@pytest.mark.parametrize("count", [1, 12])
+def test_the_edit_page_reads_a_fixed_number_of_queries(
+    client, team, owner, count, django_assert_num_queries
+):
+    features = [FeatureHeard(f"Feature {i}", "works") for i in range(count)]
+    hearing = record(team, by=owner, features=features)
+    for candidate in hearing.candidates.all()[:1]:
+        measure(candidate)
+    client_for(client, owner)
+    # session, user, team, membership, hearing; candidates, their SLOs, service names
+    with django_assert_num_queries(8):
+        response = client.get(reverse("charter:hearing_edit", args=[team.slug, hearing.pk]))
+    assert response.content.decode().count('class="form-group hearing-feature"') == count + 2
+
+
+def test_a_long_why_gets_a_tall_enough_box(client, team, owner, teammate):
+    hearing = record(
+        team,
+        by=owner,
+        features=[FeatureHeard("Clocking in", "a tap is accepted within half a second " * 12)],
+    )
+    url = reverse("slos:create", args=[team.slug]) + f"?candidate={hearing.candidates.get().pk}"
+    form = client_for(client, teammate).get(url).context["form"]
+    assert int(form.fields["why"].widget.attrs["rows"]) >= 6
+    plain = client.get(reverse("slos:create", args=[team.slug])).context["form"]
+    assert plain.fields["why"].widget.attrs["rows"] == 2
