@@ -1,12 +1,15 @@
 """Benchmark: every budget of 1,000 SLOs × 90 days of hourly rows on PostgreSQL.
 
 Times the list page's work (slos_with_budgets over all SLOs) against its floor, in the
-same run: the very SQL it sends (the SLOs, their exclusions, and the sums of day rows and
-of the hours around them by SLO and ring, added up per window and burn span), sent raw
-with no ORM and no Python after it. The floor is the same aggregates as the page's, not
-fewer: the honest floor of this work. Also printed: one raw aggregate of the window's
-hourly rows (3 sums, no day or burn windows), the floor before the day rows
-(slos.models.DailyBucket) existed. Targets: ≤ 2 s, and ≤ 1.5× the floor.
+same run: the very SQL it sends to sum them (the SLOs, their exclusions, and the sums of
+day rows and of the hours around them by SLO and ring, added up per window and burn
+span), sent raw with no ORM and no Python after it. The floor is the same aggregates as
+the page's, not fewer: the honest floor of this work. The work is timed twice: summed,
+with nothing kept from an earlier read (the look for kept sums and their keeping are on
+the clock, not in the floor), and as pages read the budgets once they are kept
+(slos/registry/budget_sums.py). Also printed: the kept sums' SQL raw, and one raw
+aggregate of the window's hourly rows (3 sums, no day or burn windows), the floor before
+the day rows (slos.models.DailyBucket) existed. Targets: ≤ 2 s, and ≤ 1.5× the floor.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal_bench .venv/bin/python bench/budgets.py
 
@@ -80,9 +83,13 @@ def fill(refill: bool) -> None:
     )
 
 
-def timed(function, repeats: int) -> tuple[float, object]:
+def timed(function, repeats: int, before=None) -> tuple[float, object]:
+    """The median time of `repeats` runs; `before`, when given, runs ahead of each, off
+    the clock."""
     samples, result = [], None
     for _ in range(repeats):
+        if before is not None:
+            before()
         started = time.perf_counter()
         result = function()
         samples.append(time.perf_counter() - started)
@@ -102,7 +109,8 @@ def main() -> None:
 
     from django.db import connection
 
-    from slos.models import SLO
+    from slos.models import SLO, BudgetSums
+    from slos.registry.budget_sums import kept_sums_forget
     from slos.registry.selectors import slos_with_budgets
 
     slos = SLO.objects.filter(service__team__slug="bench")
@@ -124,34 +132,58 @@ def main() -> None:
 
     from django.test.utils import CaptureQueriesContext
 
+    kept_sums_forget()
     with CaptureQueriesContext(connection) as sent:
         portal()
-    statements = [query["sql"] for query in sent.captured_queries]
+    # The summing work alone: the SLOs, their exclusions and the sums; not the look for
+    # kept sums nor their keeping, which the portal pays on top.
+    summing = [
+        query["sql"]
+        for query in sent.captured_queries
+        if BudgetSums._meta.db_table not in query["sql"]
+    ]
+    with CaptureQueriesContext(connection) as sent:
+        portal()
+    reading = [query["sql"] for query in sent.captured_queries]
 
-    def floor() -> int:
-        with connection.cursor() as cursor:
-            for statement in statements:
-                cursor.execute(statement)
-                found = cursor.fetchall()
-            return len(found)
+    def raw(statements):
+        def run() -> int:
+            with connection.cursor() as cursor:
+                for statement in statements:
+                    cursor.execute(statement)
+                    found = cursor.fetchall()
+                return len(found)
 
-    portal(), floor(), raw_hourly()  # warm caches
-    portal_time, budgets = timed(portal, args.repeats)
-    floor_time, _ = timed(floor, args.repeats)
+        return run
+
+    portal(), raw(summing)(), raw_hourly()  # warm caches
+    kept_time, budgets = timed(portal, args.repeats)
+    summed_time, summed = timed(portal, args.repeats, before=kept_sums_forget)
+    floor_time, _ = timed(raw(summing), args.repeats)
+    reading_time, _ = timed(raw(reading), args.repeats)
     raw_time, rows = timed(raw_hourly, args.repeats)
-    assert budgets == rows == SLOS, (budgets, rows)
-    ratio = portal_time / floor_time
+    assert budgets == summed == rows == SLOS, (budgets, summed, rows)
     print()
-    print(f"{'what':<50} {'median s':>9} {'queries':>8} {'target':>10}")
-    print(f"{'-' * 50} {'-' * 9} {'-' * 8} {'-' * 10}")
+    print(f"{'what':<52} {'median s':>9} {'queries':>8} {'target':>10}")
+    print(f"{'-' * 52} {'-' * 9} {'-' * 8} {'-' * 10}")
+    lines = [
+        ("every budget, summed (nothing kept)", summed_time, len(summing) + 2, "≤ 2.000"),
+        ("every budget, kept (as pages read them)", kept_time, len(reading), "≤ 2.000"),
+        ("floor: the summing SQL, raw", floor_time, len(summing), ""),
+        ("ratio summed / floor", summed_time / floor_time, None, "≤ 1.50"),
+        ("ratio kept / floor", kept_time / floor_time, None, "≤ 1.50"),
+        ("for reference: the kept sums' SQL, raw", reading_time, len(reading), ""),
+        ("for reference: raw sums of the hourly rows", raw_time, 1, ""),
+    ]
+    for name, value, queries, target in lines:
+        shown = f"{value:>9.3f}" if queries is not None else f"{value:>8.2f}×"
+        print(f"{name:<52} {shown} {'' if queries is None else queries:>8} {target:>10}")
     print(
-        f"{'every budget (slos_with_budgets), 1,000 SLOs':<50} {portal_time:>9.3f} "
-        f"{len(statements):>8} {'≤ 2.000':>10}"
+        f"\nrows in window: {SLOS} SLOs × 672 h; repeats: {args.repeats} (median)."
+        "\n'summed': every budget summed from the rows, the kept sums forgotten before each"
+        "\nrun (off the clock), and the look for kept sums and their keeping on the clock."
+        "\n'kept': read as pages read them after the hour's read-ahead."
     )
-    print(f"{'floor: the same SQL, raw':<50} {floor_time:>9.3f} {len(statements):>8} {'':>10}")
-    print(f"{'ratio portal / floor':<50} {ratio:>9.2f} {'':>8} {'≤ 1.50':>10}")
-    print(f"{'for reference: raw sums of the hourly rows':<50} {raw_time:>9.3f} {1:>8} {'':>10}")
-    print(f"\nrows in window: {SLOS} SLOs × 672 h; repeats: {args.repeats} (median)")
 
 
 if __name__ == "__main__":

@@ -69,14 +69,20 @@ def percentile(samples: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
 
 
-def timed_requests(run, repeats: int) -> tuple[list[float], int]:
-    """Run once to warm, once counting queries, then `repeats` times on the clock. The
-    queries are counted by a wrapper: a request clears `connection.queries` when it
-    starts, so CaptureQueriesContext would count nothing through the test client."""
+def timed_requests(run, repeats: int, before=None) -> tuple[list[float], int]:
+    """Run once to warm, once counting queries, then `repeats` times on the clock;
+    `before`, when given, runs ahead of each run, off the clock. The queries are counted
+    by a wrapper: a request clears `connection.queries` when it starts, so
+    CaptureQueriesContext would count nothing through the test client."""
     import time
 
     from django.db import connection
 
+    def ready() -> None:
+        if before is not None:
+            before()
+
+    ready()
     run()  # warm
     count = 0
 
@@ -85,10 +91,12 @@ def timed_requests(run, repeats: int) -> tuple[list[float], int]:
         count += 1
         return execute(sql, params, many, context)
 
+    ready()
     with connection.execute_wrapper(counted):
         run()
     samples = []
     for _ in range(repeats):
+        ready()
         started = time.perf_counter()
         run()
         samples.append(time.perf_counter() - started)

@@ -255,6 +255,9 @@ CELERY_BEAT_SCHEDULE = {
     "deliver-outbox": {"task": "slos.tasks.deliver_outbox", "schedule": crontab()},
     # Hourly, so each team's digest goes out in its own morning (once a local day).
     "ticket-digest": {"task": "slos.tasks.ticket_digest", "schedule": crontab(minute=5)},
+    # As each hour begins, every window moves by an hour: the budgets are summed for the
+    # hour before anyone opens a page (slos/registry/budget_sums.py).
+    "read-budgets-ahead": {"task": "slos.tasks.read_budgets_ahead", "schedule": crontab(minute=0)},
     # Pulls asked for while the broker was down (PullRun "queued"), enqueued once it is back.
     "queued-pulls": {"task": "slos.tasks.queued_pulls_enqueue", "schedule": crontab()},
 }

@@ -34,6 +34,7 @@ from slos.ingestion.pull import (
 )
 from slos.models import DataSource, DataSourceKind, PullRun, PullStatus, PullTrigger
 from slos.notifications.delivery import outbox_deliver, ticket_digests_enqueue
+from slos.registry.selectors import budgets_read_ahead
 
 SKIPPED_RETRY_SECONDS = 60
 QUEUED_PULLS_BATCH = 100
@@ -220,7 +221,18 @@ def pull_source(
     )
     if run.status == PullStatus.SKIPPED and not settings.CELERY_TASK_ALWAYS_EAGER:
         raise self.retry(countdown=SKIPPED_RETRY_SECONDS)
+    if run.hours_stored and not settings.CELERY_TASK_ALWAYS_EAGER:
+        # The pages read budgets summed before these rows came: sum them now, not on a
+        # person's next page.
+        task_enqueue(read_budgets_ahead)
     return run.pk
+
+
+@shared_task(name="slos.tasks.read_budgets_ahead")
+def read_budgets_ahead(at_iso: str | None = None) -> int:
+    """Sum every active SLO's budget for the hour, so pages read them kept."""
+    at = datetime.fromisoformat(at_iso) if at_iso else timezone.now()
+    return budgets_read_ahead(at=at)
 
 
 @shared_task(name="slos.tasks.deliver_outbox", acks_late=True)

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 
 from portal.models import Role, Team
 from tests.factories import (
@@ -101,6 +102,12 @@ def slo(service, data_source):
         valid_query="sum(increase(http_requests_total[$window]))",
         target=Decimal("99.9"),
     )
+
+
+# What a read of budgets sends more on PostgreSQL when none are kept from an earlier read
+# (slos/registry/budget_sums.py): the kept ones looked for, then the rows summed (as on
+# SQLite) and the sums kept, in a savepoint inside a test's transaction (3).
+NOTHING_KEPT = 4 if connection.vendor == "postgresql" else 0
 
 
 def utc(*args: int) -> datetime:

@@ -4,6 +4,8 @@ import SLO`. Each lives in the module of its part of the domain."""
 from slos.models.measurements import (
     METRIC_NAME,
     AuthKind,
+    BucketVersion,
+    BudgetSums,
     DailyBucket,
     DataSource,
     DataSourceKind,
@@ -59,6 +61,8 @@ __all__ = [
     "AuthKind",
     "DataSource",
     "DailyBucket",
+    "BucketVersion",
+    "BudgetSums",
     "HourlyBucket",
     "PullStatus",
     "PullTrigger",

@@ -185,6 +185,50 @@ class DailyBucket(models.Model):
         return f"{self.slo_id} on {self.day:%Y-%m-%d}: {self.good:g}/{self.valid:g}"
 
 
+class BucketVersion(models.Model):
+    """How many times the hourly rows of an SLO have changed: counted by the database,
+    by the statement triggers that keep the day rows (migration 0027), so every write
+    counts, whoever makes it. A budget's sums kept in BudgetSums are good only while
+    this count is the one they were read at.
+
+    No foreign key constraint, as on the day rows: deleting an SLO's rows counts a
+    write, so the count goes after the SLO, by a trigger on the SLO table."""
+
+    slo = models.OneToOneField(
+        "slos.SLO",
+        primary_key=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    version = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.slo_id}: {self.version} writes"
+
+
+class BudgetSums(models.Model):
+    """An SLO's budget sums as a page last read them (slos/registry/budget_sums.py): kept
+    so the next page reads one row instead of summing its window. Good while `key` (the
+    hour the window ends, its start, how it counts, its excluded hours) is the one asked
+    for and `version` is the SLO's BucketVersion. On PostgreSQL only, where the triggers
+    count the writes."""
+
+    slo = models.OneToOneField(
+        "slos.SLO",
+        primary_key=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    key = models.TextField()
+    version = models.BigIntegerField()
+    sums = models.JSONField()
+
+    def __str__(self) -> str:
+        return f"{self.slo_id} @ {self.key} (after {self.version} writes)"
+
+
 class PullStatus(models.TextChoices):
     RUNNING = "running", _("running")
     OK = "ok", _("ok")

@@ -6,6 +6,7 @@ not depend on the number of SLOs."""
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
@@ -63,6 +64,7 @@ from slos.models import (
     SLOReview,
     WindowKind,
 )
+from slos.registry.budget_sums import kept_or_summed
 
 DAY = timedelta(days=1)
 WEEK = timedelta(days=7)
@@ -355,6 +357,61 @@ def _rolled_up_aggregates(
         return {row[0]: row[1:] for row in cursor.fetchall()}
 
 
+def _summed(
+    windows: dict[int, Window],
+    *,
+    end: datetime,
+    excluded: dict[int, set[datetime]],
+    timeslices: Collection[int],
+) -> dict[int, Sums]:
+    """The sums of these SLOs from their rows, on PostgreSQL: from day rows and the hours
+    around them in one query, and from the hours in one more for SLOs with excluded
+    hours."""
+    aggregates = (
+        _rolled_up_aggregates(
+            {pk: window for pk, window in windows.items() if pk not in excluded},
+            end=end,
+            timeslices=timeslices,
+        )
+        if windows.keys() - excluded.keys()
+        else {}
+    )
+    with_excluded = windows.keys() & excluded.keys()
+    if with_excluded:
+        aggregates.update(
+            _hourly_aggregates(
+                {pk: windows[pk] for pk in with_excluded},
+                end=end,
+                excluded=excluded,
+                timeslices=timeslices,
+            )
+        )
+    return aggregates
+
+
+# What a kept row of sums was summed for begins with the shape of `Sums`: a release that
+# changes the spans reads none of the rows an earlier one kept.
+_SUMS_SHAPE = ",".join(str(int(span.total_seconds())) for span in SPANS)
+
+
+def _sums_key(
+    window: Window, *, end: datetime, excluded: set[datetime] | None, timeslices: bool
+) -> str:
+    """What an SLO's sums depend on besides its rows (slos/registry/budget_sums.py): the
+    spans, the hour its window ends and where it starts, whether it counts slices, and
+    its excluded hours within the hours it reads."""
+    key = f"{_SUMS_SHAPE}|{end.isoformat()}|{window.start.isoformat()}|{'s' if timeslices else 'e'}"
+    if excluded:
+        first = min(window.start, end - WEEK)
+        hours = sorted(hour for hour in excluded if hour >= first)
+        if hours:
+            digest = hashlib.blake2b(
+                "|".join(hour.isoformat() for hour in hours).encode(), digest_size=12
+            )
+            key += f"|{digest.hexdigest()}"
+    return key
+
+
 def _with_budgets(slo_list: list[SLO], *, at: datetime) -> list[SLOWithBudget]:
     """Each SLO of `slo_list` with its budget as of `at`: its exclusions in one query,
     its sums in one (day rows and the hours around them, on PostgreSQL) and one more
@@ -371,24 +428,18 @@ def _with_budgets(slo_list: list[SLO], *, at: datetime) -> list[SLOWithBudget]:
     timeslices = {slo.id for slo in slo_list if slo.uses_timeslices}
 
     if connection.vendor == "postgresql":
-        aggregates = (
-            _rolled_up_aggregates(
-                {pk: window for pk, window in windows.items() if pk not in excluded},
-                end=end,
-                timeslices=timeslices,
-            )
-            if len(excluded) < len(windows)
-            else {}
-        )
-        if excluded:
-            aggregates.update(
-                _hourly_aggregates(
-                    {pk: windows[pk] for pk in excluded},
-                    end=end,
-                    excluded=excluded,
-                    timeslices=timeslices,
+        aggregates = kept_or_summed(
+            {
+                pk: _sums_key(
+                    window, end=end, excluded=excluded.get(pk), timeslices=pk in timeslices
                 )
-            )
+                for pk, window in windows.items()
+            },
+            summed=lambda ids: _summed(
+                {pk: windows[pk] for pk in ids}, end=end, excluded=excluded, timeslices=timeslices
+            ),
+            empty=NO_SUMS,
+        )
     else:
         aggregates = _hourly_aggregates(windows, end=end, excluded=excluded, timeslices=timeslices)
 
@@ -557,6 +608,20 @@ def slo_budgets(slo_ids: Iterable[int], *, at: datetime) -> dict[int, Budget]:
     only what a budget needs is read of each SLO."""
     slos = SLO.objects.filter(pk__in=list(slo_ids)).for_budgets()
     return {row.slo.pk: row.budget for row in _with_budgets(list(slos), at=at)}
+
+
+def budgets_read_ahead(*, at: datetime, batch: int = 2_000) -> int:
+    """Read the budget of every active SLO as of `at`, a batch at a time, so that the
+    pages of the hour find their sums kept (slos/registry/budget_sums.py) and do not sum
+    them: run as each hour begins and after a pull has stored rows. How many SLOs were
+    read; none on SQLite, where nothing is kept."""
+    if connection.vendor != "postgresql":
+        return 0
+    ids = list(SLO.objects.active().order_by("pk").values_list("pk", flat=True))
+    for first in range(0, len(ids), batch):
+        chunk = SLO.objects.filter(pk__in=ids[first : first + batch]).for_budgets()
+        _with_budgets(list(chunk), at=at)
+    return len(ids)
 
 
 def slo_with_budget(slo_id: int, *, at: datetime) -> SLOWithBudget:

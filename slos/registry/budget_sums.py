@@ -1,0 +1,101 @@
+"""Budget sums kept between requests, on PostgreSQL: a page reads one row per SLO instead
+of summing its window, as long as nothing has changed since they were summed.
+
+Each SLO's sums are stored (slos.models.BudgetSums) with what they were summed for (the
+key: the hour the window ends, the window's start, how the SLO counts, its excluded
+hours) and with the count of writes to its hourly rows they were summed after
+(slos.models.BucketVersion, counted by the database's triggers, so that a pull, a push,
+a CSV upload, a backfill and a delete all count). A stored row is used when both still
+match; any other SLO is summed again and stored.
+
+The count is read before the rows are summed: a write that lands between the two leaves
+the new sums stored under the old count, which the next read finds out of date, so a
+page may sum again but never shows sums older than the rows it could have read."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import Callable, Collection
+
+from django.db import DatabaseError, connection, transaction
+
+from slos.models import BucketVersion, BudgetSums
+
+logger = logging.getLogger(__name__)
+
+Sums = tuple[float, ...]
+
+_READ = (
+    "SELECT wanted.slo_id, COALESCE(counted.version, 0), kept.key, kept.version, kept.sums "
+    "FROM unnest(%s::bigint[]) AS wanted(slo_id) "
+    f"LEFT JOIN {BucketVersion._meta.db_table} AS counted ON counted.slo_id = wanted.slo_id "
+    f"LEFT JOIN {BudgetSums._meta.db_table} AS kept ON kept.slo_id = wanted.slo_id"
+)
+_STORE = (
+    f"INSERT INTO {BudgetSums._meta.db_table} (slo_id, key, version, sums) "
+    "SELECT * FROM unnest(%s::bigint[], %s::text[], %s::bigint[], %s::jsonb[]) "
+    "ON CONFLICT (slo_id) DO UPDATE SET "
+    "key = EXCLUDED.key, version = EXCLUDED.version, sums = EXCLUDED.sums"
+)
+
+
+def kept_or_summed(
+    keys: dict[int, str],
+    *,
+    summed: Callable[[Collection[int]], dict[int, Sums]],
+    empty: Sums,
+) -> dict[int, Sums]:
+    """The sums of each SLO of `keys` (by id, each with the key of what it asks for):
+    kept ones where they are still good, the others from `summed` (called once, with
+    their ids; an SLO it leaves out has no rows: `empty`), then kept for the next read.
+    Two queries when every SLO is kept, three when some are summed again."""
+    if not keys:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(_READ, [list(keys)])
+        rows = cursor.fetchall()
+    found: dict[int, Sums] = {}
+    counts: dict[int, int] = {}
+    for slo_id, count, key, kept_count, sums in rows:
+        if key == keys[slo_id] and kept_count == count:
+            # Django has psycopg hand jsonb over as text, to decode it itself.
+            found[slo_id] = tuple(json.loads(sums) if isinstance(sums, str) else sums)
+        else:
+            counts[slo_id] = count
+    if counts:
+        fresh = summed(counts.keys())
+        for slo_id in counts:
+            found[slo_id] = fresh.get(slo_id, empty)
+        _keep({slo_id: (keys[slo_id], count, found[slo_id]) for slo_id, count in counts.items()})
+    return found
+
+
+def _keep(rows: dict[int, tuple[str, int, Sums]]) -> None:
+    """Store sums for the next read. In id order, so two pages storing the same SLOs at
+    once take their locks in the same order. A page that cannot store them still shows
+    them: the failure is logged and the next read sums again."""
+    ids, keys, counts, sums = [], [], [], []
+    for slo_id in sorted(rows):
+        key, count, values = rows[slo_id]
+        if not all(math.isfinite(value) for value in values):
+            continue  # JSON has no NaN: such sums are summed again each time
+        ids.append(slo_id)
+        keys.append(key)
+        counts.append(count)
+        sums.append(json.dumps(values))
+    if not ids:
+        return
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(_STORE, [ids, keys, counts, sums])
+    except DatabaseError as exc:
+        logger.warning("Budget sums of %d SLOs not kept: %s", len(ids), exc)
+
+
+def kept_sums_forget() -> int:
+    """Drop every kept sum (the next reads sum again): for benchmarks and tests that
+    time or check the summing itself."""
+    deleted, _ = BudgetSums.objects.all().delete()
+    return deleted
