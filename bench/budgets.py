@@ -140,7 +140,7 @@ def main() -> None:
     summing = [
         query["sql"]
         for query in sent.captured_queries
-        if BudgetSums._meta.db_table not in query["sql"]
+        if query["sql"].startswith("SELECT") and BudgetSums._meta.db_table not in query["sql"]
     ]
     with CaptureQueriesContext(connection) as sent:
         portal()

@@ -86,7 +86,7 @@ def main() -> None:
         summing = [
             query["sql"]
             for query in sent.captured_queries
-            if BudgetSums._meta.db_table not in query["sql"]
+            if query["sql"].startswith("SELECT") and BudgetSums._meta.db_table not in query["sql"]
         ]
         with CaptureQueriesContext(connection) as sent:
             slos_with_budgets(SLO.objects.visible_to(user), at=AT)

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import QuerySet
 from django.utils.formats import date_format
 
 from portal.hierarchy.rules import WeakestLevel
@@ -26,13 +25,13 @@ from slos.budget import BURN_ALERTS, BudgetStatus, align_to_hour
 from slos.burn_spell import LOOK_BACK, BurnSpell, burning_since, first_hour_read
 from slos.charts import WeekCount, alerts_per_week_figure
 from slos.models import SLO, Service
-from slos.models.registry import BUDGET_FIELDS
 from slos.notifications.noise import DayCounts, WeekAlerts, alerts_per_week, days_between
 from slos.notifications.selectors import alerts_per_day
 from slos.registry.selectors import (
     SLOWithBudget,
-    budgets_of,
     slo_hourly_counts,
+    slos_budgeted,
+    slos_for_list,
     teams_slos_due_for_review,
 )
 from toil.models import BacklogItem
@@ -279,27 +278,6 @@ def noise_since(teams: list[Team], *, at: datetime) -> datetime:
     )
 
 
-def _active_slos(teams: list[Team]) -> QuerySet[SLO]:
-    """The teams' SLOs in force (retired ones are no objective any more), with only what
-    home shows of them and what their budgets are computed from; by team, service, name."""
-    return (
-        SLO.objects.filter(service__team__in=teams)
-        .active()
-        .select_related("service__team")
-        .only(
-            *BUDGET_FIELDS,
-            "name",
-            "service__name",
-            "service__team_id",
-            "service__team__name",
-            "service__team__slug",
-            "service__team__time_zone",
-            "service__team__budget_at_risk_below",
-        )
-        .order_by("service__team__name", "service__name", "name")
-    )
-
-
 def home_page(user, *, at: datetime) -> HomePage:
     """Everything home shows for `user` as of `at`."""
     memberships = list(
@@ -308,7 +286,9 @@ def home_page(user, *, at: datetime) -> HomePage:
     teams = [membership.team for membership in memberships]
     if not teams:
         return HomePage(teams=[], burning=[], low=[], at=at)
-    rows = budgets_of(_active_slos(teams), at=at)
+    # The teams' SLOs in force (a retired one is no objective any more), with only what
+    # home shows of them and what their budgets need, each service and team built once.
+    rows = slos_budgeted(slos_for_list(SLO.objects.filter(service__team__in=teams).active()), at=at)
     team_budgets, services = budgets_by_service(rows)
     due = teams_slos_due_for_review(teams, at=at, first=DUE_SHOWN)
     alerts = alerts_per_day(teams, since=noise_since(teams, at=at))

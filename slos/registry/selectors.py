@@ -944,14 +944,6 @@ def team_slos(team: Team) -> QuerySet[SLO]:
 # of a user at once.
 
 
-def budgets_of(slos: Iterable[SLO], *, at: datetime) -> list[SLOWithBudget]:
-    """Each SLO with its budget as of `at`, in the order given, for SLOs the caller
-    loaded with only what it shows: at least what `SLO.objects.for_budgets()` reads.
-    Home reads a thousand SLOs' budgets and names, not their sources, owners and labels,
-    and loading those was a third of its time."""
-    return _with_budgets(list(slos), at=at)
-
-
 def slo_hourly_counts(
     slos: list[SLO], *, start: datetime, end: datetime
 ) -> dict[int, dict[datetime, tuple[float, float]]]:
