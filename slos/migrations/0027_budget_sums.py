@@ -85,7 +85,7 @@ class Migration(migrations.Migration):
                 ('slo', models.OneToOneField(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, primary_key=True, related_name='+', serialize=False, to='slos.slo')),
                 ('key', models.TextField()),
                 ('version', models.BigIntegerField()),
-                ('sums', models.JSONField()),
+                ('sums', models.TextField()),
             ],
         ),
         migrations.RunPython(count_writes, no_count),

@@ -223,7 +223,9 @@ class BudgetSums(models.Model):
     )
     key = models.TextField()
     version = models.BigIntegerField()
-    sums = models.JSONField()
+    # A JSON array, kept as text: jsonb cost its parsing on each write and read, and
+    # nothing queries inside it.
+    sums = models.TextField()
 
     def __str__(self) -> str:
         return f"{self.slo_id} @ {self.key} (after {self.version} writes)"

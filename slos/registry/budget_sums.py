@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 from collections.abc import Callable, Collection
 
 from django.db import DatabaseError, connection, transaction
@@ -35,7 +34,7 @@ _READ = (
 )
 _STORE = (
     f"INSERT INTO {BudgetSums._meta.db_table} (slo_id, key, version, sums) "
-    "SELECT * FROM unnest(%s::bigint[], %s::text[], %s::bigint[], %s::jsonb[]) "
+    "SELECT * FROM unnest(%s::bigint[], %s::text[], %s::bigint[], %s::text[]) "
     "ON CONFLICT (slo_id) DO UPDATE SET "
     "key = EXCLUDED.key, version = EXCLUDED.version, sums = EXCLUDED.sums"
 )
@@ -60,8 +59,7 @@ def kept_or_summed(
     counts: dict[int, int] = {}
     for slo_id, count, key, kept_count, sums in rows:
         if key == keys[slo_id] and kept_count == count:
-            # Django has psycopg hand jsonb over as text, to decode it itself.
-            found[slo_id] = tuple(json.loads(sums) if isinstance(sums, str) else sums)
+            found[slo_id] = tuple(json.loads(sums))
         else:
             counts[slo_id] = count
     if counts:
@@ -79,14 +77,10 @@ def _keep(rows: dict[int, tuple[str, int, Sums]]) -> None:
     ids, keys, counts, sums = [], [], [], []
     for slo_id in sorted(rows):
         key, count, values = rows[slo_id]
-        if not all(math.isfinite(value) for value in values):
-            continue  # JSON has no NaN: such sums are summed again each time
         ids.append(slo_id)
         keys.append(key)
         counts.append(count)
         sums.append(json.dumps(values))
-    if not ids:
-        return
     try:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(_STORE, [ids, keys, counts, sums])
