@@ -290,3 +290,28 @@ def test_a_kept_budget_is_always_the_budget_summed_afresh(two, team, steps):
                 assert found == summed_afresh(ids, at=at)
     found, _ = read(ids)
     assert found == summed_afresh(ids)
+
+
+def test_the_beat_reads_ahead_as_each_hour_begins(settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["read-budgets-ahead"]
+    assert entry["task"] == read_budgets_ahead.name
+    assert entry["schedule"].minute == {0}
+    assert len(entry["schedule"].hour) == 24
+
+
+@pytest.mark.parametrize("stored, enqueued", [(12, 1), (0, 0)])
+def test_a_pull_that_stored_rows_has_the_budgets_read_ahead(
+    data_source, settings, monkeypatch, stored, enqueued
+):
+    from slos import tasks
+    from slos.models import PullRun, PullStatus
+
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    run = PullRun(pk=7, status=PullStatus.OK, hours_stored=stored)
+    monkeypatch.setattr(tasks, "data_source_pull", lambda **kwargs: run)
+    asked = []
+    monkeypatch.setattr(tasks, "task_enqueue", lambda task, *args, **kwargs: asked.append(task))
+
+    assert tasks.pull_source.run(data_source.pk, AT.isoformat()) == 7
+
+    assert asked == [read_budgets_ahead] * enqueued
