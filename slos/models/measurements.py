@@ -185,22 +185,28 @@ class DailyBucket(models.Model):
         return f"{self.slo_id} on {self.day:%Y-%m-%d}: {self.good:g}/{self.valid:g}"
 
 
-class BucketVersion(models.Model):
-    """How many times the hourly rows of an SLO have changed: counted by the database,
-    by the statement triggers that keep the day rows (migration 0027), so every write
-    counts, whoever makes it. A budget's sums kept in BudgetSums are good only while
-    this count is the one they were read at.
-
-    No foreign key constraint, as on the day rows: deleting an SLO's rows counts a
-    write, so the count goes after the SLO, by a trigger on the SLO table."""
-
-    slo = models.OneToOneField(
+def _kept_per_slo() -> models.OneToOneField:
+    """The key of a row the database keeps per SLO beside its hourly rows: no foreign key
+    constraint, as on the day rows (a trigger removes the row with the SLO)."""
+    return models.OneToOneField(
         "slos.SLO",
         primary_key=True,
         on_delete=models.DO_NOTHING,
         db_constraint=False,
         related_name="+",
     )
+
+
+class BucketVersion(models.Model):
+    """How many times the hourly rows of an SLO have changed: counted by the database,
+    by the statement triggers that keep the day rows (migration 0027), so every write
+    counts, whoever makes it. A budget's sums kept in BudgetSums are good only while
+    this count is the one they were read at.
+
+    Deleting an SLO's rows counts a write, so the count goes after the SLO, by a trigger
+    on the SLO table (migration 0027), as do its kept sums."""
+
+    slo = _kept_per_slo()
     version = models.BigIntegerField()
 
     def __str__(self) -> str:
@@ -214,13 +220,7 @@ class BudgetSums(models.Model):
     for and `version` is the SLO's BucketVersion. On PostgreSQL only, where the triggers
     count the writes."""
 
-    slo = models.OneToOneField(
-        "slos.SLO",
-        primary_key=True,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        related_name="+",
-    )
+    slo = _kept_per_slo()
     key = models.TextField()
     version = models.BigIntegerField()
     # A JSON array, kept as text: jsonb cost its parsing on each write and read, and
