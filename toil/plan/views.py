@@ -22,6 +22,7 @@ from portal.models import Membership, Role
 from toil import services
 from toil.capacity import reserved_hours
 from toil.models import BacklogItem
+from toil.plan.cells import row_cells
 from toil.plan.charts import WeekBar, capacity_figure
 from toil.plan.forms import BacklogSettingsForm, PinForm, PlanFilterForm, first_error
 from toil.plan.selectors import PlanFilters, PlanPage, page_number, plan_page, top_for_page
@@ -67,7 +68,7 @@ def _context(
     return {
         "team": page.team,
         "page": page,
-        "rows": shown.rows,
+        "rows": row_cells(shown.rows, team=page.team, at=timezone.now(), pin_item=pin_item),
         "matching": shown.matching,
         "shown": shown,
         "page_query": query.urlencode(),
