@@ -174,3 +174,63 @@ def row_cells(
             )
         )
     return cells
+
+
+@dataclass(frozen=True, slots=True)
+class NextUpCells:
+    """One item of "Next up": its row's cells and why it stands where it does."""
+
+    row: RowCells
+    pinned_why: str  # "Pinned: “reason”"
+    pinned_when: str  # "by who, when", or when alone
+    score_why: str  # the score and its parts
+    slo_why: str  # the linked SLO's budget, when its risk counts; else ""
+
+
+def next_up_cells(rows: list[PlanRow], *, team: Team, at: datetime) -> list[NextUpCells]:
+    """The cells of the top of the ranking, with the sentences that say why each item is
+    there."""
+    found = []
+    for plan_row, cells in zip(rows, row_cells(rows, team=team, at=at), strict=True):
+        ranked = plan_row.ranked
+        item, breakdown = ranked.item, ranked.breakdown
+        factors = breakdown.factors
+        slo_why = ""
+        if factors.slo_risk and item.slo_id is not None:
+            left = (
+                ranked.slo_budget.error_budget_remaining_percent
+                if ranked.slo_budget is not None
+                else None
+            )
+            slo_why = (
+                _sentence(gettext("SLO “%(slo)s” at risk"), slo=item.slo.name)
+                if left is None
+                else _sentence(
+                    gettext("SLO “%(slo)s” has %(left)s%% of its budget left"),
+                    slo=item.slo.name,
+                    left=budget_percent_text(left),
+                )
+            )
+        found.append(
+            NextUpCells(
+                row=cells,
+                pinned_why=(
+                    _sentence(gettext("Pinned: “%(reason)s”"), reason=item.pinned_reason)
+                    if cells.pinned
+                    else ""
+                ),
+                pinned_when=cells.pinned_by
+                or (time_text(item.pinned_at, team.time_zone) if cells.pinned else ""),
+                score_why=_sentence(
+                    gettext(
+                        "score %(score)s: cost of delay %(cost)s ÷ %(points)s points × age %(age)s"
+                    ),
+                    score=cells.score,
+                    cost=cells.cost_of_delay,
+                    points=factors.effort_points,
+                    age=cells.age_factor,
+                ),
+                slo_why=slo_why,
+            )
+        )
+    return found

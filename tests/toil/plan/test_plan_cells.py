@@ -130,3 +130,34 @@ def test_an_item_without_owner_slo_or_toil_leaves_those_cells_bare(client, team,
     assert cell(row, "slo_risk") == "0"
     assert cell(row, "toil_relief") == "0"
     assert 'class=""' in row
+
+
+def next_up_html(html: str, pk: int) -> str:
+    found = re.search(rf'<li data-next="{pk}".*?</li>', html, re.DOTALL)
+    assert found, f"item {pk} is not next up"
+    return re.sub(r"\s+", " ", found.group(0))
+
+
+def test_next_up_says_why_each_item_is_there(client, team, owner, frozen_item):
+    plain = BacklogItemFactory(team=team, title="Plain", impact=2, likelihood=2, effort="S")
+    html = client_for(client, owner).get(f"/backlog/{team.slug}/plan/").content.decode()
+    pinned = next_up_html(html, frozen_item.pk)
+    assert "Pinned: “Audit &lt;Friday&gt;”" in pinned
+    assert '<small class="muted" data-pinned-by>by teammate, 2 Dec 2026 12:00 JST</small>' in (
+        pinned
+    )
+    assert "releases frozen" in pinned
+    scored = next_up_html(html, plain.pk)
+    assert "<span>score 2.00: cost of delay 4.00 ÷ 2 points × age 1.00</span>" in scored
+    assert "status-at_risk" not in scored
+
+
+def test_next_up_names_the_budget_of_an_slo_at_risk(client, team, owner, slo, now):
+    hourly_buckets(slo, hours_before(NOW.replace(minute=0), 24), good=90, valid=100)
+    item = BacklogItemFactory(team=team, title="On the SLO", slo=slo)
+    html = client_for(client, owner).get(f"/backlog/{team.slug}/plan/").content.decode()
+    assert re.search(
+        r'<small class="status-at_risk">· SLO “Clock-in availability” has -?[\d,]+\.\d% of its '
+        r"budget left</small>",
+        next_up_html(html, item.pk),
+    )
