@@ -22,8 +22,9 @@ from tests.factories import (
 )
 from tests.realparts import executable, require
 from toil import services
-from toil.models import BacklogItem
+from toil.models import BacklogItem, Status
 from toil.plan.cells import url_by_id
+from toil.plan.selectors import plan_filter_options
 
 NOW = utc(2026, 12, 2, 3)  # Wednesday noon in Tokyo
 CATALOGUE = django_settings.BASE_DIR / "locale" / "ja" / "LC_MESSAGES" / "django.po"
@@ -161,3 +162,16 @@ def test_next_up_names_the_budget_of_an_slo_at_risk(client, team, owner, slo, no
         r"budget left</small>",
         next_up_html(html, item.pk),
     )
+
+
+def test_the_owner_filter_lists_the_owners_of_open_items_by_name(
+    team, owner, teammate, viewer, other_team, outsider, now
+):
+    BacklogItemFactory(team=team, owner=teammate)
+    BacklogItemFactory(team=team, owner=teammate)
+    BacklogItemFactory(team=team, owner=owner)
+    BacklogItemFactory(team=team, owner=viewer, status=Status.DONE)
+    BacklogItemFactory(team=other_team, owner=outsider)
+    owners, slos = plan_filter_options(team)
+    assert owners == [(owner.pk, "owner"), (teammate.pk, "teammate")]
+    assert slos == []
