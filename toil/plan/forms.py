@@ -33,6 +33,16 @@ class PlainSelect(forms.Select):
     team lists hundreds of them, and Django's option templates cost a millisecond for
     every twenty."""
 
+    # The choices kept as given, (value, label) pairs: Django normalizes each option (a
+    # check for nested groups), which cost more than drawing it.
+    @property
+    def choices(self) -> list:
+        return self._choices
+
+    @choices.setter
+    def choices(self, value) -> None:
+        self._choices = list(value)
+
     def render(self, name, value, attrs=None, renderer=None) -> str:
         chosen = "" if value is None else str(value)
         # Each key and label escaped here (html.escape is what django.utils.html.escape

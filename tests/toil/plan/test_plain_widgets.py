@@ -7,7 +7,13 @@ import pytest
 from django import forms
 from django.test.signals import template_rendered
 
-from toil.plan.forms import BacklogSettingsForm, PlainNumberInput, PlainRadioSelect
+from toil.plan.forms import (
+    BacklogSettingsForm,
+    PlainNumberInput,
+    PlainRadioSelect,
+    PlanFilterForm,
+)
+from toil.plan.selectors import PlanFilters
 from toil.services import SETTINGS_FIELDS
 
 
@@ -67,3 +73,17 @@ def test_the_settings_form_draws_its_inputs_without_templates():
     assert rendered == []
     assert len(numbers) == 9 and all(html.startswith('<input type="number"') for html in numbers)
     assert [html.startswith('<input type="radio"') for html in radios] == [True, True]
+
+
+def test_the_filter_selects_mark_the_choice_and_escape_the_labels():
+    form = PlanFilterForm(
+        {"kind": "toil", "slo": "7"}, owners=[(3, "ann")], slos=[(7, "API / <p99> & more")]
+    )
+    assert form.filters() == PlanFilters(kind="toil", slo="7")
+    kind = str(form["kind"])
+    assert '<option value="toil" selected>' in kind
+    assert '<option value="">All kinds</option>' in kind
+    slo = str(form["slo"])
+    assert '<option value="7" selected>API / &lt;p99&gt; &amp; more</option>' in slo
+    assert '<option value="none">No SLO</option>' in slo
+    assert '<option value="3">ann</option>' in str(form["owner"])
