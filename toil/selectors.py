@@ -10,7 +10,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, F, Q, Subquery, Sum
+from django.db.models import Count, F, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 from portal.models import Team
@@ -221,17 +221,6 @@ class RankingTop:
         return len(self.rows) == self.open_items
 
 
-def _logged_hours(item_ids: list[int]) -> dict[int, Decimal]:
-    if not item_ids:
-        return {}
-    return dict(
-        WorkLogEntry.objects.filter(item__in=item_ids)
-        .values("item")
-        .annotate(total=Sum("hours"))
-        .values_list("item", "total")
-    )
-
-
 def ranking_top(
     team: Team, *, at: datetime, count: int, settings: BacklogSettings | None = None
 ) -> RankingTop:
@@ -242,7 +231,7 @@ def ranking_top(
     be under, so only items whose upper bound reaches it are candidates (the database
     scores and selects them; DESIGN.md's formula in SQL, toil.models.score_expression).
     The candidates are then scored by the pure function with their SLOs' live budgets
-    and ranked by toil.scoring.rank, as the whole ranking is. Eight queries at most."""
+    and ranked by toil.scoring.rank, as the whole ranking is. Seven queries at most."""
     if count < 1:
         raise ValueError("the top of a ranking holds at least one item")
     settings = settings if settings is not None else backlog_settings(team)
@@ -305,14 +294,30 @@ def ranking_top(
         ]
     )
     pinned = sum(1 for row in candidates if row.pinned_at is not None)
-    items = BacklogItem.objects.filter(pk__in=order[: pinned + count]).for_ranking()
-    by_pk = {item.pk: item for item in items.select_related("team", "owner", "pinned_by", "slo")}
+    # Each row's hours logged beside it (no query of their own); its team is `team`.
+    logged = (
+        WorkLogEntry.objects.filter(item=OuterRef("pk"))
+        .order_by()
+        .values("item")
+        .annotate(total=Sum("hours"))
+        .values("total")
+    )
+    items = (
+        BacklogItem.objects.filter(pk__in=order[: pinned + count])
+        .for_ranking()
+        .select_related("owner", "pinned_by", "slo")
+        .annotate(logged=Coalesce(Subquery(logged), Value(Decimal(0))))
+    )
+    team_field = BacklogItem._meta.get_field("team")
+    by_pk = {}
+    for item in items:
+        team_field.set_cached_value(item, team)
+        by_pk[item.pk] = item
     # An item deleted since the candidates were read is left out.
     shown = [pk for pk in order[: pinned + count] if pk in by_pk]
     frozen = _frozen_slos(
         {by_pk[pk].slo_id: budgets[by_pk[pk].slo_id] for pk in shown if by_pk[pk].slo_id}
     )
-    logged = _logged_hours(shown)
     rows = [
         RankedItem(
             item=by_pk[pk],
@@ -320,7 +325,7 @@ def ranking_top(
             slo_budget=budgets.get(by_pk[pk].slo_id),
             place=place,
             frozen=by_pk[pk].slo_id in frozen,
-            logged_hours=logged.get(pk, Decimal(0)),
+            logged_hours=by_pk[pk].logged,
             size_hours=size_hours(by_pk[pk].effort, settings.hours_per_point),
         )
         for place, pk in enumerate(shown, start=1)

@@ -209,8 +209,9 @@ def test_only_the_budgets_of_slos_that_can_reach_the_top_are_read(
     ]
     base = dict(toil_hours_per_month=Decimal(0), age_hours=0, pinned=False, status="ready")
     _make(team, slos, [{**base, **spec} for spec in specs])
-    # settings, candidates, budgets (SLOs, exclusions, sums), rows, freeze steps, hours
-    with django_assert_num_queries(8):
+    # settings, candidates, budgets (SLOs, exclusions, sums), rows with their hours,
+    # freeze steps
+    with django_assert_num_queries(7):
         top = ranking_top(team, at=NOW, count=2)
     assert asked == [{slos[3].pk}]
     assert [row.breakdown.factors.slo_risk for row in top.rows] == [3, 0]

@@ -33,6 +33,16 @@ class PlainSelect(forms.Select):
     team lists hundreds of them, and Django's option templates cost a millisecond for
     every twenty."""
 
+    # The choices kept as given, (value, label) pairs: Django normalizes each option (a
+    # check for nested groups), which cost more than drawing it.
+    @property
+    def choices(self) -> list:
+        return self._choices
+
+    @choices.setter
+    def choices(self, value) -> None:
+        self._choices = list(value)
+
     def render(self, name, value, attrs=None, renderer=None) -> str:
         chosen = "" if value is None else str(value)
         # Each key and label escaped here (html.escape is what django.utils.html.escape
@@ -48,6 +58,42 @@ class PlainSelect(forms.Select):
             flatatt(self.build_attrs(self.attrs, attrs)),
             mark_safe(options),  # escaped above
         )
+
+
+def _input_html(widget: dict) -> str:
+    """Django's django/forms/widgets/input.html (with attrs.html), written in Python."""
+    attrs = "".join(
+        f" {html.escape(str(name))}"
+        if value is True
+        else f' {html.escape(str(name))}="{html.escape(str(value))}"'
+        for name, value in widget["attrs"].items()
+        if value is not False
+    )
+    value = "" if widget["value"] is None else f' value="{html.escape(str(widget["value"]))}"'
+    # Every value escaped above, so the tag is safe.
+    return mark_safe(
+        f'<input type="{html.escape(str(widget["type"]))}" '
+        f'name="{html.escape(str(widget["name"]))}"{value}{attrs}>'
+    )
+
+
+class PlainNumberInput(forms.NumberInput):
+    """A number input drawn as Django's template draws it, without the templates: the
+    settings form has nine, each two template renders (a millisecond on the plan page)."""
+
+    def _render(self, template_name, context, renderer=None):
+        return _input_html(context["widget"])
+
+
+class PlainRadioSelect(forms.RadioSelect):
+    """Radio buttons whose `{{ radio.tag }}` is drawn without templates, as PlainNumberInput;
+    the whole group, or an option with its label wrapped, is drawn by Django's."""
+
+    def _render(self, template_name, context, renderer=None):
+        option = context["widget"]
+        if template_name == self.option_template_name and not option.get("wrap_label"):
+            return _input_html(option)
+        return super()._render(template_name, context, renderer)
 
 
 class IdOrNoneField(forms.CharField):
@@ -138,7 +184,7 @@ def _settings_decimal(name: str, label, **kwargs) -> forms.DecimalField:
             "max_whole_digits": between,
             "max_decimal_places": _("Use at most one decimal place, e.g. 1.5."),
         },
-        widget=forms.NumberInput(attrs={"step": "0.1"}),
+        widget=PlainNumberInput(attrs={"step": "0.1"}),
         **kwargs,
     )
 
@@ -158,6 +204,7 @@ class BacklogSettingsForm(forms.Form):
         min_value=_bounds("age_horizon_weeks")[0],
         max_value=_bounds("age_horizon_weeks")[1],
         help_text=_("After this many weeks an item gets its full age bonus."),
+        widget=PlainNumberInput,
         error_messages={
             key: _("Enter a whole number of weeks from %(low)s to %(high)s.")
             % dict(zip(("low", "high"), _bounds("age_horizon_weeks"), strict=True))
@@ -167,7 +214,7 @@ class BacklogSettingsForm(forms.Form):
     reserved_mode = forms.ChoiceField(
         label=_("Reserve"),
         choices=ReservedMode.choices,
-        widget=forms.RadioSelect,
+        widget=PlainRadioSelect,
         error_messages={
             "required": _("Choose hours a week or a share of the team’s hours."),
             "invalid_choice": _("Choose hours a week or a share of the team’s hours."),

@@ -22,6 +22,7 @@ from portal.models import Membership, Role
 from toil import services
 from toil.capacity import reserved_hours
 from toil.models import BacklogItem
+from toil.plan.cells import next_up_cells, row_cells
 from toil.plan.charts import WeekBar, capacity_figure
 from toil.plan.forms import BacklogSettingsForm, PinForm, PlanFilterForm, first_error
 from toil.plan.selectors import PlanFilters, PlanPage, page_number, plan_page, top_for_page
@@ -62,12 +63,14 @@ def _context(
     query = request.GET.copy()
     query.pop("page", None)
     can_admin = membership.allows(Role.ADMIN)
+    now = timezone.now()
     if can_admin and settings_form is None:
         settings_form = BacklogSettingsForm(settings=page.settings)
     return {
         "team": page.team,
         "page": page,
-        "rows": shown.rows,
+        "rows": row_cells(shown.rows, team=page.team, at=now, pin_item=pin_item),
+        "next_up": next_up_cells(page.next_up, team=page.team, at=now),
         "matching": shown.matching,
         "shown": shown,
         "page_query": query.urlencode(),

@@ -266,8 +266,9 @@ def test_the_page_runs_a_fixed_number_of_queries(
 
 
 # session, user, team, membership; settings, changes, the filters' owners and SLOs; the
-# top of the ranking (candidates, SLO budgets (3), rows, freeze steps, hours); week sums
-QUERIES = 16 + NOTHING_KEPT
+# top of the ranking (candidates, SLO budgets (3), rows with their hours, freeze steps);
+# week sums
+QUERIES = 15 + NOTHING_KEPT
 # … the whole ranking instead of its top: items, their teams, SLOs and people, team
 # settings, SLO budgets (3), freeze steps, hours
 QUERIES_WHOLE = 19 + NOTHING_KEPT
