@@ -7,7 +7,8 @@ reads the whole ranking), and the CSV export, with their query counts, against t
 floors: the same reads without any rendering (the top of the ranking as the page opens
 reads it, the whole ranking with live budgets and hours, and the capacity sums).
 Targets: the page as it opens ≤ 150 ms at p95; the export ≤ 1 s. Nothing is cached: every
-request is cold.
+request is cold (the budget sums that pages keep between requests, slos/registry/
+budget_sums.py, are forgotten before each request and each floor's run, off the clock).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal_bench_backlog \\
         .venv/bin/python bench/backlog.py
@@ -159,6 +160,7 @@ def main() -> None:
 
     from portal.models import Team
     from slos.models import SLO
+    from slos.registry.budget_sums import kept_sums_forget
     from slos.registry.selectors import slos_with_budgets
     from toil.models import BacklogItem
     from toil.plan.selectors import ROWS_PER_PAGE
@@ -199,7 +201,9 @@ def main() -> None:
         ) -> tuple[list[float], int] | str:
             # The pages are built alongside this bench: until one answers, say so.
             try:
-                return timed_requests(getter(reverse(name, args=args) + query), repeats)
+                return timed_requests(
+                    getter(reverse(name, args=args) + query), repeats, before=kept_sums_forget
+                )
             except NoReverseMatch:
                 return "page not available (no route)"
             except PageMissing as missing:
@@ -213,9 +217,9 @@ def main() -> None:
         skipped = "skipped (--page-only)"
         top_result = floor_result = budgets_result = filtered_result = export_result = skipped
         if not args.page_only:
-            top_result = timed_requests(top_floor, args.repeats)
-            floor_result = timed_requests(floor, args.repeats)
-            budgets_result = timed_requests(budgets, args.repeats)
+            top_result = timed_requests(top_floor, args.repeats, before=kept_sums_forget)
+            floor_result = timed_requests(floor, args.repeats, before=kept_sums_forget)
+            budgets_result = timed_requests(budgets, args.repeats, before=kept_sums_forget)
         page_result = measured("toil:plan", [SLUG], args.repeats)
         if not args.page_only:
             filtered_result = measured("toil:plan", [SLUG], args.repeats, "?kind=toil")
