@@ -111,7 +111,7 @@ def main() -> None:
 
     from slos.models import SLO, BudgetSums
     from slos.registry.budget_sums import kept_sums_forget
-    from slos.registry.selectors import slos_with_budgets
+    from slos.registry.selectors import budgets_read_ahead, slos_with_budgets
 
     slos = SLO.objects.filter(service__team__slug="bench")
     end = AT.replace(minute=0)
@@ -142,6 +142,7 @@ def main() -> None:
         for query in sent.captured_queries
         if query["sql"].startswith("SELECT") and BudgetSums._meta.db_table not in query["sql"]
     ]
+    budgets_read_ahead(at=AT)  # as the beat does when the hour begins
     with CaptureQueriesContext(connection) as sent:
         portal()
     reading = [query["sql"] for query in sent.captured_queries]

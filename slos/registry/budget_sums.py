@@ -40,16 +40,26 @@ _STORE = (
 )
 
 
+# How many sums a page keeps of those it had to sum. A few are what changed since the
+# hour's read-ahead (a push, an exclusion), and keeping them costs little; a thousand are
+# a new hour before the read-ahead ran (or no beat at all), and keeping them all cost a
+# page a fifth more than summing them. A page keeps the first ones, by id, and leaves the
+# rest to the read-ahead, or to the next pages.
+PAGE_KEEPS_AT_MOST = 100
+
+
 def kept_or_summed(
     keys: dict[int, str],
     *,
     summed: Callable[[Collection[int]], dict[int, Sums]],
     empty: Sums,
+    keep_at_most: int | None = PAGE_KEEPS_AT_MOST,
 ) -> dict[int, Sums]:
     """The sums of each SLO of `keys` (by id, each with the key of what it asks for):
     kept ones where they are still good, the others from `summed` (called once, with
-    their ids; an SLO it leaves out has no rows: `empty`), then kept for the next read.
-    Two queries when every SLO is kept, three when some are summed again."""
+    their ids; an SLO it leaves out has no rows: `empty`), then kept for the next read:
+    at most `keep_at_most` of them (None: all). Two queries when every SLO is kept,
+    four when some are summed again."""
     if not keys:
         return {}
     with connection.cursor() as cursor:
@@ -66,16 +76,17 @@ def kept_or_summed(
         fresh = summed(counts.keys())
         for slo_id in counts:
             found[slo_id] = fresh.get(slo_id, empty)
-        _keep({slo_id: (keys[slo_id], count, found[slo_id]) for slo_id, count in counts.items()})
+        kept = sorted(counts)[:keep_at_most]
+        _keep({slo_id: (keys[slo_id], counts[slo_id], found[slo_id]) for slo_id in kept})
     return found
 
 
 def _keep(rows: dict[int, tuple[str, int, Sums]]) -> None:
-    """Store sums for the next read. In id order, so two pages storing the same SLOs at
-    once take their locks in the same order. A page that cannot store them still shows
+    """Store sums for the next read, given in id order, so two pages storing the same
+    SLOs at once take their locks in the same order. A page that cannot store them still shows
     them: the failure is logged and the next read sums again."""
     ids, keys, counts, sums = [], [], [], []
-    for slo_id in sorted(rows):
+    for slo_id in rows:
         key, count, values = rows[slo_id]
         ids.append(slo_id)
         keys.append(key)

@@ -64,7 +64,7 @@ from slos.models import (
     SLOReview,
     WindowKind,
 )
-from slos.registry.budget_sums import kept_or_summed
+from slos.registry.budget_sums import PAGE_KEEPS_AT_MOST, kept_or_summed
 
 DAY = timedelta(days=1)
 WEEK = timedelta(days=7)
@@ -412,10 +412,14 @@ def _sums_key(
     return key
 
 
-def _with_budgets(slo_list: list[SLO], *, at: datetime) -> list[SLOWithBudget]:
-    """Each SLO of `slo_list` with its budget as of `at`: its exclusions in one query,
-    its sums in one (day rows and the hours around them, on PostgreSQL) and one more
-    for SLOs with excluded hours."""
+def _with_budgets(
+    slo_list: list[SLO], *, at: datetime, keep_all: bool = False
+) -> list[SLOWithBudget]:
+    """Each SLO of `slo_list` with its budget as of `at`: its exclusions in one query; on
+    PostgreSQL its sums kept from an earlier read (slos/registry/budget_sums.py), and
+    for SLOs with none good, their sums in one query (day rows and the hours around
+    them), one more for SLOs with excluded hours, and one keeping them (all of them with
+    `keep_all`, else a page's share); on SQLite, the sums of the hours in one query."""
     if not slo_list:
         return []
     end = align_to_hour(at)
@@ -428,17 +432,26 @@ def _with_budgets(slo_list: list[SLO], *, at: datetime) -> list[SLOWithBudget]:
     timeslices = {slo.id for slo in slo_list if slo.uses_timeslices}
 
     if connection.vendor == "postgresql":
+        # SLOs with the same window share its key (a thousand SLOs, a few windows).
+        shared_keys: dict[tuple[int, bool], str] = {}
+
+        def key_of(pk: int) -> str:
+            window, sliced = windows[pk], pk in timeslices
+            if pk in excluded:
+                return _sums_key(window, end=end, excluded=excluded[pk], timeslices=sliced)
+            found = shared_keys.get((id(window), sliced))
+            if found is None:
+                found = _sums_key(window, end=end, excluded=None, timeslices=sliced)
+                shared_keys[(id(window), sliced)] = found
+            return found
+
         aggregates = kept_or_summed(
-            {
-                pk: _sums_key(
-                    window, end=end, excluded=excluded.get(pk), timeslices=pk in timeslices
-                )
-                for pk, window in windows.items()
-            },
+            {pk: key_of(pk) for pk in windows},
             summed=lambda ids: _summed(
                 {pk: windows[pk] for pk in ids}, end=end, excluded=excluded, timeslices=timeslices
             ),
             empty=NO_SUMS,
+            keep_at_most=None if keep_all else PAGE_KEEPS_AT_MOST,
         )
     else:
         aggregates = _hourly_aggregates(windows, end=end, excluded=excluded, timeslices=timeslices)
@@ -620,7 +633,7 @@ def budgets_read_ahead(*, at: datetime, batch: int = 2_000) -> int:
     ids = list(SLO.objects.active().order_by("pk").values_list("pk", flat=True))
     for first in range(0, len(ids), batch):
         chunk = SLO.objects.filter(pk__in=ids[first : first + batch]).for_budgets()
-        _with_budgets(list(chunk), at=at)
+        _with_budgets(list(chunk), at=at, keep_all=True)
     return len(ids)
 
 

@@ -199,6 +199,31 @@ def test_sums_that_cannot_be_kept_are_still_shown(two, monkeypatch, caplog):
     assert SLO.objects.count() == 2  # the transaction goes on
 
 
+def test_a_page_keeps_only_its_share_and_the_read_ahead_keeps_all(
+    two, service, data_source, monkeypatch
+):
+    """A page that had to sum many keeps the first few, by id (the rest is the
+    read-ahead's, or the next pages'); the read-ahead keeps every one."""
+    third = SLOFactory(service=service, data_source=data_source, name="Third")
+    ids = sorted([two[0].pk, two[1].pk, third.pk])
+    monkeypatch.setattr(selectors, "PAGE_KEEPS_AT_MOST", 2)
+
+    first, summed = read(ids)
+    assert summed
+    assert sorted(BudgetSums.objects.values_list("slo_id", flat=True)) == ids[:2]
+    again, summed = read(ids)
+    assert summed  # the third
+    assert again == first
+    assert sorted(BudgetSums.objects.values_list("slo_id", flat=True)) == ids
+    _, summed = read(ids)
+    assert summed == []
+
+    monkeypatch.setattr(selectors, "PAGE_KEEPS_AT_MOST", 1)
+    assert budgets_read_ahead(at=AT + HOUR) == 3
+    _, summed = read(ids, at=AT + HOUR)
+    assert summed == []
+
+
 def test_a_deleted_slo_takes_its_count_and_kept_sums_with_it(two):
     slo, other = two
     read([slo.pk, other.pk])
