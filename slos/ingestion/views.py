@@ -39,6 +39,14 @@ def _enqueue(
 def pull_outcome(run: PullRun) -> tuple[int, str]:
     """How a finished pull ended, as a message's level and text."""
     if run.status == PullStatus.OK:
+        if not run.hours_missing:
+            return messages.INFO, _("Nothing new to pull: every hour of the window is stored.")
+        if run.hours_stored < run.hours_missing:
+            # An answer with no samples is no data, never good: say so, not in green.
+            return messages.WARNING, _(
+                "Pulled: %(stored)d of %(missing)d missing hour(s) stored; the source had no "
+                "data for the rest."
+            ) % {"stored": run.hours_stored, "missing": run.hours_missing}
         return messages.SUCCESS, _("Pulled: %(count)d hour(s) stored.") % {
             "count": run.hours_stored
         }
