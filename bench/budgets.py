@@ -109,9 +109,10 @@ def main() -> None:
 
     from django.db import connection
 
-    from slos.models import SLO, BudgetSums
+    from bench.common import budget_statements, raw_statements
+    from slos.models import SLO
     from slos.registry.budget_sums import kept_sums_forget
-    from slos.registry.selectors import budgets_read_ahead, slos_with_budgets
+    from slos.registry.selectors import slos_with_budgets
 
     slos = SLO.objects.filter(service__team__slug="bench")
     end = AT.replace(minute=0)
@@ -130,32 +131,8 @@ def main() -> None:
             )
             return len(cursor.fetchall())
 
-    from django.test.utils import CaptureQueriesContext
-
-    kept_sums_forget()
-    with CaptureQueriesContext(connection) as sent:
-        portal()
-    # The summing work alone: the SLOs, their exclusions and the sums; not the look for
-    # kept sums nor their keeping, which the portal pays on top.
-    summing = [
-        query["sql"]
-        for query in sent.captured_queries
-        if query["sql"].startswith("SELECT") and BudgetSums._meta.db_table not in query["sql"]
-    ]
-    budgets_read_ahead(at=AT)  # as the beat does when the hour begins
-    with CaptureQueriesContext(connection) as sent:
-        portal()
-    reading = [query["sql"] for query in sent.captured_queries]
-
-    def raw(statements):
-        def run() -> int:
-            with connection.cursor() as cursor:
-                for statement in statements:
-                    cursor.execute(statement)
-                    found = cursor.fetchall()
-                return len(found)
-
-        return run
+    summing, reading = budget_statements(portal, at=AT)
+    raw = raw_statements
 
     portal(), raw(summing)(), raw_hourly()  # warm caches
     kept_time, budgets = timed(portal, args.repeats)

@@ -101,3 +101,44 @@ def timed_requests(run, repeats: int, before=None) -> tuple[list[float], int]:
         run()
         samples.append(time.perf_counter() - started)
     return samples, count
+
+
+def budget_statements(read, *, at) -> tuple[list[str], list[str]]:
+    """The SQL that `read` (a read of budgets) sends: summing them with nothing kept (the
+    SLOs, their exclusions and the sums; not the look for kept sums nor their keeping,
+    which the portal pays on top), and reading them kept after the hour's read-ahead."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from slos.models import BudgetSums
+    from slos.registry.budget_sums import kept_sums_forget
+    from slos.registry.selectors import budgets_read_ahead
+
+    kept_sums_forget()
+    with CaptureQueriesContext(connection) as sent:
+        read()
+    summing = [
+        query["sql"]
+        for query in sent.captured_queries
+        if query["sql"].startswith("SELECT") and BudgetSums._meta.db_table not in query["sql"]
+    ]
+    budgets_read_ahead(at=at)  # as the beat does when the hour begins
+    with CaptureQueriesContext(connection) as sent:
+        read()
+    return summing, [query["sql"] for query in sent.captured_queries]
+
+
+def raw_statements(statements: list[str]):
+    """A run of `statements` sent raw, each answer fetched; it returns the last answer's
+    row count."""
+    from django.db import connection
+
+    def run() -> int:
+        found: list = []
+        with connection.cursor() as cursor:
+            for statement in statements:
+                cursor.execute(statement)
+                found = cursor.fetchall()
+        return len(found)
+
+    return run

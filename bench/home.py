@@ -39,7 +39,7 @@ def main() -> None:
     parser.add_argument("--refill", action="store_true")
     args = parser.parse_args()
     from bench.budgets import AT, SLOS, ensure_database, fill
-    from bench.common import percentile, timed_requests
+    from bench.common import budget_statements, percentile, raw_statements, timed_requests
 
     ensure_database()
     import django
@@ -49,15 +49,14 @@ def main() -> None:
 
     import time_machine
     from django.contrib.auth import get_user_model
-    from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext, setup_test_environment
+    from django.test.utils import setup_test_environment
     from django.urls import reverse
 
     from portal.models import Membership, Role, Team
-    from slos.models import SLO, BudgetSums
+    from slos.models import SLO
     from slos.registry.budget_sums import kept_sums_forget
-    from slos.registry.selectors import budgets_read_ahead, slos_with_budgets
+    from slos.registry.selectors import slos_with_budgets
 
     setup_test_environment()
     # The process as the WSGI server sets it up (portal.wsgi.settle_heap): views loaded,
@@ -78,29 +77,10 @@ def main() -> None:
         return get
 
     with time_machine.travel(AT, tick=True):
-        kept_sums_forget()
-        with CaptureQueriesContext(connection) as sent:
-            slos_with_budgets(SLO.objects.visible_to(user), at=AT)
-        # The summing work alone: the SLOs, their exclusions and the sums; not the look
-        # for kept sums nor their keeping.
-        summing = [
-            query["sql"]
-            for query in sent.captured_queries
-            if query["sql"].startswith("SELECT") and BudgetSums._meta.db_table not in query["sql"]
-        ]
-        budgets_read_ahead(at=AT)  # as the beat does when the hour begins
-        with CaptureQueriesContext(connection) as sent:
-            slos_with_budgets(SLO.objects.visible_to(user), at=AT)
-        reading = [query["sql"] for query in sent.captured_queries]
-
-        def raw(statements):
-            def run():
-                with connection.cursor() as cursor:
-                    for statement in statements:
-                        cursor.execute(statement)
-                        cursor.fetchall()
-
-            return run
+        summing, reading = budget_statements(
+            lambda: slos_with_budgets(SLO.objects.visible_to(user), at=AT), at=AT
+        )
+        raw = raw_statements
 
         def timed(url: str, *, kept: bool):
             return timed_requests(
