@@ -110,6 +110,21 @@ def slo(service, data_source):
 NOTHING_KEPT = 4 if connection.vendor == "postgresql" else 0
 
 
+@pytest.fixture
+def japanese_catalogue(tmp_path, settings):
+    """The committed Japanese catalogue compiled afresh, and the pages read it."""
+    import subprocess
+
+    from tests.realparts import executable, require
+
+    require(executable("msgfmt"), "GNU gettext (msgfmt)")
+    compiled = tmp_path / "ja" / "LC_MESSAGES"
+    compiled.mkdir(parents=True)
+    catalogue = settings.BASE_DIR / "locale" / "ja" / "LC_MESSAGES" / "django.po"
+    subprocess.run(["msgfmt", "-o", str(compiled / "django.mo"), str(catalogue)], check=True)
+    settings.LOCALE_PATHS = [tmp_path]
+
+
 def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=UTC)
 

@@ -7,12 +7,10 @@ opens first, as they render."""
 from __future__ import annotations
 
 import re
-import subprocess
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.conf import settings as django_settings
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -22,11 +20,9 @@ from slos.budget import align_to_hour
 from slos.models import HourlyBucket
 from slos.registry import services
 from tests.factories import PASSWORD, MembershipFactory
-from tests.realparts import executable, require
 
 pytestmark = pytest.mark.browser
 
-CATALOGUE = django_settings.BASE_DIR / "locale" / "ja" / "LC_MESSAGES" / "django.po"
 # Written as they are on a Japanese team's screens: names, units and abbreviations.
 KEPT_IN_LATIN = {
     "SLO", "SLI", "SRE", "API", "PM", "URL", "CSV", "JSON", "YAML", "PromQL", "OpenSLO",
@@ -34,15 +30,6 @@ KEPT_IN_LATIN = {
     "English", "Asia", "Tokyo", "JST", "UTC", "min", "pts",
 }  # fmt: skip
 WORD = re.compile(r"[A-Za-z][A-Za-z’'-]+")
-
-
-@pytest.fixture
-def japanese_catalogue(tmp_path, settings):
-    require(executable("msgfmt"), "GNU gettext (msgfmt)")
-    compiled = tmp_path / "ja" / "LC_MESSAGES"
-    compiled.mkdir(parents=True)
-    subprocess.run(["msgfmt", "-o", str(compiled / "django.mo"), str(CATALOGUE)], check=True)
-    settings.LOCALE_PATHS = [tmp_path]
 
 
 def a_team_with_a_burning_slo():

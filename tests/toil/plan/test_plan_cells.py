@@ -4,12 +4,10 @@ wrote it with template filters and translation tags, in both languages, escaped.
 from __future__ import annotations
 
 import re
-import subprocess
 from datetime import date
 from decimal import Decimal
 
 import pytest
-from django.conf import settings as django_settings
 from django.urls import reverse
 
 from tests.conftest import client_for, utc
@@ -20,14 +18,12 @@ from tests.factories import (
     hourly_buckets,
     hours_before,
 )
-from tests.realparts import executable, require
 from toil import services
 from toil.models import BacklogItem, Status
 from toil.plan.cells import url_by_id
 from toil.plan.selectors import plan_filter_options
 
 NOW = utc(2026, 12, 2, 3)  # Wednesday noon in Tokyo
-CATALOGUE = django_settings.BASE_DIR / "locale" / "ja" / "LC_MESSAGES" / "django.po"
 
 
 @pytest.fixture
@@ -102,17 +98,7 @@ def test_a_row_writes_every_factor_escaped(client, team, owner, slo, frozen_item
     assert f'action="{reverse("toil:plan_unpin", args=[team.slug, frozen_item.pk])}"' in row
 
 
-@pytest.fixture
-def japanese(tmp_path, settings):
-    """The committed catalogue compiled afresh."""
-    require(executable("msgfmt"), "GNU gettext (msgfmt)")
-    compiled = tmp_path / "ja" / "LC_MESSAGES"
-    compiled.mkdir(parents=True)
-    subprocess.run(["msgfmt", "-o", str(compiled / "django.mo"), str(CATALOGUE)], check=True)
-    settings.LOCALE_PATHS = [tmp_path]
-
-
-def test_a_row_reads_in_japanese(japanese, client, team, owner, frozen_item):
+def test_a_row_reads_in_japanese(japanese_catalogue, client, team, owner, frozen_item):
     client_for(client, owner)
     html = client.get(f"/backlog/{team.slug}/plan/", HTTP_ACCEPT_LANGUAGE="ja").content.decode()
     row = row_html(html, frozen_item.pk)
