@@ -132,13 +132,12 @@ def main() -> None:
             return len(cursor.fetchall())
 
     summing, reading = budget_statements(portal, at=AT)
-    raw = raw_statements
 
-    portal(), raw(summing)(), raw_hourly()  # warm caches
+    portal(), raw_statements(summing)(), raw_hourly()  # warm caches
     kept_time, budgets = timed(portal, args.repeats)
     summed_time, summed = timed(portal, args.repeats, before=kept_sums_forget)
-    floor_time, _ = timed(raw(summing), args.repeats)
-    reading_time, _ = timed(raw(reading), args.repeats)
+    floor_time, _ = timed(raw_statements(summing), args.repeats)
+    reading_time, _ = timed(raw_statements(reading), args.repeats)
     raw_time, rows = timed(raw_hourly, args.repeats)
     assert budgets == summed == rows == SLOS, (budgets, summed, rows)
     print()

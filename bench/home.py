@@ -80,7 +80,6 @@ def main() -> None:
         summing, reading = budget_statements(
             lambda: slos_with_budgets(SLO.objects.visible_to(user), at=AT), at=AT
         )
-        raw = raw_statements
 
         def timed(url: str, *, kept: bool):
             return timed_requests(
@@ -88,10 +87,13 @@ def main() -> None:
             )
 
         home, listing = reverse("home"), reverse("slos:list")
-        repeats = args.repeats
+
+        def floor(statements):
+            return timed_requests(raw_statements(statements), args.repeats)
+
         results = [
-            ("floor: the budgets' SQL, raw", timed_requests(raw(summing), repeats), None),
-            ("floor, kept: the kept sums' SQL, raw", timed_requests(raw(reading), repeats), None),
+            ("floor: the budgets' SQL, raw", floor(summing), None),
+            ("floor, kept: the kept sums' SQL, raw", floor(reading), None),
             ("home page, budgets kept", timed(home, kept=True), 1),
             ("SLO list, budgets kept", timed(listing, kept=True), 1),
             ("SLO list by name, budgets kept", timed(listing + "?sort=name", kept=True), 1),

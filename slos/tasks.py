@@ -222,17 +222,18 @@ def pull_source(
     if run.status == PullStatus.SKIPPED and not settings.CELERY_TASK_ALWAYS_EAGER:
         raise self.retry(countdown=SKIPPED_RETRY_SECONDS)
     if run.hours_stored and not settings.CELERY_TASK_ALWAYS_EAGER:
-        # The pages read budgets summed before these rows came: sum them now, not on a
-        # person's next page.
-        task_enqueue(read_budgets_ahead)
+        # The pages read budgets summed before these rows came: sum this source's now,
+        # not on a person's next page (the nightly pulls each source in a task of its own).
+        task_enqueue(read_budgets_ahead, source_id=source_id)
     return run.pk
 
 
 @shared_task(name="slos.tasks.read_budgets_ahead")
-def read_budgets_ahead(at_iso: str | None = None) -> int:
-    """Sum every active SLO's budget for the hour, so pages read them kept."""
+def read_budgets_ahead(at_iso: str | None = None, source_id: int | None = None) -> int:
+    """Sum every active SLO's budget (or one source's) for the hour, so pages read them
+    kept."""
     at = datetime.fromisoformat(at_iso) if at_iso else timezone.now()
-    return budgets_read_ahead(at=at)
+    return budgets_read_ahead(at=at, source_id=source_id)
 
 
 @shared_task(name="slos.tasks.deliver_outbox", acks_late=True)

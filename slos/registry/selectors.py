@@ -367,16 +367,13 @@ def _summed(
     """The sums of these SLOs from their rows, on PostgreSQL: from day rows and the hours
     around them in one query, and from the hours in one more for SLOs with excluded
     hours."""
+    without_excluded = {pk: window for pk, window in windows.items() if pk not in excluded}
     aggregates = (
-        _rolled_up_aggregates(
-            {pk: window for pk, window in windows.items() if pk not in excluded},
-            end=end,
-            timeslices=timeslices,
-        )
-        if windows.keys() - excluded.keys()
+        _rolled_up_aggregates(without_excluded, end=end, timeslices=timeslices)
+        if without_excluded
         else {}
     )
-    with_excluded = windows.keys() & excluded.keys()
+    with_excluded = windows.keys() - without_excluded.keys()
     if with_excluded:
         aggregates.update(
             _hourly_aggregates(
@@ -623,14 +620,18 @@ def slo_budgets(slo_ids: Iterable[int], *, at: datetime) -> dict[int, Budget]:
     return {row.slo.pk: row.budget for row in _with_budgets(list(slos), at=at)}
 
 
-def budgets_read_ahead(*, at: datetime, batch: int = 2_000) -> int:
-    """Read the budget of every active SLO as of `at`, a batch at a time, so that the
-    pages of the hour find their sums kept (slos/registry/budget_sums.py) and do not sum
-    them: run as each hour begins and after a pull has stored rows. How many SLOs were
-    read; none on SQLite, where nothing is kept."""
+def budgets_read_ahead(*, at: datetime, source_id: int | None = None, batch: int = 2_000) -> int:
+    """Read the budget of every active SLO as of `at` (of one data source's, after its
+    pull), a batch at a time, so that the pages of the hour find their sums kept
+    (slos/registry/budget_sums.py) and do not sum them: run as each hour begins and
+    after a pull has stored rows. How many SLOs were read; none on SQLite, where nothing
+    is kept."""
     if connection.vendor != "postgresql":
         return 0
-    ids = list(SLO.objects.active().order_by("pk").values_list("pk", flat=True))
+    slos = SLO.objects.active()
+    if source_id is not None:
+        slos = slos.filter(data_source_id=source_id)
+    ids = list(slos.order_by("pk").values_list("pk", flat=True))
     for first in range(0, len(ids), batch):
         chunk = SLO.objects.filter(pk__in=ids[first : first + batch]).for_budgets()
         _with_budgets(list(chunk), at=at, keep_all=True)

@@ -250,7 +250,6 @@ def test_an_slo_with_no_rows_is_kept_as_empty(slo):
 
 
 def test_reading_ahead_keeps_every_active_slo_for_the_hour(two, service, data_source):
-    SLO.objects.exclude(pk__in=[each.pk for each in two]).delete()  # another test's, committed
     retired = SLOFactory(service=service, data_source=data_source, name="Old", retired_at=AT)
     assert read_budgets_ahead.apply(kwargs={"at_iso": AT.isoformat()}).get() == 2
     assert set(BudgetSums.objects.values_list("slo_id", flat=True)) == {two[0].pk, two[1].pk}
@@ -315,6 +314,18 @@ def test_a_kept_budget_is_always_the_budget_summed_afresh(two, team, steps):
                 assert found == summed_afresh(ids, at=at)
     found, _ = read(ids)
     assert found == summed_afresh(ids)
+
+
+def test_after_a_pull_only_its_source_s_slos_are_read_ahead(two, service, team):
+    from tests.factories import DataSourceFactory
+
+    elsewhere = SLOFactory(
+        service=service, data_source=DataSourceFactory(team=team, name="Other"), name="Else"
+    )
+    assert read_budgets_ahead.apply(kwargs={"source_id": two[0].data_source_id}).get() == 2
+    kept = set(BudgetSums.objects.values_list("slo_id", flat=True))
+    assert kept == {two[0].pk, two[1].pk}
+    assert elsewhere.pk not in kept
 
 
 def test_the_beat_reads_ahead_as_each_hour_begins(settings):
